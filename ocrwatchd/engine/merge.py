@@ -1,0 +1,155 @@
+"""Merging per-tile detections into one set of text lines (SAHI keeps this in postprocess/combine.py).
+
+What the overlap guarantees (overlap > tallest line): every line is seen *at full height* by some tile. So:
+
+1. A detection touching a cut of its tile may be a fragment: a sliver of a line a vertical neighbour saw at full
+   height (dropped when a larger detection from another tile covers most of it), or the last letters of a line
+   that ends just past a vertical seam (dropped when one covers nearly all of it: a longer piece of a line that
+   only partly overlaps carries the line's extent and is joined instead). If nothing covers it (a line taller than the overlap) it is
+   kept and joined with its other fragments below.
+2. Detections from different tiles that lie on the same line — same direction, similar height, centres on one
+   axis, overlapping — are the same line seen twice (a duplicate in the overlap) or two pieces of a line cut by a
+   vertical seam. They are joined into ONE quad: the minimum-area rectangle of all their corners.
+3. Detections from the same tile are never joined: within a tile the model already separated lines, so two
+   lines that merely touch (tight leading, unclipped boxes overlapping a little) stay two lines.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from shapely import STRtree
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.ops import unary_union
+
+from .dbpost import Detection, min_area_quad
+
+COVERED_SLIVER = 0.6     # share of a top/bottom-cut sliver inside a larger detection for it to be dropped
+COVERED_PIECE = 0.9      # the same for a left/right-cut piece, which may carry the line's far end
+MAX_ANGLE_DEG = 8.0      # pieces of one line point the same way
+MIN_HEIGHT_RATIO = 0.6   # …have about the same height
+MAX_OFFSET = 0.35        # …and their centres lie on one axis (offset across the line, in line heights)
+MIN_OVERLAP = 0.05       # …and really overlap (intersection over the smaller area)
+SQUARE_ASPECT = 1.5      # a box this close to square (a letter or two) has no reliable direction
+
+
+@dataclass
+class Candidate:
+    """A detection in global (detection-space) coordinates, with where it came from."""
+
+    quad: np.ndarray
+    score: float
+    tile: int
+    cut_vertical: bool     # touches a top or bottom cut of its tile: may be a partial-height sliver
+    cut_horizontal: bool   # touches a left or right cut: may be a piece of a longer line
+    polygon: np.ndarray | None = None
+
+
+def _axis(quad: np.ndarray) -> tuple[np.ndarray, float | None, float]:
+    """Centre, direction angle in [0, 180) (None for near-square boxes), and height across the line."""
+    top, right = quad[1] - quad[0], quad[3] - quad[0]
+    w, h = float(np.hypot(*top)), float(np.hypot(*right))
+    if max(w, h) < SQUARE_ASPECT * min(w, h):
+        return quad.mean(axis=0), None, min(w, h)
+    vec = top if w >= h else right
+    return quad.mean(axis=0), math.degrees(math.atan2(vec[1], vec[0])) % 180.0, min(w, h)
+
+
+def _same_line(a: Candidate, b: Candidate, inter: float, area_a: float, area_b: float) -> bool:
+    if inter <= 0:
+        return False
+    small = min(area_a, area_b)
+    if a.cut_vertical or b.cut_vertical:
+        # Fragments of a line taller than the overlap: above and below a seam, sharing the overlap band.
+        return inter / small >= 0.3
+    if inter / small < MIN_OVERLAP:
+        return False
+    ca, ang_a, ha = _axis(a.quad)
+    cb, ang_b, hb = _axis(b.quad)
+    if ang_a is not None and ang_b is not None:
+        d_ang = abs(ang_a - ang_b)
+        if min(d_ang, 180.0 - d_ang) > MAX_ANGLE_DEG:
+            return False
+    if min(ha, hb) < MIN_HEIGHT_RATIO * max(ha, hb):
+        return False
+    angle = ang_a if ang_a is not None else (ang_b if ang_b is not None else 0.0)
+    normal = np.array([-math.sin(math.radians(angle)), math.cos(math.radians(angle))])
+    return abs(float(np.dot(cb - ca, normal))) <= MAX_OFFSET * max(ha, hb)
+
+
+class _Groups:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, i: int, j: int) -> None:
+        self.parent[self.find(i)] = self.find(j)
+
+
+def merge_candidates(cands: list[Candidate], polygons: bool = False) -> list[Detection]:
+    """Join per-tile candidates into lines; see the module docstring for the rules."""
+    if not cands:
+        return []
+    shapes = [_valid(Polygon(c.quad)) for c in cands]
+    tree = STRtree(shapes)
+    pairs = tree.query(shapes, predicate="intersects")
+    overlaps: dict[int, list[tuple[int, float]]] = {i: [] for i in range(len(cands))}
+    for i, j in zip(*pairs):
+        i, j = int(i), int(j)
+        if i < j and cands[i].tile != cands[j].tile:
+            inter = shapes[i].intersection(shapes[j]).area
+            overlaps[i].append((j, inter))
+            overlaps[j].append((i, inter))
+
+    keep = [True] * len(cands)
+    for i, c in enumerate(cands):
+        area = shapes[i].area
+        if (c.cut_vertical or c.cut_horizontal) and area > 0:
+            need = COVERED_SLIVER if c.cut_vertical else COVERED_PIECE
+            covers = (inter for j, inter in overlaps[i]
+                      if shapes[j].area > area and not (c.cut_vertical and cands[j].cut_vertical))
+            if any(inter / area >= need for inter in covers):
+                keep[i] = False
+
+    groups = _Groups(len(cands))
+    for i in range(len(cands)):
+        if not keep[i]:
+            continue
+        for j, inter in overlaps[i]:
+            if j > i and keep[j] and _same_line(cands[i], cands[j], inter, shapes[i].area, shapes[j].area):
+                groups.union(i, j)
+
+    members: dict[int, list[int]] = {}
+    for i in range(len(cands)):
+        if keep[i]:
+            members.setdefault(groups.find(i), []).append(i)
+    out = []
+    for idx in members.values():
+        out.append(_join([cands[i] for i in idx], [shapes[i] for i in idx], polygons))
+    return out
+
+
+def _valid(p: Polygon) -> Polygon:
+    return p if p.is_valid else p.buffer(0)
+
+
+def _join(parts: list[Candidate], shapes: list[Polygon], polygons: bool) -> Detection:
+    if len(parts) == 1:
+        c = parts[0]
+        return Detection(quad=c.quad, score=c.score, polygon=c.polygon if polygons else None)
+    quad, _ = min_area_quad(np.concatenate([p.quad for p in parts]))
+    areas = np.array([max(s.area, 1e-6) for s in shapes])
+    score = float(np.dot(areas, [p.score for p in parts]) / areas.sum())
+    polygon = None
+    if polygons:
+        union = unary_union([_valid(Polygon(p.polygon if p.polygon is not None else p.quad)) for p in parts])
+        if isinstance(union, MultiPolygon):
+            union = union.convex_hull
+        polygon = np.asarray(union.exterior.coords[:-1], dtype=np.float64)
+    return Detection(quad=quad, score=score, polygon=polygon)

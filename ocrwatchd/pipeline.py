@@ -1,0 +1,189 @@
+"""One scan through the engine, as small named stages over a context (after OCRmyPDF's _pipeline.py).
+
+read → decode → detect → result. I/O happens only at the edges (read_source here, writing in the caller); the
+stages in between are the engine's pure functions. The daemon and the CLI both run exactly this.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import __version__
+from .engine.decode import DEFAULT_MAX_PIXELS, DecodedImage, decode_image
+from .engine.detector import DetectionOutput, TextDetector, TilingParams
+from .engine.session import SessionConfig, create_session
+from .engine.tiling import TILE_PRESETS
+from .modelstore import load_manifest
+
+SCHEMA = "ocrwatchd/1"
+
+
+class EngineSettings(BaseModel):
+    """Engine knobs, shared by `ocrwatchd detect` flags and the daemon's [engine] table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = None                 # manifest entry; None: the manifest's default detector
+    manifest: Path | None = None             # None: $OCRWATCHD_MODELS_DIR or the checkout's models/
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    require_gpu: bool = False
+    gpu_device_id: int = 0
+    gpu_mem_limit_mb: int | None = None
+    threads: int = Field(0, ge=0)            # intra-op threads; 0 = one per available core
+    tile_size: int = 1024
+    overlap: int = Field(160, ge=0)
+    batch_size: int = Field(1, ge=1)
+    min_side: int = Field(736, ge=0)
+    max_scale: float = Field(1.0, gt=0, le=1.0)
+    target_text_height: float | None = Field(32.0, gt=0)   # None: always native resolution (see TilingParams)
+    max_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0)
+    thresh: float | None = None              # None: the model's manifest default
+    box_thresh: float | None = None
+    unclip_ratio: float | None = None
+    polygons: bool = False
+
+    def model_post_init(self, _ctx) -> None:
+        if self.tile_size not in TILE_PRESETS:
+            raise ValueError(f"tile_size must be one of {TILE_PRESETS}, got {self.tile_size}")
+
+
+class Engine:
+    """Loaded, verified models and their session; one per worker (sessions are not shared across threads)."""
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self.settings = settings
+        manifest = load_manifest(settings.manifest)
+        entry, path, digest = manifest.verified_path(settings.model)
+        if entry.task != "detect":
+            raise ValueError(f"model {entry.name!r} is a {entry.task} model, not a detector")
+        session, provider = create_session(path, SessionConfig(
+            device=settings.device, require_gpu=settings.require_gpu, gpu_device_id=settings.gpu_device_id,
+            gpu_mem_limit_mb=settings.gpu_mem_limit_mb, intra_op_threads=settings.threads,
+        ))
+        spec = entry.detector_spec(
+            thresh=settings.thresh, box_thresh=settings.box_thresh, unclip_ratio=settings.unclip_ratio,
+            polygons=settings.polygons,
+        )
+        self.tiling = TilingParams(
+            tile_size=settings.tile_size, overlap=settings.overlap, batch_size=settings.batch_size,
+            min_side=settings.min_side, max_scale=settings.max_scale,
+            target_text_height=settings.target_text_height,
+        )
+        self.detector = TextDetector(session, spec, self.tiling)
+        self.model_info = {"name": entry.name, "file": entry.file, "sha256": digest, "provider": provider}
+
+    @property
+    def provider(self) -> str:
+        return self.model_info["provider"]
+
+
+@dataclass
+class ScanContext:
+    """Everything one scan accumulates on its way through the stages."""
+
+    path: Path
+    data: bytes = b""
+    size: int = 0
+    sha256: str = ""
+    image: DecodedImage | None = None
+    detection: DetectionOutput | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    result: dict | None = None
+
+
+def read_source(ctx: ScanContext) -> None:
+    """Read the file once; every later stage works from these bytes."""
+    ctx.data = ctx.path.read_bytes()
+    ctx.size = len(ctx.data)
+    ctx.sha256 = hashlib.sha256(ctx.data).hexdigest()
+
+
+def decode_stage(ctx: ScanContext, engine: Engine) -> None:
+    ctx.image = decode_image(ctx.data, max_pixels=engine.settings.max_pixels)
+
+
+def detect_stage(ctx: ScanContext, engine: Engine) -> None:
+    ctx.detection = engine.detector.detect(ctx.image.pixels)
+
+
+def _timed(ctx: ScanContext, name: str, fn, *args) -> None:
+    t0 = time.perf_counter()
+    fn(ctx, *args)
+    ctx.timings[name] = round(time.perf_counter() - t0, 4)
+
+
+def process(path: Path, engine: Engine) -> ScanContext:
+    """Run every stage on one file; ctx.result is the result JSON object, ctx.image the decoded pixels."""
+    ctx = ScanContext(path=Path(path))
+    t0 = time.perf_counter()
+    _timed(ctx, "read", read_source)
+    _timed(ctx, "decode", decode_stage, engine)
+    ctx.data = b""  # the encoded bytes are not needed past decoding; free them before the big stage
+    _timed(ctx, "detect", detect_stage, engine)
+    ctx.timings["total"] = round(time.perf_counter() - t0, 4)
+    ctx.result = build_result(ctx, engine)
+    return ctx
+
+
+def _pt(v: float) -> float:
+    return round(float(v), 1)
+
+
+def line_json(det) -> dict:
+    pts = det.polygon if det.polygon is not None else det.quad
+    xs, ys = pts[:, 0], pts[:, 1]
+    return {
+        "polygon": [[_pt(x), _pt(y)] for x, y in pts],
+        "box": [_pt(xs.min()), _pt(ys.min()), _pt(xs.max()), _pt(ys.max())],
+        "score": round(float(det.score), 4),
+    }
+
+
+def build_result(ctx: ScanContext, engine: Engine) -> dict:
+    img, det = ctx.image, ctx.detection
+    s = engine.settings
+    db = engine.detector.spec.db
+    timings = dict(ctx.timings)
+    timings.update({f"detect_{k}": round(v, 4) for k, v in det.timings.items()})
+    return {
+        "schema": SCHEMA,
+        "ocrwatchd_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source": {
+            "path": str(ctx.path), "size": ctx.size,
+            "sha256": ctx.sha256, "format": img.info.format, "width": img.width, "height": img.height,
+        },
+        "model": dict(engine.model_info),
+        "params": {
+            "tile_size": det.grid.input_width if engine.detector.spec.static_input else s.tile_size,
+            "overlap": s.overlap, "batch_size": s.batch_size, "min_side": s.min_side, "max_scale": s.max_scale,
+            "target_text_height": s.target_text_height, "scale": round(det.scale, 4), "thresh": db.thresh, "box_thresh": db.box_thresh,
+            "unclip_ratio": db.unclip_ratio, "max_pixels": s.max_pixels,
+        },
+        "stats": {"tiles": len(det.grid.tiles), "batches": det.batches, "pixels": img.width * img.height,
+                  "lines": len(det.lines)},
+        "timings": timings,
+        "pages": [{
+            "page": 1, "width": img.width, "height": img.height,
+            "lines": [line_json(d) for d in det.lines],
+        }],
+    }
+
+
+def draw_lines(pixels: np.ndarray, lines: list[dict]) -> np.ndarray:
+    """The picture the original WebUI shows: the image with each detected line outlined."""
+    import cv2
+
+    canvas = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR) if pixels.ndim == 2 else pixels.copy()
+    thickness = max(2, round(max(canvas.shape[:2]) / 1500))
+    for line in lines:
+        pts = np.round(np.array(line["polygon"])).astype(np.int32)
+        cv2.polylines(canvas, [pts], True, (0, 0, 255), thickness)
+    return canvas

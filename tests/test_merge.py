@@ -1,0 +1,109 @@
+"""Tiling + merging end to end on exact geometry (ThresholdSession), and on the real model."""
+import numpy as np
+import pytest
+from conftest import ThresholdSession, text_image
+
+from ocrwatchd.engine.dbpost import DBParams
+from ocrwatchd.engine.detector import DetectorSpec, TextDetector, TilingParams
+from ocrwatchd.engine.merge import Candidate, merge_candidates
+from ocrwatchd.engine.preprocess import get_profile
+
+# A near-zero unclip keeps boxes at the drawn rectangles, so geometry can be asserted exactly.
+SPEC = DetectorSpec("x", None, None, get_profile("paddle-bgr"), DBParams(unclip_ratio=0.01, use_dilation=False))
+GROWING = DetectorSpec("x", None, None, get_profile("paddle-bgr"), DBParams(unclip_ratio=1.5, use_dilation=False))
+TILING = TilingParams(tile_size=640, overlap=128, min_side=0, target_text_height=None)
+
+
+def detect(img, tiling=TILING, spec=SPEC):
+    return TextDetector(ThresholdSession(), spec, tiling).detect(img)
+
+
+def bounds(det):
+    return det.quad[:, 0].min(), det.quad[:, 1].min(), det.quad[:, 0].max(), det.quad[:, 1].max()
+
+
+def test_line_crossing_a_vertical_and_a_horizontal_seam_is_one_polygon():
+    img = np.full((1500, 1500), 255, np.uint8)
+    # tiles at 0, 512, 860 on both axes: this bar crosses x-seams at 512..640 and 860..1152 and the y band 512..640
+    img[560:600, 100:1400] = 0
+    out = detect(img)
+    assert len(out.grid.tiles) == 9
+    (line,) = out.lines
+    x0, y0, x1, y1 = bounds(line)
+    assert x0 == pytest.approx(100, abs=3) and x1 == pytest.approx(1400, abs=3)
+    assert y0 == pytest.approx(560, abs=3) and y1 == pytest.approx(600, abs=3)
+
+
+def test_line_lying_in_an_overlap_is_reported_once():
+    img = np.full((1200, 1500), 255, np.uint8)
+    img[300:330, 520:630] = 0       # fully inside the x-overlap of tiles 0 and 1
+    img[540:570, 200:400] = 0       # fully inside the y-overlap of rows 0 and 1
+    out = detect(img)
+    assert len(out.lines) == 2
+
+
+def test_two_close_lines_are_never_merged_across_seams():
+    img = np.full((1300, 1500), 255, np.uint8)
+    img[570:600, 100:1400] = 0      # two long lines 6 px apart, both crossing vertical seams
+    img[606:636, 100:1400] = 0
+    out = detect(img, spec=GROWING)   # grown boxes overlap each other by ~30 px, as tight leading does
+    assert len(out.lines) == 2
+    assert bounds(out.lines[0])[3] > bounds(out.lines[1])[1] + 20
+    centres = sorted(d.quad[:, 1].mean() for d in out.lines)
+    assert centres[0] == pytest.approx(585, abs=2) and centres[1] == pytest.approx(621, abs=2)
+
+
+def test_line_taller_than_the_overlap_is_still_one_polygon():
+    img = np.full((1300, 600), 255, np.uint8)
+    img[400:800, 100:500] = 0       # 400 px tall "heading" vs 128 px overlap, crossing the 512..640 band
+    out = detect(img)
+    (line,) = out.lines
+    x0, y0, x1, y1 = bounds(line)
+    assert y0 == pytest.approx(400, abs=3) and y1 == pytest.approx(800, abs=3)
+
+
+def test_letter_just_past_a_seam_is_not_a_separate_line():
+    # The last letter of a line sits at the start of the next tile: that tile sees it alone.
+    img = np.full((600, 1500), 255, np.uint8)
+    img[200:240, 100:548] = 0       # ends 36 px past the next tile's left edge (512)
+    out = detect(img)
+    assert len(out.lines) == 1
+
+
+def test_every_line_of_a_grid_of_words_is_found_once():
+    img = np.full((3000, 2600), 255, np.uint8)
+    expected = 0
+    for y in range(40, 2960, 70):
+        for x in range(30, 2500, 430):
+            img[y:y + 30, x:x + 380] = 0
+            expected += 1
+    out = detect(img)
+    assert len(out.lines) == expected
+
+
+def test_same_tile_overlapping_candidates_are_not_joined():
+    q = np.array([[0, 0], [100, 0], [100, 20], [0, 20]], float)
+    a = Candidate(q, 0.9, tile=0, cut_vertical=False, cut_horizontal=False)
+    b = Candidate(q + [0, 15], 0.9, tile=0, cut_vertical=False, cut_horizontal=False)
+    assert len(merge_candidates([a, b])) == 2
+
+
+def test_duplicate_from_two_tiles_becomes_one():
+    q = np.array([[0, 0], [100, 0], [100, 20], [0, 20]], float)
+    a = Candidate(q, 0.8, tile=0, cut_vertical=False, cut_horizontal=False)
+    b = Candidate(q + [1, 1], 0.9, tile=1, cut_vertical=False, cut_horizontal=False)
+    (m,) = merge_candidates([a, b])
+    assert 0.8 <= m.score <= 0.9
+
+
+def test_real_model_reads_a_line_across_a_seam_as_one_line(engine):
+    """The bundled detector: a text line spanning three tiles comes out as one line with the right extent."""
+    img = text_image(2600, 800, [(60, 300, "tiled detection keeps every line whole across the seams", 2.6),
+                                 (60, 600, "second line", 2.6)])
+    out = engine.detector.detect(img)
+    assert len(out.grid.tiles) >= 3
+    assert len(out.lines) == 2
+    x0, y0, x1, y1 = bounds(out.lines[0])
+    ink = np.argwhere(img[:400] < 128)
+    assert x0 <= ink[:, 1].min() + 5 and x1 >= ink[:, 1].max() - 5
+    assert y0 <= ink[:, 0].min() + 5 and y1 >= ink[:, 0].max() - 5

@@ -1,0 +1,49 @@
+import copy
+import json
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+
+from ocrwatchd.pipeline import ScanContext, build_result, process
+
+SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "ocrwatchd/schema/result.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def result(engine, tmp_path_factory):
+    import cv2
+    from conftest import text_image
+
+    path = tmp_path_factory.mktemp("s") / "a.png"
+    cv2.imwrite(str(path), text_image(900, 700, [(50, 300, "schema check", 1.8)]))
+    return process(path, engine).result
+
+
+def test_result_is_valid(result):
+    jsonschema.validate(result, SCHEMA)
+    assert result["pages"][0]["lines"], "the test image has a line"
+
+
+@pytest.mark.parametrize("breakage", [
+    lambda r: r.update(schema="ocrwatchd/2"),
+    lambda r: r["pages"][0]["lines"][0].pop("polygon"),
+    lambda r: r["pages"][0]["lines"][0].update(box=[1, 2, 3]),
+    lambda r: r["source"].update(sha256="xyz"),
+    lambda r: r.pop("model"),
+])
+def test_schema_rejects_broken_results(result, breakage):
+    broken = copy.deepcopy(result)
+    breakage(broken)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, SCHEMA)
+
+
+def test_coordinates_are_in_original_pixels_after_upscaling(result):
+    # the 900×700 image is upscaled for detection (short side < 736); boxes must still fit the original
+    assert result["params"]["scale"] > 1
+    for line in result["pages"][0]["lines"]:
+        x0, y0, x1, y1 = line["box"]
+        assert 0 <= x0 < x1 <= 900 and 0 <= y0 < y1 <= 700
+        assert 250 < (y0 + y1) / 2 < 300
