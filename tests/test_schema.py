@@ -32,6 +32,8 @@ def test_result_is_valid(result):
     lambda r: r["pages"][0]["lines"][0].update(box=[1, 2, 3]),
     lambda r: r["source"].update(sha256="xyz"),
     lambda r: r.pop("model"),
+    lambda r: r["compat"]["boxes"][0].pop(),
+    lambda r: r["pages"][0]["lines"][0].update(text_score=1.5),
 ])
 def test_schema_rejects_broken_results(result, breakage):
     broken = copy.deepcopy(result)

@@ -43,7 +43,7 @@ def static_engine(tmp_path, monkeypatch):
     (tmp_path / "manifest.toml").write_text('default_detector = "modelscope-dbnet-r18"\n\n' + entry)
 
     def make(**kw):
-        eng = Engine(EngineSettings(manifest=tmp_path / "manifest.toml", device="cpu", **kw))
+        eng = Engine(EngineSettings(manifest=tmp_path / "manifest.toml", device="cpu", recognize=False, **kw))
         shapes = []
         real_run = eng.detector.session.run
 

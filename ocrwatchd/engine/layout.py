@@ -1,0 +1,74 @@
+"""Reading order of text lines: top to bottom, left to right, columns kept apart where the layout is clear.
+
+A recursive XY-cut over line boxes: a block is split at a vertical gutter into columns (read left to right)
+when the gutter is wide and the two sides do not simply continue each other row by row (a receipt's item and
+price "columns" are rows, not columns); otherwise at horizontal gaps into bands (read top to bottom); a block
+that cannot be cut is read row by row.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+GUTTER = 1.5        # a column gutter is at least this many line heights wide
+ROW_ALIGNED = 0.6   # share of the smaller side's lines with a same-row partner that makes it a table, not columns
+
+
+def reading_order(boxes: np.ndarray) -> list[int]:
+    """Indices of boxes (N×4 [x0, y0, x1, y1]) in reading order."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if len(boxes) == 0:
+        return []
+    height = float(np.median(boxes[:, 3] - boxes[:, 1])) or 1.0
+    return _order(boxes, list(range(len(boxes))), height)
+
+
+def _gaps(lo: np.ndarray, hi: np.ndarray, min_gap: float) -> list[float]:
+    """Cut positions inside empty stretches (≥ min_gap) of the union of [lo, hi) intervals."""
+    order = np.argsort(lo)
+    cuts, reach = [], hi[order[0]]
+    for i in order[1:]:
+        if lo[i] - reach >= min_gap:
+            cuts.append((lo[i] + reach) / 2)
+        reach = max(reach, hi[i])
+    return cuts
+
+
+def _is_table(boxes: np.ndarray, left: list[int], right: list[int], height: float) -> bool:
+    small, big = (left, right) if len(left) <= len(right) else (right, left)
+    cy_big = (boxes[big, 1] + boxes[big, 3]) / 2
+    aligned = sum(np.abs(cy_big - (boxes[i, 1] + boxes[i, 3]) / 2).min() < 0.5 * height for i in small)
+    return aligned >= ROW_ALIGNED * len(small)
+
+
+def _order(boxes: np.ndarray, idx: list[int], height: float) -> list[int]:
+    if len(idx) <= 1:
+        return idx
+    b = boxes[idx]
+    for cut in _gaps(b[:, 0], b[:, 2], GUTTER * height):
+        left = [i for i in idx if boxes[i, 2] <= cut]
+        right = [i for i in idx if boxes[i, 0] >= cut]
+        if len(left) >= 2 and len(right) >= 2 and not _is_table(boxes, left, right, height):
+            return _order(boxes, left, height) + _order(boxes, right, height)
+    y_cuts = _gaps(b[:, 1], b[:, 3], 0.5 * height)
+    if y_cuts:
+        bands: list[list[int]] = [[] for _ in range(len(y_cuts) + 1)]
+        for i in idx:
+            bands[int(np.searchsorted(y_cuts, boxes[i, 1]))].append(i)
+        if sum(1 for band in bands if band) > 1:
+            return [i for band in bands for i in _order(boxes, band, height)]
+    return _rows(boxes, idx)
+
+
+def _rows(boxes: np.ndarray, idx: list[int]) -> list[int]:
+    """Group lines whose vertical centres fall within half a line of each other; read each row left to right."""
+    by_y = sorted(idx, key=lambda i: (boxes[i, 1] + boxes[i, 3]) / 2)
+    rows: list[list[int]] = []
+    for i in by_y:
+        cy, h = (boxes[i, 1] + boxes[i, 3]) / 2, boxes[i, 3] - boxes[i, 1]
+        if rows:
+            last = rows[-1][-1]
+            if abs(cy - (boxes[last, 1] + boxes[last, 3]) / 2) < 0.5 * max(h, boxes[last, 3] - boxes[last, 1]):
+                rows[-1].append(i)
+                continue
+        rows.append([i])
+    return [i for row in rows for i in sorted(row, key=lambda j: boxes[j, 0])]

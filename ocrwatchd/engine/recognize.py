@@ -1,0 +1,125 @@
+"""The recognition stage: text-line quads → rectified crops → batched CTC model → text and confidence.
+
+PP-OCR's recogniser reads a 48-px-high line of any width and emits, per 8-px column, a distribution over
+blank + its character list + space. Crops are batched by similar width (sorted by aspect ratio) so padding
+wastes little work, and results are returned in the caller's order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .preprocess import Profile
+
+BLANK = ""
+
+
+@dataclass(frozen=True)
+class RecognizerSpec:
+    input_name: str
+    output_name: str | None
+    profile: Profile
+    charset: tuple[str, ...]       # class index → symbol; index 0 is the CTC blank
+    height: int = 48
+    max_batch: int = 8             # crops per session.run
+    max_width: int = 3200          # px at model height; a longer line is squeezed (~200 characters fit)
+
+
+def charset_from_metadata(meta: dict[str, str]) -> tuple[str, ...]:
+    """PaddleOCR's class list: blank, the model's `character` metadata (one symbol per line), then space."""
+    try:
+        symbols = meta["character"].splitlines()
+    except KeyError:
+        raise ValueError("recognition model has no 'character' metadata (not a PaddleOCR CTC export?)") from None
+    return (BLANK, *symbols, " ")
+
+
+def ctc_greedy_decode(probs: np.ndarray, charset: tuple[str, ...]) -> list[tuple[str, float]]:
+    """Best path decoding of N×T×C class probabilities: argmax per step, merge repeats, drop blanks.
+
+    The score is the mean probability of the kept characters (0 for an empty line), as PaddleOCR reports it.
+    """
+    if probs.ndim != 3 or probs.shape[2] != len(charset):
+        raise ValueError(f"expected N×T×{len(charset)} probabilities, got {probs.shape}")
+    best = probs.argmax(axis=2)
+    conf = probs.max(axis=2)
+    out = []
+    for idx, p in zip(best, conf):
+        keep = np.ones(len(idx), bool)
+        keep[1:] = idx[1:] != idx[:-1]          # a repeat is one character unless a blank separates it
+        keep &= idx != 0
+        text = "".join(charset[i] for i in idx[keep])
+        out.append((text, float(p[keep].mean()) if keep.any() else 0.0))
+    return out
+
+
+def quad_size(quad: np.ndarray) -> tuple[int, int]:
+    """Width and height of the rectangle a quad is rectified to (before any turning)."""
+    q = np.asarray(quad, dtype=np.float32)
+    w = int(round(max(np.linalg.norm(q[0] - q[1]), np.linalg.norm(q[3] - q[2]))))
+    h = int(round(max(np.linalg.norm(q[0] - q[3]), np.linalg.norm(q[1] - q[2]))))
+    return max(w, 1), max(h, 1)
+
+
+def line_aspect(quad: np.ndarray) -> float:
+    """Width over height of the crop as the recogniser will read it (tall crops are turned)."""
+    w, h = quad_size(quad)
+    return h / w if h >= 1.5 * w else w / h
+
+
+def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """The quad's pixels, perspective-rectified to an upright rectangle; tall crops are turned to lie flat."""
+    q = np.asarray(quad, dtype=np.float32)
+    w, h = quad_size(q)
+    dst = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+    m = cv2.getPerspectiveTransform(q, dst)
+    crop = cv2.warpPerspective(image, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    if h >= 1.5 * w:  # vertical line (or a rotated one): read it lying down
+        crop = cv2.rotate(crop, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    return crop
+
+
+def batches_by_width(aspects: list[float], max_batch: int) -> list[list[int]]:
+    """Indices grouped by similar aspect ratio (narrow first), so a batch pads little."""
+    order = sorted(range(len(aspects)), key=lambda i: aspects[i])
+    return [order[i:i + max_batch] for i in range(0, len(order), max_batch)]
+
+
+def to_line_tensor(crops: list[np.ndarray], spec: RecognizerSpec) -> np.ndarray:
+    """Resize each crop to the model height keeping aspect, pad right to the batch's widest, normalise."""
+    hgt = spec.height
+    widths = [min(spec.max_width, max(8, int(np.ceil(hgt * c.shape[1] / max(c.shape[0], 1))))) for c in crops]
+    batch_w = int(np.ceil(max(widths) / 8) * 8)
+    out = np.zeros((len(crops), 3, hgt, batch_w), dtype=np.float32)   # 0 after normalisation = mid grey
+    std = np.array(spec.profile.std, np.float32).reshape(3, 1, 1)
+    mean = np.array(spec.profile.mean, np.float32).reshape(3, 1, 1)
+    for n, (crop, w) in enumerate(zip(crops, widths)):
+        line = cv2.resize(crop, (w, hgt), interpolation=cv2.INTER_AREA if crop.shape[0] > hgt else cv2.INTER_LINEAR)
+        if line.ndim == 2:
+            planes = np.broadcast_to(line, (3, hgt, w))
+        else:
+            planes = line.transpose(2, 0, 1)
+            if spec.profile.channel_order == "rgb":
+                planes = planes[::-1]
+        out[n, :, :, :w] = (planes.astype(np.float32) - mean) / std
+    return out
+
+
+class TextRecognizer:
+    def __init__(self, session, spec: RecognizerSpec) -> None:
+        self.session = session
+        self.spec = spec
+
+    def recognize(self, image: np.ndarray, quads: list[np.ndarray]) -> list[tuple[str, float]]:
+        """Text and confidence for each quad (in image pixels), in the order given."""
+        results: list[tuple[str, float]] = [("", 0.0)] * len(quads)
+        outputs = [self.spec.output_name] if self.spec.output_name else None
+        # Crops are cut per batch, so at most one batch of line images exists at a time.
+        for idx in batches_by_width([line_aspect(q) for q in quads], self.spec.max_batch):
+            tensor = to_line_tensor([crop_quad(image, quads[i]) for i in idx], self.spec)
+            probs = self.session.run(outputs, {self.spec.input_name: tensor})[0]
+            for i, decoded in zip(idx, ctc_greedy_decode(probs, self.spec.charset)):
+                results[i] = decoded
+        return results

@@ -1,0 +1,125 @@
+import cv2
+import numpy as np
+import pytest
+from conftest import text_image
+
+from ocrwatchd.engine.preprocess import get_profile
+from ocrwatchd.engine.recognize import (RecognizerSpec, TextRecognizer, batches_by_width, charset_from_metadata,
+                                        crop_quad, ctc_greedy_decode, to_line_tensor)
+
+CHARSET = ("", "a", "b", "c", " ")
+
+
+def probs_for(path: list[int], conf: float = 0.9) -> np.ndarray:
+    p = np.full((1, len(path), len(CHARSET)), (1 - conf) / (len(CHARSET) - 1), np.float32)
+    for t, k in enumerate(path):
+        p[0, t, k] = conf
+    return p
+
+
+def test_ctc_merges_repeats_and_drops_blanks():
+    assert ctc_greedy_decode(probs_for([1, 1, 0, 1, 2, 2, 2, 0, 0, 3]), CHARSET)[0][0] == "aabc"
+
+
+def test_ctc_blank_separates_a_doubled_letter():
+    assert ctc_greedy_decode(probs_for([2, 0, 2, 4, 3]), CHARSET)[0][0] == "bb c"
+
+
+def test_ctc_score_is_mean_confidence_of_kept_characters():
+    p = probs_for([1, 0, 2])
+    p[0, 2] = [0.05, 0.05, 0.6, 0.2, 0.1]
+    text, score = ctc_greedy_decode(p, CHARSET)[0]
+    assert text == "ab" and score == pytest.approx((0.9 + 0.6) / 2)
+
+
+def test_ctc_all_blank_is_empty_with_zero_score():
+    assert ctc_greedy_decode(probs_for([0, 0, 0]), CHARSET) == [("", 0.0)]
+
+
+def test_ctc_checks_the_class_count():
+    with pytest.raises(ValueError):
+        ctc_greedy_decode(np.zeros((1, 3, 7), np.float32), CHARSET)
+
+
+def test_charset_is_blank_then_metadata_then_space():
+    cs = charset_from_metadata({"character": "a\nb\n€\n"})
+    assert cs == ("", "a", "b", "€", " ")
+    with pytest.raises(ValueError, match="character"):
+        charset_from_metadata({})
+
+
+def test_bundled_model_charset_matches_its_output(engine):
+    rec = engine.recognizer
+    assert rec is not None
+    meta = rec.session.get_modelmeta().custom_metadata_map
+    assert len(rec.spec.charset) == len(meta["character"].splitlines()) + 2 == 18710
+    assert rec.session.get_outputs()[0].shape[2] == 18710
+
+
+def test_crop_rectifies_a_rotated_quad():
+    img = np.full((400, 400), 255, np.uint8)
+    rect = ((200, 200), (200, 40), 25.0)
+    quad = cv2.boxPoints(rect)
+    cv2.fillPoly(img, [quad.astype(np.int32)], 0)
+    # the black bar, clockwise from its top-left corner
+    from ocrwatchd.engine.dbpost import order_quad
+    crop = crop_quad(img, order_quad(quad))
+    assert abs(crop.shape[1] - 200) <= 2 and abs(crop.shape[0] - 40) <= 2
+    inner = crop[4:-4, 4:-4]
+    assert inner.mean() < 10          # all of the rectified crop is the bar: it is straight, not skewed
+
+
+def test_tall_crop_is_turned_to_lie_flat():
+    img = np.full((300, 100), 255, np.uint8)
+    crop = crop_quad(img, np.array([[40, 20], [70, 20], [70, 280], [40, 280]], float))
+    assert crop.shape[1] > crop.shape[0]
+
+
+def test_line_tensor_keeps_aspect_and_pads_with_zero():
+    spec = RecognizerSpec("x", None, get_profile("paddle-bgr"), CHARSET)
+    short, long = np.full((24, 48), 255, np.uint8), np.full((48, 480), 0, np.uint8)
+    t = to_line_tensor([short, long], spec)
+    assert t.shape == (2, 3, 48, 480)
+    assert np.allclose(t[0, :, :, :96], 1.0) and np.allclose(t[0, :, :, 96:], 0.0)
+    assert np.allclose(t[1], -1.0)
+
+
+def test_batches_group_similar_widths():
+    batches = batches_by_width([10.0, 1.0, 9.0, 2.0, 5.0], max_batch=2)
+    assert batches == [[1, 3], [4, 2], [0]]
+
+
+class EchoSession:
+    """Recognises a crop as the letter whose index is its width bucket, to check results keep their order."""
+
+    def __init__(self):
+        self.batches = []
+
+    def run(self, outputs, feed):
+        x = next(iter(feed.values()))
+        self.batches.append(x.shape)
+        n, _, _, w = x.shape
+        probs = np.zeros((n, 4, len(CHARSET)), np.float32)
+        for i in range(n):
+            filled = int((np.abs(x[i, 0, 24]) > 0).sum())       # the crop's own width before padding
+            probs[i, 0, 1 + min(filled // 200, 2)] = 1
+            probs[i, 1:, 0] = 1
+        return [probs]
+
+
+def test_results_come_back_in_the_callers_order_across_batches():
+    img = np.full((100, 2000), 128, np.uint8)
+    widths = [500, 100, 300, 50, 450, 120]      # 48-high crops → 'c', 'a', 'b', 'a', 'c', 'a'
+    quads = [np.array([[0, 0], [w, 0], [w, 48], [0, 48]], float) for w in widths]
+    sess = EchoSession()
+    rec = TextRecognizer(sess, RecognizerSpec("x", None, get_profile("paddle-bgr"), CHARSET, max_batch=2))
+    texts = [t for t, _ in rec.recognize(img, quads)]
+    assert texts == ["c", "a", "b", "a", "c", "a"]
+    assert len(sess.batches) == 3
+
+
+def test_real_model_reads_rendered_text(engine):
+    img = text_image(1500, 500, [(60, 200, "Invoice 4711 total 123.45", 2.0)])
+    ctx_lines = engine.detector.detect(img).lines
+    (text, score), = engine.recognizer.recognize(img, [d.quad for d in ctx_lines])
+    assert text == "Invoice 4711 total 123.45" and score > 0.9
