@@ -43,9 +43,9 @@ def render(path: Path, megapixels: float, seed: int = 1) -> tuple[int, int]:
     return w, h
 
 
-def measure(image: Path, out: Path) -> dict:
+def measure(image: Path, out: Path, extra: list[str]) -> dict:
     cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "ocrwatchd", "detect", "--device", "cpu", str(image),
-           "-o", str(out), "--overwrite"]
+           "-o", str(out), "--overwrite", *extra]
     t0 = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -64,6 +64,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
     ap.add_argument("--drawing", type=Path, action="append", default=[],
                     help="also measure these images (e.g. mkscan's 9000×6000 drawing)")
+    ap.add_argument("--detect-args", default="", help="extra `ocrwatchd detect` flags, e.g. '--no-recognize'")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     cases = []
@@ -76,7 +77,7 @@ def main() -> None:
     rows = []
     for img in cases:
         h, w = cv2.imread(str(img), cv2.IMREAD_REDUCED_GRAYSCALE_8).shape[:2]
-        r = measure(img, a.out / (img.stem + ".json"))
+        r = measure(img, a.out / (img.stem + ".json"), a.detect_args.split())
         full = cv2.imread(str(img), cv2.IMREAD_UNCHANGED)
         r.update(image=img.name, size=f"{full.shape[1]}×{full.shape[0]}", mp=full.shape[0] * full.shape[1] / 1e6,
                  decoded_mb=full.nbytes / 2**20)
@@ -91,7 +92,8 @@ def main() -> None:
                      f"{r['wall_s']:.1f} |")
     table = "\n".join(lines) + f"\n\nprovider: {rows[0]['provider']}; one `ocrwatchd detect` process per image, " \
                                "peak RSS from /usr/bin/time -v (whole process, model load included).\n"
-    (a.out / "memory.md").write_text(table)
+    table = f"`ocrwatchd detect {a.detect_args}`\n\n" + table
+    (a.out / f"memory{'-' + a.detect_args.strip('-').replace(' ', '') if a.detect_args else ''}.md").write_text(table)
     print(table)
 
 

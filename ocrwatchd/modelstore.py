@@ -47,14 +47,18 @@ class ModelEntry:
     source: str | None = None
     member: str | None = None
     postprocess: dict = field(default_factory=dict)
+    postprocess_with_recognition: dict = field(default_factory=dict)   # overrides when lines are also read
 
     @property
     def static_input(self) -> tuple[int, int] | None:
         h, w = self.input_shape[2], self.input_shape[3]
         return (h, w) if isinstance(h, int) and isinstance(w, int) else None
 
-    def detector_spec(self, **db_overrides) -> DetectorSpec:
-        params = {**self.postprocess, **{k: v for k, v in db_overrides.items() if v is not None}}
+    def detector_spec(self, recognizing: bool = False, **db_overrides) -> DetectorSpec:
+        params = dict(self.postprocess)
+        if recognizing:
+            params.update(self.postprocess_with_recognition)
+        params.update({k: v for k, v in db_overrides.items() if v is not None})
         return DetectorSpec(self.input, self.output, self.static_input, get_profile(self.preprocess), DBParams(**params))
 
     def recognizer_spec(self, metadata: dict[str, str], max_batch: int = 8) -> RecognizerSpec:
@@ -126,6 +130,7 @@ def load_manifest(path: Path | None = None) -> Manifest:
                 name=name, task=m["task"], file=m["file"], sha256=m.get("sha256", ""), input=m["input"],
                 input_shape=tuple(m["input_shape"]), preprocess=m["preprocess"], output=m.get("output"),
                 source=m.get("source"), member=m.get("member"), postprocess=dict(m.get("postprocess", {})),
+                postprocess_with_recognition=dict(m.get("postprocess_with_recognition", {})),
             )
         except KeyError as e:
             raise ModelError(f"model {name!r} in {path} lacks the key {e.args[0]!r}") from None

@@ -76,7 +76,7 @@ class Engine:
         )
         session, provider = create_session(path, session_cfg)
         spec = entry.detector_spec(
-            thresh=settings.thresh, box_thresh=settings.box_thresh, unclip_ratio=settings.unclip_ratio,
+            recognizing=settings.recognize, thresh=settings.thresh, box_thresh=settings.box_thresh, unclip_ratio=settings.unclip_ratio,
             polygons=settings.polygons,
         )
         self.tiling = TilingParams(

@@ -89,6 +89,12 @@ def test_batches_group_similar_widths():
     assert batches == [[1, 3], [4, 2], [0]]
 
 
+def test_batches_are_bounded_by_total_width():
+    # padded width = count × widest: short crops share a run, long lines run alone
+    batches = batches_by_width([1.0, 1.5, 2.0, 2.0, 30.0, 40.0], max_batch=8, max_width=33)
+    assert batches == [[0, 1, 2, 3], [4], [5]]
+
+
 class EchoSession:
     """Recognises a crop as the letter whose index is its width bucket, to check results keep their order."""
 

@@ -1,9 +1,10 @@
 """Reading order of text lines: top to bottom, left to right, columns kept apart where the layout is clear.
 
 A recursive XY-cut over line boxes: a block is split at a vertical gutter into columns (read left to right)
-when the gutter is wide and the two sides do not simply continue each other row by row (a receipt's item and
-price "columns" are rows, not columns); otherwise at horizontal gaps into bands (read top to bottom); a block
-that cannot be cut is read row by row.
+when the gutter is wide and the sides are columns of prose (long lines on both sides, as typeset columns are,
+even when their rows line up) or do not continue each other row by row (a receipt's item and price "columns"
+are rows, not columns); otherwise at horizontal gaps into bands (read top to bottom); a block that cannot be
+cut is read row by row.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 
 GUTTER = 1.5        # a column gutter is at least this many line heights wide
 ROW_ALIGNED = 0.6   # share of the smaller side's lines with a same-row partner that makes it a table, not columns
+PROSE = 8.0         # median line width, in line heights, from which a side is a column of running text
 
 
 def reading_order(boxes: np.ndarray) -> list[int]:
@@ -34,6 +36,9 @@ def _gaps(lo: np.ndarray, hi: np.ndarray, min_gap: float) -> list[float]:
 
 
 def _is_table(boxes: np.ndarray, left: list[int], right: list[int], height: float) -> bool:
+    widths = boxes[:, 2] - boxes[:, 0]
+    if min(np.median(widths[left]), np.median(widths[right])) >= PROSE * height:
+        return False
     small, big = (left, right) if len(left) <= len(right) else (right, left)
     cy_big = (boxes[big, 1] + boxes[big, 3]) / 2
     aligned = sum(np.abs(cy_big - (boxes[i, 1] + boxes[i, 3]) / 2).min() < 0.5 * height for i in small)
