@@ -23,6 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ocrwatchd.engine.decode import decode_image
+
 WORDS = ("tiled detection keeps memory flat while the sheet grows larger bolt flange gasket valve north "
          "section detail revision drawing scale sheet approved checked").split()
 
@@ -76,9 +78,8 @@ def main() -> None:
     cases += a.drawing
     rows = []
     for img in cases:
-        h, w = cv2.imread(str(img), cv2.IMREAD_REDUCED_GRAYSCALE_8).shape[:2]
         r = measure(img, a.out / (img.stem + ".json"), a.detect_args.split())
-        full = cv2.imread(str(img), cv2.IMREAD_UNCHANGED)
+        full = decode_image(img.read_bytes()).pixels     # what the daemon holds: gray stays one channel
         r.update(image=img.name, size=f"{full.shape[1]}×{full.shape[0]}", mp=full.shape[0] * full.shape[1] / 1e6,
                  decoded_mb=full.nbytes / 2**20)
         del full

@@ -118,7 +118,7 @@ def test_results_come_back_in_the_callers_order_across_batches():
     widths = [500, 100, 300, 50, 450, 120]      # 48-high crops → 'c', 'a', 'b', 'a', 'c', 'a'
     quads = [np.array([[0, 0], [w, 0], [w, 48], [0, 48]], float) for w in widths]
     sess = EchoSession()
-    rec = TextRecognizer(sess, RecognizerSpec("x", None, get_profile("paddle-bgr"), CHARSET, max_batch=2))
+    rec = TextRecognizer(sess, RecognizerSpec("x", None, get_profile("paddle-bgr"), CHARSET, max_batch=2, pad=0.0))
     texts = [t for t, _ in rec.recognize(img, quads)]
     assert texts == ["c", "a", "b", "a", "c", "a"]
     assert len(sess.batches) == 3
@@ -129,3 +129,15 @@ def test_real_model_reads_rendered_text(engine):
     ctx_lines = engine.detector.detect(img).lines
     (text, score), = engine.recognizer.recognize(img, [d.quad for d in ctx_lines])
     assert text == "Invoice 4711 total 123.45" and score > 0.9
+
+
+def test_pad_grows_a_rotated_quad_outward_on_every_side():
+    from ocrwatchd.engine.recognize import pad_quad
+
+    quad = cv2.boxPoints(((100, 100), (120, 20), 30.0))
+    from ocrwatchd.engine.dbpost import order_quad
+    q = order_quad(quad)
+    grown = pad_quad(q, 0.5)                       # 10 px on each side (half of the 20 px height)
+    w, h = np.linalg.norm(grown[1] - grown[0]), np.linalg.norm(grown[3] - grown[0])
+    assert sorted([w, h]) == pytest.approx([40, 140], abs=0.5)
+    assert np.allclose(grown.mean(axis=0), q.mean(axis=0))
