@@ -107,3 +107,13 @@ def test_real_model_reads_a_line_across_a_seam_as_one_line(engine):
     ink = np.argwhere(img[:400] < 128)
     assert x0 <= ink[:, 1].min() + 5 and x1 >= ink[:, 1].max() - 5
     assert y0 <= ink[:, 0].min() + 5 and y1 >= ink[:, 0].max() - 5
+
+
+def test_a_tilted_short_piece_does_not_join_the_line_above():
+    # A short, slightly rotated piece at the start of one line (from one tile) and a long line one row up (from
+    # the next tile): measured across the short piece's own tilted axis, the far-away centre looks aligned.
+    piece = np.array([[2397, 1632], [2519, 1619], [2525, 1674], [2403, 1687]], float)
+    above = np.array([[2410, 1582], [3042, 1589], [3042, 1636], [2410, 1629]], float)
+    a = Candidate(piece, 0.55, tile=4, cut_vertical=False, cut_horizontal=False)
+    b = Candidate(above, 0.78, tile=5, cut_vertical=False, cut_horizontal=False)
+    assert len(merge_candidates([a, b])) == 2

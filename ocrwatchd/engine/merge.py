@@ -46,14 +46,14 @@ class Candidate:
     polygon: np.ndarray | None = None
 
 
-def _axis(quad: np.ndarray) -> tuple[np.ndarray, float | None, float]:
-    """Centre, direction angle in [0, 180) (None for near-square boxes), and height across the line."""
+def _axis(quad: np.ndarray) -> tuple[np.ndarray, float | None, float, float]:
+    """Centre, direction angle in [0, 180) (None for near-square boxes), length along and height across."""
     top, right = quad[1] - quad[0], quad[3] - quad[0]
     w, h = float(np.hypot(*top)), float(np.hypot(*right))
     if max(w, h) < SQUARE_ASPECT * min(w, h):
-        return quad.mean(axis=0), None, min(w, h)
+        return quad.mean(axis=0), None, max(w, h), min(w, h)
     vec = top if w >= h else right
-    return quad.mean(axis=0), math.degrees(math.atan2(vec[1], vec[0])) % 180.0, min(w, h)
+    return quad.mean(axis=0), math.degrees(math.atan2(vec[1], vec[0])) % 180.0, max(w, h), min(w, h)
 
 
 def _same_line(a: Candidate, b: Candidate, inter: float, area_a: float, area_b: float) -> bool:
@@ -65,15 +65,18 @@ def _same_line(a: Candidate, b: Candidate, inter: float, area_a: float, area_b: 
         return inter / small >= 0.3
     if inter / small < MIN_OVERLAP:
         return False
-    ca, ang_a, ha = _axis(a.quad)
-    cb, ang_b, hb = _axis(b.quad)
+    ca, ang_a, la, ha = _axis(a.quad)
+    cb, ang_b, lb, hb = _axis(b.quad)
     if ang_a is not None and ang_b is not None:
         d_ang = abs(ang_a - ang_b)
         if min(d_ang, 180.0 - d_ang) > MAX_ANGLE_DEG:
             return False
     if min(ha, hb) < MIN_HEIGHT_RATIO * max(ha, hb):
         return False
-    angle = ang_a if ang_a is not None else (ang_b if ang_b is not None else 0.0)
+    # Measure the offset across the longer box's axis: a short piece's direction is only roughly known, and its
+    # error, times the distance between centres, would let the next line down pass as this one.
+    angles = [ang for ang, length in sorted([(ang_a, la), (ang_b, lb)], key=lambda t: -t[1]) if ang is not None]
+    angle = angles[0] if angles else 0.0
     normal = np.array([-math.sin(math.radians(angle)), math.cos(math.radians(angle))])
     return abs(float(np.dot(cb - ca, normal))) <= MAX_OFFSET * max(ha, hb)
 
