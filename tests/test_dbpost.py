@@ -81,3 +81,26 @@ def test_unclip_collapsing_shape_returns_none():
 def test_rejects_non_2d_maps():
     with pytest.raises(ValueError):
         boxes_from_probability_map(np.zeros((1, 10, 10), np.float32), P)
+
+
+def test_line_fused_with_a_drop_cap_is_pulled_apart():
+    # A big initial letter bridged to the first line by weaker probability: as one region its rectangle would
+    # span three lines and score too low; thresholded higher it falls into the letter and the line.
+    prob = np.zeros((200, 600), np.float32)
+    prob[20:120, 20:100] = 0.95          # drop cap
+    prob[30:50, 100:110] = 0.5           # weak bridge
+    prob[30:50, 110:580] = 0.95          # first line
+    dets = boxes_from_probability_map(prob, P)
+    assert len(dets) == 2
+    line = max(dets, key=lambda d: np.ptp(d.quad[:, 0]))
+    assert np.ptp(line.quad[:, 1]) < 50  # the line keeps its own height
+
+
+def test_uniform_irregular_region_is_not_split():
+    from ocrwatchd.engine.dbpost import _split_irregular
+
+    prob = np.zeros((200, 600), np.float32)
+    prob[20:120, 20:100] = 0.95
+    prob[30:50, 100:580] = 0.95          # same strength everywhere: nothing to pull apart
+    (contour,), _ = cv2.findContours((prob > P.thresh).astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    assert len(_split_irregular(prob, contour.reshape(-1, 2), P)) == 1

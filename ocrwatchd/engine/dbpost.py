@@ -23,6 +23,11 @@ class DBParams:
     max_candidates: int = 1000   # contours looked at per probability map
     min_size: float = 3.0        # shortest side of a kernel box (the grown box must reach min_size + 2)
     polygons: bool = False       # also return the unclipped contour polygon, not just the quad
+    # A text kernel is nearly a rectangle. A region filling less than this share of its minimum-area rectangle
+    # is several things bridged together (a line fused with a drop cap, a label with a drawing stroke through
+    # it); the bridges are weaker, so the region is thresholded again, higher, to pull the lines apart.
+    min_fill: float = 0.55
+    split_steps: tuple[float, ...] = (0.15, 0.3)
 
 
 @dataclass
@@ -87,8 +92,11 @@ def boxes_from_probability_map(prob: np.ndarray, params: DBParams = DBParams()) 
     contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     h, w = prob.shape
     out: list[Detection] = []
-    for contour in contours[: params.max_candidates]:
-        det = _detection_from_contour(prob, contour.reshape(-1, 2), params)
+    candidates = [c.reshape(-1, 2) for c in contours[: params.max_candidates]]
+    if params.min_fill > 0 and not params.polygons:
+        candidates = [part for c in candidates for part in _split_irregular(prob, c, params)]
+    for contour in candidates:
+        det = _detection_from_contour(prob, contour, params)
         if det is None:
             continue
         det.quad[:, 0] = np.clip(det.quad[:, 0], 0, w)
@@ -98,6 +106,27 @@ def boxes_from_probability_map(prob: np.ndarray, params: DBParams = DBParams()) 
             det.polygon[:, 1] = np.clip(det.polygon[:, 1], 0, h)
         out.append(det)
     return out
+
+
+def _split_irregular(prob: np.ndarray, contour: np.ndarray, params: DBParams) -> list[np.ndarray]:
+    """The contour itself, or the parts it falls into at a higher threshold when it is far from rectangular."""
+    if len(contour) < 3:
+        return [contour]
+    rect = cv2.minAreaRect(contour.astype(np.float32))
+    rect_area = rect[1][0] * rect[1][1]
+    if rect_area <= 0 or cv2.contourArea(contour.astype(np.float32)) >= params.min_fill * rect_area:
+        return [contour]
+    x, y, w, h = cv2.boundingRect(contour.astype(np.int32))
+    inside = np.zeros((h, w), np.uint8)
+    cv2.drawContours(inside, [contour.astype(np.int32) - (x, y)], -1, 1, thickness=-1)
+    sub = prob[y:y + h, x:x + w]
+    for step in params.split_steps:
+        mask = ((sub > params.thresh + step) & (inside > 0)).astype(np.uint8)
+        parts, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        parts = [p.reshape(-1, 2) + (x, y) for p in parts if cv2.contourArea(p) >= params.min_size ** 2]
+        if len(parts) > 1:
+            return parts
+    return [contour]
 
 
 def _detection_from_contour(prob: np.ndarray, contour: np.ndarray, params: DBParams) -> Detection | None:
