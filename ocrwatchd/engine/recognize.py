@@ -137,9 +137,10 @@ def to_line_tensor(crops: list[np.ndarray], spec: RecognizerSpec) -> np.ndarray:
 
 
 class TextRecognizer:
-    def __init__(self, session, spec: RecognizerSpec) -> None:
+    def __init__(self, session, spec: RecognizerSpec, orientation=None) -> None:
         self.session = session
         self.spec = spec
+        self.orientation = orientation   # optional LineOrientation: turns upside-down crops first
 
     def recognize(self, image: np.ndarray, quads: list[np.ndarray]) -> list[tuple[str, float]]:
         """Text and confidence for each quad (in image pixels), in the order given."""
@@ -148,7 +149,10 @@ class TextRecognizer:
         # Crops are cut per batch, so at most one batch of line images exists at a time.
         aspects = [line_aspect(q) for q in quads]
         for idx in batches_by_width(aspects, self.spec.max_batch, self.spec.max_batch_width / self.spec.height):
-            tensor = to_line_tensor([crop_quad(image, quads[i], self.spec.pad) for i in idx], self.spec)
+            crops = [crop_quad(image, quads[i], self.spec.pad) for i in idx]
+            if self.orientation is not None:
+                crops = self.orientation.upright(crops)
+            tensor = to_line_tensor(crops, self.spec)
             probs = self.session.run(outputs, {self.spec.input_name: tensor})[0]
             for i, decoded in zip(idx, ctc_greedy_decode(probs, self.spec.charset)):
                 results[i] = decoded
