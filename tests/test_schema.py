@@ -3,10 +3,9 @@ import json
 from pathlib import Path
 
 import jsonschema
-import numpy as np
 import pytest
 
-from ocrwatchd.pipeline import ScanContext, build_result, process
+from ocrwatchd.pipeline import process
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "ocrwatchd/schema/result.schema.json").read_text())
 
