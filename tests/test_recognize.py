@@ -157,3 +157,11 @@ def test_classifier_turns_an_upside_down_scan_the_right_way(engine):
     upright = text_image(1500, 500, [(60, 200, "Invoice 4711 total 123.45", 2.0)])
     (text, _), = turning.recognizer.recognize(upright, [d.quad for d in engine.detector.detect(upright).lines])
     assert text == "Invoice 4711 total 123.45"
+
+
+def test_fullwidth_punctuation_becomes_ascii_only_in_latin_lines():
+    from ocrwatchd.engine.recognize import halfwidth_if_latin
+
+    assert halfwidth_if_latin("GST REG NO：000154042368（RM）") == "GST REG NO:000154042368(RM)"
+    assert halfwidth_if_latin("合计：12.00") == "合计：12.00"           # Chinese keeps its own punctuation
+    assert halfwidth_if_latin("plain text, 7.42") == "plain text, 7.42"

@@ -31,6 +31,10 @@ class RecognizerSpec:
     # Detection boxes hug the glyphs; the recogniser was trained on looser crops and reads edge punctuation
     # (the dot of "7.42", a closing ':') better with some background around it. Fraction of the line height.
     pad: float = 0.1
+    # The recogniser's charset has full-width twins of ASCII punctuation (：，（）) from its Chinese training
+    # text and sometimes picks them in Latin lines. In a line with no CJK character they are mapped to ASCII.
+    latin_halfwidth: bool = True
+    upscale: int = cv2.INTER_LINEAR   # interpolation when a crop is enlarged to the model height
     max_width: int = 3200          # px at model height; a longer line is squeezed (~200 characters fit)
 
 
@@ -88,6 +92,19 @@ def pad_quad(quad: np.ndarray, pad: float) -> np.ndarray:
     return q + np.array([-u - v, u - v, u + v, -u + v])
 
 
+_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff"
+               for ch in text)
+
+
+def halfwidth_if_latin(text: str) -> str:
+    """Full-width ASCII variants → ASCII, unless the line has Chinese, Japanese or Korean characters."""
+    return text if _has_cjk(text) else text.translate(_FULLWIDTH)
+
+
 def crop_quad(image: np.ndarray, quad: np.ndarray, pad: float = 0.0) -> np.ndarray:
     """The quad's pixels, perspective-rectified to an upright rectangle; tall crops are turned to lie flat."""
     q = pad_quad(quad, pad).astype(np.float32)
@@ -125,7 +142,7 @@ def to_line_tensor(crops: list[np.ndarray], spec: RecognizerSpec) -> np.ndarray:
     std = np.array(spec.profile.std, np.float32).reshape(3, 1, 1)
     mean = np.array(spec.profile.mean, np.float32).reshape(3, 1, 1)
     for n, (crop, w) in enumerate(zip(crops, widths)):
-        line = cv2.resize(crop, (w, hgt), interpolation=cv2.INTER_AREA if crop.shape[0] > hgt else cv2.INTER_LINEAR)
+        line = cv2.resize(crop, (w, hgt), interpolation=cv2.INTER_AREA if crop.shape[0] > hgt else spec.upscale)
         if line.ndim == 2:
             planes = np.broadcast_to(line, (3, hgt, w))
         else:
@@ -154,6 +171,6 @@ class TextRecognizer:
                 crops = self.orientation.upright(crops)
             tensor = to_line_tensor(crops, self.spec)
             probs = self.session.run(outputs, {self.spec.input_name: tensor})[0]
-            for i, decoded in zip(idx, ctc_greedy_decode(probs, self.spec.charset)):
-                results[i] = decoded
+            for i, (text, score) in zip(idx, ctc_greedy_decode(probs, self.spec.charset)):
+                results[i] = (halfwidth_if_latin(text) if self.spec.latin_halfwidth else text, score)
         return results
