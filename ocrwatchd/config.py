@@ -81,6 +81,9 @@ class Config(BaseSettings):
     rescan_seconds: float = Field(60.0, gt=0)     # full rescan of every inbox: the safety net under inotify
     memory_budget_mb: int = Field(4096, ge=64)    # decoded pixels + tile working sets of jobs in flight
     shutdown_timeout_seconds: float = Field(60.0, gt=0)
+    # A file that still decodes as truncated (or is empty) after settling may still be arriving (a stalled
+    # copy): it is looked at again with growing pauses for this long, then quarantined with the reason.
+    truncated_retry_seconds: float = Field(120.0, ge=0)
     log_level: str = "INFO"
 
     @field_validator("log_level")

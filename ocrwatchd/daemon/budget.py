@@ -1,0 +1,37 @@
+"""Memory budget: a job reserves its estimated bytes before decoding and waits while the budget is spent.
+
+Many huge scans arriving at once must not OOM the host: the bounded queue bounds the number of jobs, the
+budget bounds their pixels. A job larger than the whole budget is let through only when nothing else runs.
+"""
+from __future__ import annotations
+
+import threading
+
+TILE_WORKING_SET = 384 << 20   # one batch of tiles + probability maps + line crops (measured ~450 MB process)
+
+
+def estimate_bytes(width: int, height: int) -> int:
+    """Decoded pixels (worst case 3 channels) plus a crop/resize copy, plus the tile working set."""
+    return width * height * 4 + TILE_WORKING_SET
+
+
+class MemoryBudget:
+    def __init__(self, budget_bytes: int) -> None:
+        self.budget = budget_bytes
+        self.reserved = 0
+        self._cond = threading.Condition()
+
+    def reserve(self, n: int, stop: threading.Event | None = None) -> bool:
+        """Block until n bytes fit (or nothing else is reserved); False if stop was set while waiting."""
+        with self._cond:
+            while self.reserved and self.reserved + n > self.budget:
+                if stop is not None and stop.is_set():
+                    return False
+                self._cond.wait(0.2)
+            self.reserved += n
+            return True
+
+    def release(self, n: int) -> None:
+        with self._cond:
+            self.reserved = max(0, self.reserved - n)
+            self._cond.notify_all()

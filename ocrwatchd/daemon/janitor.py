@@ -1,0 +1,56 @@
+"""Temp cleanup the original deployment did by hand: our stale temp files, and old results if configured."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+from ..config import Config
+
+log = logging.getLogger("ocrwatchd.janitor")
+
+
+class Janitor:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.removed = {"temp": 0, "output": 0, "failed": 0}
+
+    def run(self, now: float | None = None) -> dict[str, int]:
+        now = now or time.time()
+        j = self.config.janitor
+        counts = {"temp": 0, "output": 0, "failed": 0}
+        for inbox in self.config.inboxes:
+            for folder in (inbox.output, inbox.failed):
+                counts["temp"] += self._sweep(folder, now - j.temp_max_age_hours * 3600, _our_temp)
+            if j.outputs_max_age_days:
+                counts["output"] += self._sweep(inbox.output, now - j.outputs_max_age_days * 86400, _any)
+            if j.failed_max_age_days:
+                counts["failed"] += self._sweep(inbox.failed, now - j.failed_max_age_days * 86400, _any)
+        for k, v in counts.items():
+            self.removed[k] += v
+        if any(counts.values()):
+            log.info("janitor removed %s", counts)
+        return counts
+
+    @staticmethod
+    def _sweep(folder: Path, cutoff: float, match) -> int:
+        n = 0
+        for root, _dirs, files in os.walk(folder):
+            for name in files:
+                p = Path(root) / name
+                try:
+                    if match(name) and p.lstat().st_mtime < cutoff:
+                        p.unlink()
+                        n += 1
+                except OSError:
+                    continue
+        return n
+
+
+def _our_temp(name: str) -> bool:
+    return name.startswith(".") and name.endswith(".tmp")   # fsutil.write_new_file's temp names
+
+
+def _any(name: str) -> bool:
+    return not _our_temp(name)

@@ -1,0 +1,240 @@
+"""The daemon process: one Server object with startup / main_loop / shutdown (after uvicorn's server.py).
+
+Signal handlers only set flags. The main loop is the single producer: it collects candidates (watchdog events
+plus a periodic rescan), settles them, claims a file only when the bounded queue has room (a full queue leaves
+files untouched in the inbox: backpressure without loss), and re-queues retries when due.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import os
+import queue
+import signal
+import threading
+import time
+from pathlib import Path
+
+from ..config import Config, InboxConfig, check_folders
+from ..pipeline import Engine
+from ..engine.session import available_cores
+from .budget import MemoryBudget
+from .claims import claim, owner_name, recover
+from .intake import Settler, scan, wanted
+from .janitor import Janitor
+from .worker import Job, Worker
+
+log = logging.getLogger("ocrwatchd")
+
+NETWORK_FS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse", "9p", "afs", "ceph", "glusterfs")
+
+
+def filesystem_type(path: Path) -> str:
+    """The mount's filesystem type from /proc/self/mounts (longest matching mount point)."""
+    best, kind = "", ""
+    try:
+        for line in Path("/proc/self/mounts").read_text().splitlines():
+            parts = line.split()
+            mnt = parts[1].replace("\\040", " ")
+            if (str(path) == mnt or str(path).startswith(mnt.rstrip("/") + "/")) and len(mnt) > len(best):
+                best, kind = mnt, parts[2]
+    except OSError:
+        pass
+    return kind
+
+
+class Server:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.should_exit = threading.Event()
+        self.exit_code = 0
+        self.owner = owner_name()
+        self.jobs: queue.Queue = queue.Queue(maxsize=config.queue.size)
+        self.budget = MemoryBudget(config.memory_budget_mb << 20)
+        self.settler = Settler(config.settle_seconds)
+        self.candidates: set[tuple[int, Path]] = set()
+        self.candidates_lock = threading.Lock()
+        self.pending: list[Job] = []                          # claimed, waiting for queue room (recovery)
+        self.retries: list[tuple[float, int, Job]] = []       # (due, seq, job)
+        self.retries_lock = threading.Lock()
+        self.seq = itertools.count()
+        self.workers: list[Worker] = []
+        self.observers = []
+        self.counts = {"done": 0, "failed": 0, "retried": 0}
+        self.max_depth = 0
+        self._rescan_wanted = threading.Event()
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    def run(self) -> int:
+        self.install_signal_handlers()
+        self.startup()
+        try:
+            self.main_loop()
+        finally:
+            self.shutdown()
+        return self.exit_code
+
+    def install_signal_handlers(self) -> None:
+        def handle(signum, _frame):
+            log.info("received %s: stopping intake, finishing in-flight jobs", signal.Signals(signum).name)
+            self.should_exit.set()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, handle)
+
+    def startup(self) -> None:
+        cfg = self.config
+        check_folders(cfg)
+        threads = max(1, available_cores() // cfg.workers.count)
+        settings = cfg.engine.model_copy(update={"threads": cfg.engine.threads or threads})
+        for i in range(cfg.workers.count):
+            engine = Engine(settings)
+            if i == 0:
+                log.info("%d workers, detector %s on %s, queue %d, memory budget %d MB", cfg.workers.count,
+                         engine.model_info["name"], engine.provider, cfg.queue.size, cfg.memory_budget_mb)
+            w = Worker(i, engine, self.jobs, self.budget, self.schedule_retry, self.report, self.should_exit,
+                       cfg.truncated_retry_seconds)
+            self.workers.append(w)
+        for inbox_index, inbox in enumerate(cfg.inboxes):
+            for c in recover(inbox.path, self.owner):
+                log.info("recovered %s left by a stopped daemon", inbox.path / c.relative)
+                self.pending.append(Job(c, inbox))
+            self.start_observer(inbox_index, inbox)
+        for w in self.workers:
+            w.start()
+        self.rescan()
+
+    def start_observer(self, index: int, inbox: InboxConfig) -> None:
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+        from watchdog.observers.polling import PollingObserver
+
+        server = self
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event):   # never raises: one bad event must not kill the observer thread
+                try:
+                    if event.is_directory:
+                        if event.event_type in ("created", "moved"):
+                            server.wake_rescan()   # files inside a moved-in folder are not reported one by one
+                        return
+                    path = getattr(event, "dest_path", "") or event.src_path
+                    if event.event_type in ("created", "moved", "closed", "modified"):
+                        server.add_candidate(index, Path(os.fsdecode(path)))
+                except Exception:
+                    log.exception("watch event %r", event)
+
+        poll = inbox.poll if inbox.poll is not None else filesystem_type(inbox.path) in NETWORK_FS
+        observer = (PollingObserver if poll else Observer)()
+        observer.schedule(Handler(), str(inbox.path), recursive=inbox.recursive)
+        observer.daemon = True
+        observer.start()
+        self.observers.append(observer)
+        log.info("watching %s (%s)", inbox.path, "polling" if poll else "inotify")
+
+    def shutdown(self) -> None:
+        for o in self.observers:
+            o.stop()
+        # Jobs still queued stay claimed and are recovered at the next start; in-flight ones may finish.
+        drained = 0
+        while True:
+            try:
+                job = self.jobs.get_nowait()
+                self.jobs.task_done()
+                if job is not None:
+                    drained += 1
+            except queue.Empty:
+                break
+        for _ in self.workers:
+            self.jobs.put(None)
+        deadline = time.monotonic() + self.config.shutdown_timeout_seconds
+        for w in self.workers:
+            w.join(max(0.0, deadline - time.monotonic()))
+        busy = [w.name for w in self.workers if w.is_alive()]
+        log.info("stopped (%d done, %d failed; %d queued jobs left claimed%s)", self.counts["done"],
+                 self.counts["failed"], drained + len(self.pending), f"; still busy: {busy}" if busy else "")
+
+    # -- the loop --------------------------------------------------------------------------------------------
+    def main_loop(self) -> None:
+        cfg = self.config
+        next_rescan = time.monotonic() + cfg.rescan_seconds
+        janitor = Janitor(cfg)
+        next_janitor = time.monotonic()
+        while not self.should_exit.is_set():
+            now = time.monotonic()
+            if now >= next_rescan or self._rescan_wanted.is_set():
+                self._rescan_wanted.clear()
+                self.rescan()
+                next_rescan = now + cfg.rescan_seconds
+            if now >= next_janitor:
+                janitor.run()
+                next_janitor = now + cfg.janitor.interval_seconds
+            self.feed()
+            if not self.healthy():
+                self.exit_code = 1
+                break
+            self.should_exit.wait(0.25)
+
+    def wake_rescan(self) -> None:
+        self._rescan_wanted.set()
+
+    def healthy(self) -> bool:
+        dead = [o for o in self.observers if not o.is_alive()] + [w for w in self.workers if not w.is_alive()]
+        if dead:
+            log.error("a watcher or worker thread died (%s): exiting so the service manager restarts us", dead)
+        return not dead
+
+    def add_candidate(self, index: int, path: Path) -> None:
+        with self.candidates_lock:
+            self.candidates.add((index, path))
+
+    def rescan(self) -> None:
+        for index, inbox in enumerate(self.config.inboxes):
+            for path in scan(inbox.path, inbox.recursive, inbox.extensions):
+                self.add_candidate(index, path)
+
+    def feed(self) -> None:
+        """Move work into the queue while it has room: pending recoveries, due retries, settled files."""
+        while self.pending and self._put(self.pending[0]):
+            self.pending.pop(0)
+        now = time.monotonic()
+        with self.retries_lock:
+            while self.retries and self.retries[0][0] <= now and not self.jobs.full():
+                _, _, job = heapq.heappop(self.retries)
+                self._put(job)
+        with self.candidates_lock:
+            candidates = sorted(self.candidates, key=lambda c: str(c[1]))
+        for index, path in candidates:
+            if self.jobs.full() or self.should_exit.is_set():
+                return   # backpressure: the rest stay in the inbox untouched, looked at again next tick
+            inbox = self.config.inboxes[index]
+            state = self.settler.ready(path) if wanted(path, inbox.path, inbox.extensions) else None
+            if state is False:
+                continue
+            with self.candidates_lock:
+                self.candidates.discard((index, path))
+            self.settler.forget(path)
+            if state is None:
+                continue
+            c = claim(inbox.path, path, self.owner)
+            if c is not None:
+                self._put(Job(c, inbox))
+
+    def _put(self, job: Job) -> bool:
+        try:
+            self.jobs.put_nowait(job)
+        except queue.Full:
+            return False
+        depth = self.jobs.qsize()
+        self.max_depth = max(self.max_depth, depth)
+        log.debug("queued %s (queue depth %d/%d)", job.source, depth, self.config.queue.size)
+        return True
+
+    # -- callbacks from workers ------------------------------------------------------------------------------
+    def schedule_retry(self, job: Job, delay: float) -> None:
+        with self.retries_lock:
+            heapq.heappush(self.retries, (time.monotonic() + delay, next(self.seq), job))
+
+    def report(self, outcome: str, job: Job, result: dict | None, written, seconds: float) -> None:
+        self.counts[outcome] += 1

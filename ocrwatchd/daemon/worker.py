@@ -1,0 +1,151 @@
+"""A worker: owns one Engine (its ONNX sessions), takes claimed jobs off the bounded queue, and ends each one
+in the output folder or in quarantine — never dying of a job."""
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import queue
+import stat
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .. import __version__
+from ..config import InboxConfig
+from ..engine.decode import DecodeError, TruncatedImage, sniff
+from ..pipeline import Engine, draw_lines, process
+from .budget import MemoryBudget, estimate_bytes
+from .claims import Claim, prune_parents
+from .outputs import publish
+
+log = logging.getLogger("ocrwatchd.worker")
+
+TRANSIENT_RETRIES = 3      # out of memory, disk full: retried a few times with backoff first
+MAX_BACKOFF = 30.0
+HEADER_BYTES = 1 << 16
+
+
+@dataclass
+class Job:
+    claim: Claim
+    inbox: InboxConfig
+    attempts: int = 0
+    first_seen: float = field(default_factory=time.time)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def source(self) -> Path:
+        return self.claim.inbox / self.claim.relative
+
+
+def _transient(e: BaseException) -> bool:
+    if isinstance(e, MemoryError):
+        return True
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.ENOMEM):
+        return True
+    text = str(e).lower()
+    return "out of memory" in text or "failed to allocate" in text or "cudaerrormemoryallocation" in text
+
+
+class Worker(threading.Thread):
+    def __init__(self, index: int, engine: Engine, jobs: queue.Queue, budget: MemoryBudget, retry, report,
+                 stop: threading.Event, truncated_retry_seconds: float = 120.0) -> None:
+        super().__init__(name=f"worker-{index}", daemon=True)
+        self.engine, self.jobs, self.budget = engine, jobs, budget
+        self.truncated_retry_seconds = truncated_retry_seconds
+        self.retry, self.report, self.stop = retry, report, stop
+        self.busy_since: float | None = None
+
+    def run(self) -> None:
+        while True:
+            job = self.jobs.get()
+            try:
+                if job is None:   # shutdown sentinel
+                    return
+                self.busy_since = time.monotonic()
+                self.handle(job)
+            except Exception:     # never die of a job: even a bug in handle() only costs that job
+                log.exception("unexpected error handling %s", getattr(job, "source", job))
+            finally:
+                self.busy_since = None
+                self.jobs.task_done()
+
+    def handle(self, job: Job) -> None:
+        job.attempts += 1
+        path = job.claim.path
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode):
+            kind = f"symlink to {os.readlink(path)}" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+            return self.fail(job, "NotARegularFile", f"refused: {kind} (never followed or read)")
+        reserved = 0
+        try:
+            if st.st_size == 0:
+                raise TruncatedImage("empty file (nothing written yet?)")
+            with open(path, "rb") as f:
+                info = sniff(f.read(HEADER_BYTES))
+            reserved = estimate_bytes(info.width, info.height)
+            if not self.budget.reserve(reserved, self.stop):
+                reserved = 0
+                return self.retry(job, 0.0)   # shutting down: stays claimed, recovered at next start
+            t0 = time.perf_counter()
+            ctx = process(path, self.engine)
+            result = ctx.result
+            result["source"]["path"] = str(job.source)
+            extras = {}
+            if job.inbox.visualize:
+                import cv2
+                ok, jpg = cv2.imencode(".jpg", draw_lines(ctx.image.pixels, ctx.lines), [cv2.IMWRITE_JPEG_QUALITY, 85])
+                extras["boxes.jpg"] = jpg.tobytes()
+            del ctx
+            t1 = time.perf_counter()
+            written = publish(path, job.inbox.output, job.claim.relative, result, extras=extras)
+            prune_parents(path, self.owner_dir(job))
+            result["timings"]["write"] = round(time.perf_counter() - t1, 4)
+            self.report("done", job, result, written, time.perf_counter() - t0)
+            log.info("done %s -> %s (%d lines, %.1f s)", job.source, written["json"], len(result["pages"][0]["lines"]),
+                     time.perf_counter() - t0)
+        except TruncatedImage as e:
+            self._again_or_fail(job, e, within=self.truncated_retry_seconds)
+        except DecodeError as e:
+            self.fail(job, type(e).__name__, str(e))
+        except Exception as e:
+            if _transient(e):
+                self._again_or_fail(job, e, retries=TRANSIENT_RETRIES)
+            else:
+                self.fail(job, type(e).__name__, str(e))
+        finally:
+            if reserved:
+                self.budget.release(reserved)
+
+    def _again_or_fail(self, job: Job, e: Exception, retries: int | None = None, within: float | None = None) -> None:
+        """Retry with exponential backoff while allowed (by attempts or by time since first seen), else fail."""
+        job.errors.append(f"{type(e).__name__}: {e}")
+        delay = min(MAX_BACKOFF, 2.0 ** (job.attempts - 1))
+        again = job.attempts <= retries if retries is not None else time.time() + delay - job.first_seen <= within
+        if again:
+            log.warning("%s: %s; retrying in %.0f s (attempt %d)", job.source, e, delay, job.attempts)
+            self.report("retried", job, None, None, 0.0)
+            self.retry(job, delay)
+        else:
+            self.fail(job, type(e).__name__, f"{e} (gave up after {job.attempts} attempts)")
+
+    @staticmethod
+    def owner_dir(job: Job) -> Path:
+        parts = job.claim.path.parts
+        return Path(*parts[: len(parts) - len(job.claim.relative.parts)])
+
+    def fail(self, job: Job, kind: str, message: str) -> None:
+        doc = {
+            "schema": "ocrwatchd-error/1", "ocrwatchd_version": __version__,
+            "source": str(job.source), "error": {"type": kind, "message": message},
+            "attempts": job.attempts, "earlier_errors": job.errors,
+            "first_seen": datetime.fromtimestamp(job.first_seen, timezone.utc).isoformat(timespec="seconds"),
+            "failed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        written = publish(job.claim.path, job.inbox.failed, job.claim.relative, doc, json_name="error.json")
+        prune_parents(job.claim.path, self.owner_dir(job))
+        self.report("failed", job, None, written, 0.0)
+        log.warning("failed %s -> %s: %s: %s", job.source, written["json"], kind, message)

@@ -1,0 +1,197 @@
+"""The real `ocrwatchd run` process on temp folders (CPU, bundled model): what the daemon promises users."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+from conftest import text_image
+
+
+def small_scan(i: int) -> bytes:
+    ok, png = cv2.imencode(".png", text_image(640, 240, [(20, 120, f"scan number {i}", 1.2)]))
+    return png.tobytes()
+
+
+class Daemon:
+    def __init__(self, root: Path, name: str = "d", **cfg):
+        self.root = root
+        self.inbox, self.out, self.failed = root / "in", root / "out", root / "failed"
+        self.inbox.mkdir(exist_ok=True)
+        settings = {"settle_seconds": 1, "rescan_seconds": 2, "truncated_retry_seconds": 3,
+                    "shutdown_timeout_seconds": 20, **{k: v for k, v in cfg.items() if k not in ("workers", "queue")}}
+        top = "\n".join(f"{k} = {json.dumps(v)}" for k, v in settings.items())
+        self.config = root / f"{name}.toml"
+        self.config.write_text(f'''{top}
+[[inboxes]]
+path = "{self.inbox}"
+output = "{self.out}"
+failed = "{self.failed}"
+[workers]
+count = {cfg.get("workers", 2)}
+[queue]
+size = {cfg.get("queue", 8)}
+[engine]
+device = "cpu"
+threads = 1
+''')
+        self.log = root / f"{name}.log"
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([sys.executable, "-m", "ocrwatchd", "-v", "run", "--config", str(self.config)],
+                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
+        wait_for(lambda: "watching" in self.log.read_text(), 120, f"daemon start ({self.log})")
+        return self
+
+    def stop(self) -> tuple[int, float]:
+        t0 = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=60)
+        return rc, time.monotonic() - t0
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def results(self) -> list[Path]:
+        return sorted(self.out.rglob("*.json"))
+
+    def failures(self) -> list[Path]:
+        return sorted(self.failed.rglob("*.error.json"))
+
+    def left_in_inbox(self) -> list[Path]:
+        return sorted(p for p in self.inbox.rglob("*") if not p.is_dir() or p.is_symlink())
+
+
+def wait_for(cond, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def sources(paths):
+    return sorted(json.loads(p.read_text())["source"]["path"] if not p.name.endswith(".error.json")
+                  else json.loads(p.read_text())["source"] for p in paths)
+
+
+def test_thirty_files_some_written_slowly_each_processed_once(tmp_path):
+    d = Daemon(tmp_path).start()
+    names = [f"s{i:02d}.png" for i in range(30)]
+
+    def slow_write(name, data):
+        with open(d.inbox / name, "wb") as f:   # a scanner / SMB copy: chunks over ~4 s
+            for k in range(0, len(data), len(data) // 8 + 1):
+                f.write(data[k:k + len(data) // 8 + 1])
+                f.flush()
+                time.sleep(0.5)
+
+    threads = []
+    for i, name in enumerate(names):
+        if i % 6 == 0:
+            threads.append(threading.Thread(target=slow_write, args=(name, small_scan(i))))
+            threads[-1].start()
+        else:
+            (d.inbox / name).write_bytes(small_scan(i))
+    for t in threads:
+        t.join()
+    wait_for(lambda: len(d.results()) + len(d.failures()) >= 30, 240, "30 results")
+    time.sleep(2)
+    rc, _ = d.stop()
+    assert rc == 0
+    assert d.failures() == []
+    assert sources(d.results()) == sorted(str(d.inbox / n) for n in names)      # each once, none twice
+    assert sorted(p.name for p in d.out.glob("*.png")) == names                 # originals beside results
+    for i, name in enumerate(names):
+        result = json.loads((d.out / name.replace(".png", ".json")).read_text())
+        assert result["pages"][0]["text"] == f"scan number {i}"                 # slow ones read whole
+    assert d.left_in_inbox() == []
+
+
+def test_queue_never_holds_more_than_its_size(tmp_path):
+    d = Daemon(tmp_path, queue=2, workers=1)
+    for i in range(20):
+        (d.inbox / f"q{i:02d}.png").write_bytes(small_scan(i))
+    d.start()
+    wait_for(lambda: len(d.results()) >= 20, 240, "20 results")
+    assert d.stop()[0] == 0
+    depths = [int(m) for m in re.findall(r"queue depth (\d+)/2", d.log.read_text())]
+    assert len(depths) == 20 and max(depths) <= 2 and max(depths) == 2
+    assert len(d.results()) == 20 and d.left_in_inbox() == []
+
+
+def test_bad_inputs_are_quarantined_with_a_reason_and_good_ones_still_done(tmp_path):
+    d = Daemon(tmp_path)
+    good = small_scan(1)
+    ok, jpg = cv2.imencode(".jpg", text_image(640, 240, [(20, 120, "truncated", 1.2)]))
+    (d.inbox / "cut.jpg").write_bytes(jpg.tobytes()[: len(jpg) // 2])
+    (d.inbox / "empty.png").write_bytes(b"")
+    (d.inbox / "notes.png").write_text("this is text, not a picture")
+    os.symlink("/etc/passwd", d.inbox / "passwd.png")
+    os.mkfifo(d.inbox / "pipe.png")
+    (d.inbox / "readme.txt").write_text("not an image extension: left alone")
+    d.start()
+    (d.inbox / "good.png").write_bytes(good)
+    wait_for(lambda: len(d.failures()) >= 5 and len(d.results()) >= 1, 120, "5 failures and 1 result")
+    assert d.proc.poll() is None                       # still running
+    (d.inbox / "after.png").write_bytes(small_scan(2))
+    wait_for(lambda: len(d.results()) >= 2, 60, "a good file after the bad ones")
+    assert d.stop()[0] == 0
+    errors = {p.name: json.loads(p.read_text()) for p in d.failures()}
+    assert set(errors) == {"cut.error.json", "empty.error.json", "notes.error.json", "passwd.error.json",
+                           "pipe.error.json"}
+    assert errors["cut.error.json"]["error"]["type"] == "TruncatedImage" and errors["cut.error.json"]["attempts"] > 1
+    assert "not a supported image" in errors["notes.error.json"]["error"]["message"]
+    assert "symlink to /etc/passwd" in errors["passwd.error.json"]["error"]["message"]
+    assert errors["pipe.error.json"]["error"]["type"] == "NotARegularFile"
+    assert os.path.islink(d.failed / "passwd.png") and os.readlink(d.failed / "passwd.png") == "/etc/passwd"
+    for e in errors.values():
+        assert e["ocrwatchd_version"] and e["first_seen"] and e["failed_at"] and e["source"].startswith(str(d.inbox))
+    assert [p.name for p in d.left_in_inbox()] == ["readme.txt"]
+
+
+def test_kill_9_then_restart_ends_every_file_exactly_once(tmp_path):
+    d = Daemon(tmp_path, workers=2)
+    names = [f"k{i:02d}.png" for i in range(16)]
+    for i, n in enumerate(names):
+        (d.inbox / n).write_bytes(small_scan(i))
+    d.start()
+    wait_for(lambda: len(d.results()) >= 3, 120, "some progress")
+    d.kill()                                            # SIGKILL with jobs in flight
+    assert len(d.results()) < 16
+    d.start()
+    wait_for(lambda: len(d.results()) + len(d.failures()) >= 16, 240, "all files after restart")
+    time.sleep(2)
+    assert d.stop()[0] == 0
+    assert sources(d.results() + d.failures()) == sorted(str(d.inbox / n) for n in names)
+    assert d.left_in_inbox() == []
+
+
+def test_two_daemons_on_one_inbox_process_each_file_once(tmp_path):
+    a = Daemon(tmp_path, name="a").start()
+    b = Daemon(tmp_path, name="b").start()
+    names = [f"t{i:02d}.png" for i in range(24)]
+    for i, n in enumerate(names):
+        (a.inbox / n).write_bytes(small_scan(i))
+    wait_for(lambda: len(a.results()) >= 24, 240, "24 results")
+    time.sleep(3)
+    assert a.stop()[0] == 0 and b.stop()[0] == 0
+    assert sources(a.results()) == sorted(str(a.inbox / n) for n in names)
+    done_by = [len(re.findall(r"INFO done ", d.log.read_text())) for d in (a, b)]
+    assert sum(done_by) == 24
+
+
+def test_sigterm_exits_zero_quickly(tmp_path):
+    d = Daemon(tmp_path).start()
+    (d.inbox / "x.png").write_bytes(small_scan(0))
+    time.sleep(1.5)
+    rc, seconds = d.stop()
+    assert rc == 0 and seconds < 15
