@@ -1,0 +1,95 @@
+import os
+import threading
+import time
+from pathlib import Path
+
+from ocrwatchd.config import Config
+from ocrwatchd.daemon.budget import MemoryBudget
+from ocrwatchd.daemon.intake import Settler, ignored, scan, wanted
+from ocrwatchd.daemon.janitor import Janitor
+
+
+def test_ignore_rules():
+    for name in (".hidden.png", "~$doc.png", "x.png.part", "a.tmp", "b.crdownload", ".x.swp", "Thumbs.db",
+                 "desktop.ini", ".ocrwatchd", "@eaDir", "._mac.png", "__MACOSX"):
+        assert ignored(name), name
+    assert not ignored("scan 01.png")
+    inbox = Path("/in")
+    assert wanted(Path("/in/sub/a.PNG"), inbox, (".png",))
+    assert not wanted(Path("/in/.ocrwatchd/processing/x/a.png"), inbox, (".png",))
+    assert not wanted(Path("/in/a.txt"), inbox, (".png",))
+    assert not wanted(Path("/elsewhere/a.png"), inbox, (".png",))
+
+
+def test_scan_does_not_enter_symlinked_folders(tmp_path):
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.png").write_bytes(b"x")
+    (tmp_path / "in" / "sub" / "a.png").write_bytes(b"x")
+    os.symlink(tmp_path / "outside", tmp_path / "in" / "link")
+    found = sorted(p.name for p in scan(tmp_path / "in", True, (".png",)))
+    assert found == ["a.png"]
+    assert sorted(p.name for p in scan(tmp_path / "in", False, (".png",))) == []
+
+
+def test_settler_waits_for_a_stable_size_and_mtime(tmp_path):
+    now = [0.0]
+    s = Settler(2.0, clock=lambda: now[0])
+    f = tmp_path / "a.png"
+    f.write_bytes(b"1")
+    assert s.ready(f) is False
+    now[0] = 1.0
+    with open(f, "ab") as h:
+        h.write(b"2")                      # still growing: the clock starts again
+    os.utime(f, ns=(1, 10**9))
+    assert s.ready(f) is False
+    now[0] = 2.5
+    assert s.ready(f) is False
+    now[0] = 3.1
+    assert s.ready(f) is True
+    f.unlink()
+    assert s.ready(f) is None
+
+
+def test_budget_makes_big_jobs_wait_and_lets_a_huge_one_run_alone():
+    b = MemoryBudget(100)
+    assert b.reserve(60)
+    order = []
+
+    def job(n, name):
+        b.reserve(n)
+        order.append(name)
+
+    t = threading.Thread(target=job, args=(50, "second"))
+    t.start()
+    time.sleep(0.3)
+    assert order == []                     # 60 + 50 > 100: waits
+    b.release(60)
+    t.join(2)
+    assert order == ["second"]
+    b.release(50)
+    assert b.reserve(500)                  # bigger than the budget, nothing else running: goes alone
+    stop = threading.Event()
+    stop.set()
+    assert b.reserve(10, stop) is False    # shutting down: gives up instead of waiting
+
+
+def test_janitor_removes_only_our_stale_temp_files_and_old_results_when_asked(tmp_path):
+    inbox, out, failed = tmp_path / "in", tmp_path / "out", tmp_path / "failed"
+    for d in (inbox, out, failed):
+        d.mkdir()
+    old = time.time() - 3 * 86400
+    stale = out / ".scan.json.abc123.tmp"
+    fresh = out / ".scan2.json.def456.tmp"
+    user = out / "user.tmp"
+    result = out / "scan.json"
+    for p in (stale, fresh, user, result):
+        p.write_text("x")
+    os.utime(stale, (old, old))
+    os.utime(result, (old, old))
+    cfg = Config(inboxes=[{"path": str(inbox), "output": str(out), "failed": str(failed)}])
+    assert Janitor(cfg).run() == {"temp": 1, "output": 0, "failed": 0}
+    assert not stale.exists() and fresh.exists() and user.exists() and result.exists()
+    cfg = Config(inboxes=[{"path": str(inbox), "output": str(out), "failed": str(failed)}],
+                 janitor={"outputs_max_age_days": 1})
+    assert Janitor(cfg).run()["output"] == 1 and not result.exists()
