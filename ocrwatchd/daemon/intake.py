@@ -58,7 +58,7 @@ class Settler:
     def __init__(self, settle_seconds: float, clock=time.monotonic) -> None:
         self.settle_seconds = settle_seconds
         self.clock = clock
-        self._seen: dict[Path, tuple[tuple[int, int], float]] = {}
+        self._seen: dict[Path, tuple[tuple[int, int], float]] = {}   # path → (signature, unchanged since)
 
     def ready(self, path: Path) -> bool | None:
         """True when settled; False while changing; None when gone. Non-regular files are 'settled' at once
@@ -78,8 +78,10 @@ class Settler:
             return self.settle_seconds <= 0
         return now - prev[1] >= self.settle_seconds
 
-    def forget(self, path: Path) -> None:
-        self._seen.pop(path, None)
+    def forget(self, path: Path) -> float | None:
+        """Stop tracking; returns how long the file was watched (its settle time), if it was."""
+        seen = self._seen.pop(path, None)
+        return None if seen is None else self.clock() - seen[1]
 
     def __len__(self) -> int:
         return len(self._seen)

@@ -16,6 +16,8 @@ import threading
 import time
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry, ProcessCollector
+
 from ..config import Config, InboxConfig, check_folders
 from ..pipeline import Engine
 from ..engine.session import available_cores
@@ -23,6 +25,7 @@ from .budget import MemoryBudget
 from .claims import claim, owner_name, recover
 from .intake import Settler, scan, wanted
 from .janitor import Janitor
+from .metrics import Metrics, MetricsServer
 from .worker import Job, Worker
 
 log = logging.getLogger("ocrwatchd")
@@ -62,6 +65,10 @@ class Server:
         self.workers: list[Worker] = []
         self.observers = []
         self.counts = {"done": 0, "failed": 0, "retried": 0}
+        self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)     # process_resident_memory_bytes and friends
+        self.metrics = Metrics(self.registry)
+        self.metrics_server: MetricsServer | None = None
         self.max_depth = 0
         self._rescan_wanted = threading.Event()
 
@@ -103,7 +110,23 @@ class Server:
             self.start_observer(inbox_index, inbox)
         for w in self.workers:
             w.start()
+        self.start_metrics()
         self.rescan()
+
+    def start_metrics(self) -> None:
+        m, cfg = self.metrics, self.config
+        m.set_build(self.workers[0].engine.model_info["name"], self.workers[0].engine.provider)
+        for inbox in cfg.inboxes:
+            m.add_inbox(str(inbox.path))
+        m.queue_capacity.set(cfg.queue.size)
+        m.queue_depth.set_function(self.jobs.qsize)
+        m.workers.set_function(lambda: sum(w.is_alive() for w in self.workers))
+        m.inflight.set_function(lambda: sum(w.busy_since is not None for w in self.workers))
+        m.budget.set(self.budget.budget)
+        m.reserved.set_function(lambda: self.budget.reserved)
+        self.metrics_server = MetricsServer(cfg.metrics.listen, self.registry, self.healthy)
+        self.metrics_server.start()
+        log.info("metrics on http://%s/metrics, health on /healthz", cfg.metrics.listen)
 
     def start_observer(self, index: int, inbox: InboxConfig) -> None:
         from watchdog.events import FileSystemEventHandler
@@ -136,6 +159,8 @@ class Server:
     def shutdown(self) -> None:
         for o in self.observers:
             o.stop()
+        if self.metrics_server is not None:
+            self.metrics_server.stop()
         # Jobs still queued stay claimed and are recovered at the next start; in-flight ones may finish.
         drained = 0
         while True:
@@ -168,10 +193,14 @@ class Server:
                 self.rescan()
                 next_rescan = now + cfg.rescan_seconds
             if now >= next_janitor:
-                janitor.run()
+                for kind, n in janitor.run().items():
+                    if n:
+                        self.metrics.janitor.labels(kind).inc(n)
                 next_janitor = now + cfg.janitor.interval_seconds
             self.feed()
             if not self.healthy():
+                dead = [t for t in [*self.observers, *self.workers] if not t.is_alive()]
+                log.error("a watcher or worker thread died (%s): exiting so the service manager restarts us", dead)
                 self.exit_code = 1
                 break
             self.should_exit.wait(0.25)
@@ -180,10 +209,8 @@ class Server:
         self._rescan_wanted.set()
 
     def healthy(self) -> bool:
-        dead = [o for o in self.observers if not o.is_alive()] + [w for w in self.workers if not w.is_alive()]
-        if dead:
-            log.error("a watcher or worker thread died (%s): exiting so the service manager restarts us", dead)
-        return not dead
+        """Observers and workers alive (also what /healthz answers)."""
+        return bool(self.workers) and all(t.is_alive() for t in [*self.observers, *self.workers])
 
     def add_candidate(self, index: int, path: Path) -> None:
         with self.candidates_lock:
@@ -214,12 +241,12 @@ class Server:
                 continue
             with self.candidates_lock:
                 self.candidates.discard((index, path))
-            self.settler.forget(path)
+            settled = self.settler.forget(path)
             if state is None:
                 continue
             c = claim(inbox.path, path, self.owner)
             if c is not None:
-                self._put(Job(c, inbox))
+                self._put(Job(c, inbox, settle_seconds=settled))
 
     def _put(self, job: Job) -> bool:
         try:
@@ -238,3 +265,8 @@ class Server:
 
     def report(self, outcome: str, job: Job, result: dict | None, written, seconds: float) -> None:
         self.counts[outcome] += 1
+        inbox = str(job.inbox.path)
+        if outcome == "done":
+            self.metrics.job_done(inbox, result, seconds, job.settle_seconds, time.time())
+        else:
+            self.metrics.files.labels(inbox, outcome).inc()

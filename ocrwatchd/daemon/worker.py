@@ -35,6 +35,7 @@ class Job:
     attempts: int = 0
     first_seen: float = field(default_factory=time.time)
     errors: list[str] = field(default_factory=list)
+    settle_seconds: float | None = None   # how long the file was watched before it was claimed
 
     @property
     def source(self) -> Path:

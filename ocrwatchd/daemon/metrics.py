@@ -1,0 +1,152 @@
+"""Prometheus metrics and the /metrics + /healthz endpoint: thin glue over prometheus-client.
+
+Names follow Prometheus conventions (namespace ocrwatchd_, base units, _total counters). Process RSS comes from
+prometheus-client's standard process collector (process_resident_memory_bytes). GPU memory is exported only
+where NVML (nvidia-ml-py) is importable and finds a device: an absent metric, never a fake 0, on CPU hosts.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram,
+                               disable_created_metrics, generate_latest)
+from prometheus_client.core import GaugeMetricFamily
+
+from .. import __version__
+
+log = logging.getLogger("ocrwatchd.metrics")
+disable_created_metrics()   # *_created series double the scrape for nothing a dashboard uses
+
+STAGES = ("settle", "decode", "detect", "recognize", "write")
+SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60, 120, 300, 600)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        ns = "ocrwatchd"
+        self.registry = registry
+        self.files = Counter("files", "Files finished, by inbox and outcome (done, failed, retried)",
+                             ["inbox", "outcome"], namespace=ns, registry=registry)
+        self.pages = Counter("pages", "Pages processed", namespace=ns, registry=registry)
+        self.lines = Counter("lines", "Text lines found", namespace=ns, registry=registry)
+        self.tiles = Counter("tiles", "Detector tiles run", namespace=ns, registry=registry)
+        self.pixels = Counter("pixels", "Image pixels processed", namespace=ns, registry=registry)
+        self.stage = Histogram("stage_seconds", "Time per pipeline stage", ["stage"], namespace=ns,
+                               registry=registry, buckets=SECONDS)
+        self.job = Histogram("job_seconds", "Time per file, claim to written", namespace=ns, registry=registry,
+                             buckets=SECONDS)
+        self.queue_depth = Gauge("queue_depth", "Jobs waiting in the bounded queue", namespace=ns, registry=registry)
+        self.queue_capacity = Gauge("queue_capacity", "Size of the bounded queue", namespace=ns, registry=registry)
+        self.inflight = Gauge("inflight_jobs", "Jobs being processed by workers", namespace=ns, registry=registry)
+        self.workers = Gauge("workers", "Worker threads alive", namespace=ns, registry=registry)
+        self.budget = Gauge("memory_budget_bytes", "Memory budget for jobs in flight", namespace=ns,
+                            registry=registry)
+        self.reserved = Gauge("memory_reserved_bytes", "Memory reserved by jobs in flight", namespace=ns,
+                              registry=registry)
+        self.janitor = Counter("janitor_removed", "Files removed by the janitor, by kind", ["kind"], namespace=ns,
+                               registry=registry)
+        self.last_success = Gauge("last_success_timestamp_seconds", "Unix time of the last file done, per inbox",
+                                  ["inbox"], namespace=ns, registry=registry)
+        self.build = Gauge("build_info", "Version, detector model and execution provider (value 1)",
+                           ["version", "model", "provider"], namespace=ns, registry=registry)
+        for s in STAGES:
+            self.stage.labels(s)
+        gpu = GpuCollector.create()
+        if gpu is not None:
+            registry.register(gpu)
+
+    def set_build(self, model: str, provider: str) -> None:
+        self.build.labels(__version__, model, provider).set(1)
+
+    def add_inbox(self, inbox: str) -> None:
+        """Series exist (at 0) before the first file, so rate() and ratios work from the start."""
+        for outcome in ("done", "failed", "retried"):
+            self.files.labels(inbox, outcome)
+
+    def job_done(self, inbox: str, result: dict, seconds: float, settle: float | None, when: float) -> None:
+        self.files.labels(inbox, "done").inc()
+        self.pages.inc(len(result["pages"]))
+        self.lines.inc(sum(len(p["lines"]) for p in result["pages"]))
+        self.tiles.inc(result["stats"]["tiles"])
+        self.pixels.inc(result["stats"]["pixels"])
+        t = result["timings"]
+        for s in ("decode", "detect", "recognize", "write"):
+            if s in t:
+                self.stage.labels(s).observe(t[s])
+        if settle is not None:
+            self.stage.labels("settle").observe(settle)
+        self.job.observe(seconds)
+        self.last_success.labels(inbox).set(when)
+
+
+class GpuCollector:
+    """ocrwatchd_gpu_memory_{used,total}_bytes{device} from NVML, read at scrape time."""
+
+    def __init__(self, nvml, count: int) -> None:
+        self.nvml, self.count = nvml, count
+
+    @classmethod
+    def create(cls) -> GpuCollector | None:
+        try:
+            import pynvml as nvml   # nvidia-ml-py
+            nvml.nvmlInit()
+            count = nvml.nvmlDeviceGetCount()
+        except Exception:           # no package, no driver, no device: no metric
+            return None
+        return cls(nvml, count) if count else None
+
+    def collect(self):
+        used = GaugeMetricFamily("ocrwatchd_gpu_memory_used_bytes", "GPU memory in use (NVML)", labels=["device"])
+        total = GaugeMetricFamily("ocrwatchd_gpu_memory_total_bytes", "GPU memory size (NVML)", labels=["device"])
+        for i in range(self.count):
+            try:
+                info = self.nvml.nvmlDeviceGetMemoryInfo(self.nvml.nvmlDeviceGetHandleByIndex(i))
+            except Exception:
+                continue
+            used.add_metric([str(i)], info.used)
+            total.add_metric([str(i)], info.total)
+        yield used
+        yield total
+
+
+class MetricsServer:
+    """GET /metrics (Prometheus text format) and GET /healthz (200 when healthy() is true, else 503)."""
+
+    def __init__(self, listen: str, registry: CollectorRegistry, healthy) -> None:
+        host, _, port = listen.rpartition(":")
+        registry_, healthy_ = registry, healthy
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path.split("?")[0] == "/metrics":
+                    body, ctype, code = generate_latest(registry_), CONTENT_TYPE_LATEST, 200
+                elif self.path.split("?")[0] == "/healthz":
+                    ok = healthy_()
+                    body, ctype, code = (b"ok\n" if ok else b"unhealthy\n"), "text/plain", 200 if ok else 503
+                else:
+                    body, ctype, code = b"not found\n", "text/plain", 404
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):   # scrapes every few seconds would flood the log
+                pass
+
+        self.httpd = ThreadingHTTPServer((host.strip("[]") or "127.0.0.1", int(port)), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="metrics", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

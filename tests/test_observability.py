@@ -1,0 +1,173 @@
+"""Metrics exist with help texts and move as files flow; the dashboard and rules only name real metrics; a real
+Prometheus scrapes a real daemon."""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry, ProcessCollector
+from test_daemon import Daemon, small_scan, wait_for
+
+from ocrwatchd.daemon.metrics import Metrics, MetricsServer
+
+REPO = Path(__file__).resolve().parents[1]
+GPU_METRICS = {"ocrwatchd_gpu_memory_used_bytes", "ocrwatchd_gpu_memory_total_bytes"}   # NVML hosts only
+
+
+def exposed_names() -> set[str]:
+    reg = CollectorRegistry()
+    ProcessCollector(registry=reg)
+    Metrics(reg)
+    names = set()
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+    for fam in reg.collect():   # families, so labelled series count before their first sample
+        names.update(fam.name + suffix for suffix in suffixes.get(fam.type, ("",)))
+    return names | GPU_METRICS | {"up"}
+
+
+def names_in(expr: str) -> set[str]:
+    expr = re.sub(r"\{[^}]*\}", "", expr)               # label matchers
+    expr = re.sub(r'"[^"]*"', "", expr)
+    return {t for t in re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr)
+            if t.startswith(("ocrwatchd_", "process_")) or t == "up"}
+
+
+def test_metrics_have_help_and_move_with_a_job():
+    reg = CollectorRegistry()
+    m = Metrics(reg)
+    m.add_inbox("/in")
+    result = {"pages": [{"lines": [{}, {}, {}]}], "stats": {"tiles": 4, "pixels": 1000},
+              "timings": {"decode": 0.1, "detect": 1.0, "recognize": 0.5, "write": 0.01}}
+    m.job_done("/in", result, 2.0, 1.5, 1234.0)
+    v = reg.get_sample_value
+    assert v("ocrwatchd_files_total", {"inbox": "/in", "outcome": "done"}) == 1
+    assert v("ocrwatchd_files_total", {"inbox": "/in", "outcome": "failed"}) == 0
+    assert v("ocrwatchd_lines_total") == 3 and v("ocrwatchd_tiles_total") == 4 and v("ocrwatchd_pixels_total") == 1000
+    assert v("ocrwatchd_stage_seconds_count", {"stage": "settle"}) == 1
+    assert v("ocrwatchd_stage_seconds_sum", {"stage": "detect"}) == 1.0
+    assert v("ocrwatchd_last_success_timestamp_seconds", {"inbox": "/in"}) == 1234.0
+    for fam in reg.collect():
+        assert fam.name.startswith("ocrwatchd_") and fam.documentation, fam.name
+
+
+def test_no_gpu_metric_without_nvml():
+    try:
+        import pynvml  # noqa: F401
+        pytest.skip("NVML importable here")
+    except ImportError:
+        pass
+    reg = CollectorRegistry()
+    Metrics(reg)
+    assert not any(f.name.startswith("ocrwatchd_gpu") for f in reg.collect())
+
+
+def test_metrics_and_healthz_endpoints():
+    reg = CollectorRegistry()
+    Metrics(reg).set_build("det", "CPUExecutionProvider")
+    healthy = [True]
+    srv = MetricsServer("127.0.0.1:0", reg, lambda: healthy[0])
+    srv.start()
+    try:
+        base = f"http://127.0.0.1:{srv.port}"
+        body = urllib.request.urlopen(base + "/metrics").read().decode()
+        assert 'ocrwatchd_build_info{model="det",provider="CPUExecutionProvider"' in body
+        assert urllib.request.urlopen(base + "/healthz").status == 200
+        healthy[0] = False
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(base + "/healthz")
+        assert e.value.code == 503
+    finally:
+        srv.stop()
+
+
+def test_dashboard_is_valid_json_and_queries_real_metrics():
+    dash = json.loads((REPO / "etc/grafana/ocrwatchd.json").read_text())
+    known = exposed_names()
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    assert len(exprs) >= 10
+    for e in exprs:
+        names = {n for n in names_in(e) if n != "up"}
+        assert names, e
+        for n in names:
+            assert n in known, f"{n} in {e!r} is not a metric ocrwatchd exports"
+    titles = " ".join(p["title"].lower() for p in dash["panels"])
+    for topic in ("throughput", "p50", "p95", "queue", "memory", "gpu", "failures"):
+        assert topic in titles
+
+
+def need(binary: str) -> str:
+    path = shutil.which(binary)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{binary} missing in CI: .ci/run installs Debian's prometheus package")
+        pytest.skip(f"{binary} not installed (apt-get install prometheus)")
+    return path
+
+
+def test_alert_rules_pass_promtool_and_name_real_metrics():
+    rules = REPO / "etc/prometheus/ocrwatchd.rules.yml"
+    p = subprocess.run([need("promtool"), "check", "rules", str(rules)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout + p.stderr
+    known = exposed_names()
+    exprs = re.findall(r"expr: \|?\n?((?:.|\n)*?)\n\s+(?:for|labels):", rules.read_text())
+    assert len(exprs) >= 5
+    for e in exprs:
+        for n in names_in(e):
+            assert n in known, f"{n} in {e!r}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_real_prometheus_scrapes_the_daemon(tmp_path):
+    prometheus = need("prometheus")
+    metrics_port, prom_port = free_port(), free_port()
+    d = Daemon(tmp_path)
+    d.config.write_text(d.config.read_text() + f'[metrics]\nlisten = "127.0.0.1:{metrics_port}"\n')
+    (tmp_path / "prometheus.yml").write_text(f"""
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: ocrwatchd
+    static_configs:
+      - targets: ["127.0.0.1:{metrics_port}"]
+""")
+    d.start()
+    prom = subprocess.Popen([prometheus, f"--config.file={tmp_path}/prometheus.yml",
+                             f"--storage.tsdb.path={tmp_path}/tsdb", f"--web.listen-address=127.0.0.1:{prom_port}"],
+                            stdout=subprocess.DEVNULL, stderr=open(tmp_path / "prometheus.log", "w"))
+    try:
+        def query(q):
+            url = f"http://127.0.0.1:{prom_port}/api/v1/query?query=" + urllib.parse.quote(q)
+            try:
+                data = json.loads(urllib.request.urlopen(url, timeout=5).read())
+            except OSError:
+                return None
+            res = data["data"]["result"]
+            return float(res[0]["value"][1]) if res else None
+
+        import urllib.parse
+        wait_for(lambda: query('up{job="ocrwatchd"}') == 1, 60, "Prometheus to scrape the daemon")
+        before = query('sum(ocrwatchd_files_total{outcome="done"})')
+        assert before == 0
+        for i in range(3):
+            (d.inbox / f"p{i}.png").write_bytes(small_scan(i))
+        wait_for(lambda: (query('sum(ocrwatchd_files_total{outcome="done"})') or 0) >= 3, 120,
+                 "ocrwatchd_files_total to rise in Prometheus")
+        assert query("ocrwatchd_queue_capacity") == 8
+        assert (query("process_resident_memory_bytes") or 0) > 50e6
+        assert query('sum(ocrwatchd_stage_seconds_count{stage="detect"})') == 3
+    finally:
+        prom.terminate()
+        prom.wait(timeout=30)
+        assert d.stop()[0] == 0
