@@ -7,12 +7,16 @@ PY      = $(VENV)/bin/python
 BIN     = $(VENV)/bin
 WHEELS  = build/wheels
 
-.PHONY: venv models demo test bench clean
+.PHONY: venv models demo test bench clean install
+
+# systemd-python is added where libsystemd's headers are installed; elsewhere the built-in sd_notify sender
+# and plain logging are used (both are tested).
+EXTRAS := test$(shell pkg-config --exists libsystemd 2>/dev/null && echo ,systemd)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@
 
 venv: $(VENV)/.installed
@@ -38,3 +42,30 @@ bench: models
 
 clean:
 	rm -rf $(VENV) build bench/out .pytest_cache
+
+# Install as a service (run as root on Debian): venv in $(PREFIX), models in /usr/share/ocrwatchd/models,
+# unit, sysusers entry, example config (never overwriting an existing one). DESTDIR stages into a folder.
+PREFIX  ?= /opt/ocrwatchd
+DESTDIR ?=
+# The service's venv is built on Debian's interpreter: a user-local one (pyenv under /root) is not reachable
+# by the ocrwatchd user.
+SYSTEM_PYTHON ?= /usr/bin/python3
+MODELS   = $(DESTDIR)/usr/share/ocrwatchd/models
+
+install:
+	if command -v apt-get >/dev/null && [ -z "$(DESTDIR)" ]; then \
+		apt-get install -y -qq --no-install-recommends python3-venv python3-dev gcc pkg-config libsystemd-dev; fi
+	rm -rf $(DESTDIR)$(PREFIX)/venv
+	$(SYSTEM_PYTHON) -m venv $(DESTDIR)$(PREFIX)/venv
+	$(DESTDIR)$(PREFIX)/venv/bin/pip install --quiet --upgrade pip
+	$(DESTDIR)$(PREFIX)/venv/bin/pip install --quiet '.[systemd]'
+	install -d $(MODELS) $(DESTDIR)/etc/ocrwatchd $(DESTDIR)/etc/systemd/system $(DESTDIR)/usr/lib/sysusers.d
+	install -m 0644 models/manifest.toml $(MODELS)/manifest.toml
+	$(DESTDIR)$(PREFIX)/venv/bin/ocrwatchd models install --manifest $(MODELS)/manifest.toml --wheel-dir $(WHEELS)
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/README.md
+	install -m 0644 systemd/ocrwatchd.service $(DESTDIR)/etc/systemd/system/ocrwatchd.service
+	install -m 0644 systemd/ocrwatchd.sysusers $(DESTDIR)/usr/lib/sysusers.d/ocrwatchd.conf
+	[ -e $(DESTDIR)/etc/ocrwatchd/ocrwatchd.toml ] || install -m 0640 etc/ocrwatchd.toml $(DESTDIR)/etc/ocrwatchd/ocrwatchd.toml
+	if [ -z "$(DESTDIR)" ]; then systemd-sysusers /usr/lib/sysusers.d/ocrwatchd.conf; \
+		chgrp ocrwatchd /etc/ocrwatchd/ocrwatchd.toml; systemctl daemon-reload 2>/dev/null || true; fi
+	@echo "installed; next: edit /etc/ocrwatchd/ocrwatchd.toml, grant the inboxes (systemctl edit ocrwatchd), systemctl enable --now ocrwatchd"

@@ -138,7 +138,7 @@ def cmd_run(a: argparse.Namespace) -> int:
 
     config = load_config(a.config)
     logging.getLogger().setLevel("DEBUG" if a.verbose else config.log_level)
-    return Server(config).run()
+    return Server(config, a.config).run()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,8 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO, stream=sys.stderr,
-                        format="ocrwatchd: %(levelname)s %(message)s" if a.command == "run" else "ocrwatchd: %(message)s")
+    from .logsetup import setup
+
+    setup(logging.DEBUG if a.verbose else logging.INFO, levels=a.command == "run")
     try:
         return a.func(a)
     except (ModelError, GPUUnavailable, FileExistsError, ValueError) as e:   # ConfigError is a ValueError

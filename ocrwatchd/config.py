@@ -84,6 +84,9 @@ class Config(BaseSettings):
     # A file that still decodes as truncated (or is empty) after settling may still be arriving (a stalled
     # copy): it is looked at again with growing pauses for this long, then quarantined with the reason.
     truncated_retry_seconds: float = Field(120.0, ge=0)
+    # A job running longer than this counts as a hung worker: systemd watchdog pings stop, so the service is
+    # restarted (the claim is recovered and retried). Big drawings take about a minute on 2 CPU cores.
+    job_timeout_seconds: float = Field(900.0, gt=0)
     log_level: str = "INFO"
 
     @field_validator("log_level")

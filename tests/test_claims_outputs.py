@@ -86,3 +86,14 @@ def test_publish_across_filesystems_falls_back_to_copy(tmp_path):
         src.write_bytes(b"img")
         r = publish(src, tmp_path / "out", Path("x.png"), {})
         assert r["original"].read_bytes() == b"img" and not src.exists()
+
+
+def test_results_follow_the_umask_not_mkstemps_0600(tmp_path):
+    from ocrwatchd.fsutil import write_new_file
+
+    old = os.umask(0o027)
+    try:
+        write_new_file(tmp_path / "r.json", b"{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o640

@@ -26,6 +26,7 @@ from .claims import claim, owner_name, recover
 from .intake import Settler, scan, wanted
 from .janitor import Janitor
 from .metrics import Metrics, MetricsServer
+from .sdnotify import Notifier
 from .worker import Job, Worker
 
 log = logging.getLogger("ocrwatchd")
@@ -48,8 +49,9 @@ def filesystem_type(path: Path) -> str:
 
 
 class Server:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, config_path: Path | None = None) -> None:
         self.config = config
+        self.config_path = config_path
         self.should_exit = threading.Event()
         self.exit_code = 0
         self.owner = owner_name()
@@ -69,6 +71,8 @@ class Server:
         ProcessCollector(registry=self.registry)     # process_resident_memory_bytes and friends
         self.metrics = Metrics(self.registry)
         self.metrics_server: MetricsServer | None = None
+        self.notifier = Notifier()
+        self.reload_requested = threading.Event()
         self.max_depth = 0
         self._rescan_wanted = threading.Event()
 
@@ -89,6 +93,7 @@ class Server:
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, handle)
+        signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
 
     def startup(self) -> None:
         cfg = self.config
@@ -112,6 +117,9 @@ class Server:
             w.start()
         self.start_metrics()
         self.rescan()
+        self.feed()
+        # Only now: models are loaded and the startup scan is queued.
+        self.notifier.ready(self.status_text())
 
     def start_metrics(self) -> None:
         m, cfg = self.metrics, self.config
@@ -157,6 +165,7 @@ class Server:
         log.info("watching %s (%s)", inbox.path, "polling" if poll else "inotify")
 
     def shutdown(self) -> None:
+        self.notifier.stopping()
         for o in self.observers:
             o.stop()
         if self.metrics_server is not None:
@@ -186,8 +195,19 @@ class Server:
         next_rescan = time.monotonic() + cfg.rescan_seconds
         janitor = Janitor(cfg)
         next_janitor = time.monotonic()
+        next_ping = next_status = time.monotonic()
         while not self.should_exit.is_set():
             now = time.monotonic()
+            if self.reload_requested.is_set():
+                self.reload_requested.clear()
+                self.reload()
+            if self.notifier.watchdog_interval and now >= next_ping:
+                if self.alive():     # only while the work really progresses: a hung worker gets us restarted
+                    self.notifier.watchdog()
+                next_ping = now + self.notifier.watchdog_interval
+            if now >= next_status:
+                self.notifier.status(self.status_text())
+                next_status = now + 5.0
             if now >= next_rescan or self._rescan_wanted.is_set():
                 self._rescan_wanted.clear()
                 self.rescan()
@@ -211,6 +231,55 @@ class Server:
     def healthy(self) -> bool:
         """Observers and workers alive (also what /healthz answers)."""
         return bool(self.workers) and all(t.is_alive() for t in [*self.observers, *self.workers])
+
+    def alive(self) -> bool:
+        """Healthy and no worker stuck on one job past job_timeout_seconds."""
+        limit = self.config.job_timeout_seconds
+        now = time.monotonic()
+        hung = [w.name for w in self.workers if w.busy_since is not None and now - w.busy_since > limit]
+        if hung and not getattr(self, "_hung_logged", False):
+            log.error("worker(s) %s stuck on one job for over %.0f s: watchdog pings stop", hung, limit)
+            self._hung_logged = True
+        return self.healthy() and not hung
+
+    def status_text(self) -> str:
+        return (f"queue {self.jobs.qsize()}/{self.config.queue.size}, done {self.counts['done']}, "
+                f"failed {self.counts['failed']}")
+
+    def reload(self) -> None:
+        """SIGHUP: apply what can change live (log level, thresholds, inbox list); say what needs a restart."""
+        from ..config import ConfigError, load_config
+
+        self.notifier.reloading()
+        try:
+            new = load_config(self.config_path)
+            check_folders(new)
+        except (ConfigError, OSError) as e:
+            log.error("reload refused, keeping the running configuration: %s", e)
+            self.notifier.ready(self.status_text())
+            return
+        old = self.config
+        needs_restart = [k for k in ("workers", "queue", "engine", "metrics", "memory_budget_mb")
+                         if getattr(old, k) != getattr(new, k)]
+        logging.getLogger().setLevel(new.log_level)
+        self.settler.settle_seconds = new.settle_seconds
+        old_paths = {i.path for i in old.inboxes}
+        self.config = new.model_copy(update={k: getattr(old, k) for k in needs_restart})
+        for o in self.observers:
+            o.stop()
+        self.observers = []
+        with self.candidates_lock:
+            self.candidates.clear()
+        for index, inbox in enumerate(self.config.inboxes):
+            if inbox.path not in old_paths:
+                self.metrics.add_inbox(str(inbox.path))
+            self.start_observer(index, inbox)
+        self.rescan()
+        if needs_restart:
+            log.warning("reloaded; these changes need a restart to take effect: %s", ", ".join(needs_restart))
+        else:
+            log.info("reloaded")
+        self.notifier.ready(self.status_text())
 
     def add_candidate(self, index: int, path: Path) -> None:
         with self.candidates_lock:
