@@ -18,8 +18,16 @@ def small_scan(i: int) -> bytes:
     return png.tobytes()
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Daemon:
-    def __init__(self, root: Path, name: str = "d", **cfg):
+    def __init__(self, root: Path, name: str = "d", metrics_port: int | None = None, **cfg):
         self.root = root
         self.inbox, self.out, self.failed = root / "in", root / "out", root / "failed"
         self.inbox.mkdir(exist_ok=True)
@@ -39,6 +47,8 @@ size = {cfg.get("queue", 8)}
 [engine]
 device = "cpu"
 threads = 1
+[metrics]
+listen = "127.0.0.1:{metrics_port or free_port()}"
 ''')
         self.log = root / f"{name}.log"
         self.proc = None
@@ -195,3 +205,16 @@ def test_sigterm_exits_zero_quickly(tmp_path):
     time.sleep(1.5)
     rc, seconds = d.stop()
     assert rc == 0 and seconds < 15
+
+
+def test_a_taken_metrics_port_is_a_one_line_error(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        d = Daemon(tmp_path, metrics_port=taken.getsockname()[1])
+        p = subprocess.run([sys.executable, "-m", "ocrwatchd", "run", "--config", str(d.config)],
+                           capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2
+    assert p.stderr.strip().count("\n") == 0 and "metrics.listen" in p.stderr and "in use" in p.stderr

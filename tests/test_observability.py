@@ -4,7 +4,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import urllib.parse
 import urllib.request
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, ProcessCollector
-from test_daemon import Daemon, small_scan, wait_for
+from test_daemon import Daemon, free_port, small_scan, wait_for
 
 from ocrwatchd.daemon.metrics import Metrics, MetricsServer
 
@@ -121,17 +120,10 @@ def test_alert_rules_pass_promtool_and_name_real_metrics():
             assert n in known, f"{n} in {e!r}"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_real_prometheus_scrapes_the_daemon(tmp_path):
     prometheus = need("prometheus")
     metrics_port, prom_port = free_port(), free_port()
-    d = Daemon(tmp_path)
-    d.config.write_text(d.config.read_text() + f'[metrics]\nlisten = "127.0.0.1:{metrics_port}"\n')
+    d = Daemon(tmp_path, metrics_port=metrics_port)
     (tmp_path / "prometheus.yml").write_text(f"""
 global:
   scrape_interval: 1s

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, ProcessCollector
 
-from ..config import Config, InboxConfig, check_folders
+from ..config import Config, ConfigError, InboxConfig, check_folders
 from ..pipeline import Engine
 from ..engine.session import available_cores
 from .budget import MemoryBudget
@@ -98,6 +98,12 @@ class Server:
     def startup(self) -> None:
         cfg = self.config
         check_folders(cfg)
+        # Bind the metrics port first: a taken port is a one-line error before minutes of model loading.
+        try:
+            self.metrics_server = MetricsServer(cfg.metrics.listen, self.registry, self.healthy)
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"metrics.listen: cannot listen on {cfg.metrics.listen}: "
+                              f"{getattr(e, 'strerror', None) or e}") from None
         threads = max(1, available_cores() // cfg.workers.count)
         settings = cfg.engine.model_copy(update={"threads": cfg.engine.threads or threads})
         for i in range(cfg.workers.count):
@@ -132,7 +138,6 @@ class Server:
         m.inflight.set_function(lambda: sum(w.busy_since is not None for w in self.workers))
         m.budget.set(self.budget.budget)
         m.reserved.set_function(lambda: self.budget.reserved)
-        self.metrics_server = MetricsServer(cfg.metrics.listen, self.registry, self.healthy)
         self.metrics_server.start()
         log.info("metrics on http://%s/metrics, health on /healthz", cfg.metrics.listen)
 
@@ -168,7 +173,7 @@ class Server:
         self.notifier.stopping()
         for o in self.observers:
             o.stop()
-        if self.metrics_server is not None:
+        if self.metrics_server is not None and self.metrics_server.thread.is_alive():
             self.metrics_server.stop()
         # Jobs still queued stay claimed and are recovered at the next start; in-flight ones may finish.
         drained = 0
@@ -248,7 +253,7 @@ class Server:
 
     def reload(self) -> None:
         """SIGHUP: apply what can change live (log level, thresholds, inbox list); say what needs a restart."""
-        from ..config import ConfigError, load_config
+        from ..config import load_config
 
         self.notifier.reloading()
         try:
