@@ -218,6 +218,7 @@ def build_result(ctx: ScanContext, engine: Engine) -> dict:
         "source": {
             "path": str(ctx.path), "size": ctx.size,
             "sha256": ctx.sha256, "format": img.info.format, "width": img.width, "height": img.height,
+            "pages": img.info.pages,
         },
         "model": dict(engine.model_info),
         "params": {
@@ -232,6 +233,8 @@ def build_result(ctx: ScanContext, engine: Engine) -> dict:
         "timings": timings,
         "pages": [page],
         "compat": compat_block(ctx.lines, recognized, timings["total"]),
+        # Said, never silent: what this result does not cover.
+        "warnings": ([f"multi-page image: only page 1 of {img.info.pages} was read"] if img.info.pages > 1 else []),
     }
 
 

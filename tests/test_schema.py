@@ -48,3 +48,20 @@ def test_coordinates_are_in_original_pixels_after_upscaling(result):
         x0, y0, x1, y1 = line["box"]
         assert 0 <= x0 < x1 <= 900 and 0 <= y0 < y1 <= 700
         assert 250 < (y0 + y1) / 2 < 300
+
+
+def test_multi_page_tiff_says_which_pages_were_not_read(engine, tmp_path):
+    import io
+
+    import jsonschema
+    from PIL import Image
+
+    pages = [Image.new("L", (800, 600), 255) for _ in range(3)]
+    buf = io.BytesIO()
+    pages[0].save(buf, format="TIFF", save_all=True, append_images=pages[1:])
+    path = tmp_path / "fax.tif"
+    path.write_bytes(buf.getvalue())
+    result = process(path, engine).result
+    jsonschema.validate(result, SCHEMA)
+    assert result["source"]["pages"] == 3
+    assert result["warnings"] == ["multi-page image: only page 1 of 3 was read"]
