@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import __version__
-from .engine.decode import DEFAULT_MAX_PIXELS, DecodedImage, decode_image
+from .engine.decode import DEFAULT_MAX_PIXELS, DecodedImage, decode_image, decode_page
 from .engine.dbpost import Detection
 from .engine.detector import DetectionOutput, TextDetector, TilingParams
 from .engine.layout import reading_order
@@ -129,6 +129,8 @@ class ScanContext:
     lines: list[dict] = field(default_factory=list)   # result lines in reading order
     dropped_lines: int = 0                            # boxes that recognition read as nothing
     timings: dict[str, float] = field(default_factory=dict)
+    pages: list[dict] = field(default_factory=list)        # result pages, one per page read
+    page_stats: list[dict] = field(default_factory=list)   # tiles, batches, scale… per page
     result: dict | None = None
 
 
@@ -141,6 +143,10 @@ def read_source(ctx: ScanContext) -> None:
 
 def decode_stage(ctx: ScanContext, engine: Engine) -> None:
     ctx.image = decode_image(ctx.data, max_pixels=engine.settings.max_pixels)
+
+
+def decode_page_stage(ctx: ScanContext, engine: Engine, data: bytes, index: int) -> None:
+    ctx.image = decode_page(data, index, max_pixels=engine.settings.max_pixels)
 
 
 def detect_stage(ctx: ScanContext, engine: Engine) -> None:
@@ -166,22 +172,48 @@ def order_stage(ctx: ScanContext) -> None:
 
 
 def _timed(ctx: ScanContext, name: str, fn, *args) -> None:
+    """Run a stage and add its time (pages of one file add up)."""
     t0 = time.perf_counter()
     fn(ctx, *args)
-    ctx.timings[name] = round(time.perf_counter() - t0, 4)
+    ctx.timings[name] = round(ctx.timings.get(name, 0.0) + time.perf_counter() - t0, 4)
 
 
-def process(path: Path, engine: Engine) -> ScanContext:
-    """Run every stage on one file; ctx.result is the result JSON object, ctx.image the decoded pixels."""
-    ctx = ScanContext(path=Path(path))
-    t0 = time.perf_counter()
-    _timed(ctx, "read", read_source)
-    _timed(ctx, "decode", decode_stage, engine)
-    ctx.data = b""  # the encoded bytes are not needed past decoding; free them before the big stage
+def page_stages(ctx: ScanContext, engine: Engine, number: int) -> None:
+    """detect → recognize → order on ctx.image, then record the page."""
     _timed(ctx, "detect", detect_stage, engine)
     if engine.recognizer is not None:
         _timed(ctx, "recognize", recognize_stage, engine)
     order_stage(ctx)
+    det = ctx.detection
+    page = {"page": number, "width": ctx.image.width, "height": ctx.image.height, "lines": ctx.lines}
+    if engine.recognizer is not None:
+        page["text"] = "\n".join(l["text"] for l in ctx.lines)
+    ctx.pages.append(page)
+    ctx.page_stats.append({"tiles": len(det.grid.tiles), "batches": det.batches, "scale": det.scale,
+                           "pixels": ctx.image.width * ctx.image.height, "dropped": ctx.dropped_lines,
+                           "timings": det.timings, "input_width": det.grid.input_width})
+
+
+def process(path: Path, engine: Engine) -> ScanContext:
+    """Run every stage on one file; ctx.result is the result JSON object, ctx.image/ctx.lines are page 1's.
+
+    Pages of a multi-page file are decoded and processed one at a time, so one page's pixels exist at a time.
+    """
+    ctx = ScanContext(path=Path(path))
+    t0 = time.perf_counter()
+    _timed(ctx, "read", read_source)
+    _timed(ctx, "decode", decode_stage, engine)
+    n_pages = ctx.image.info.pages
+    if n_pages == 1:
+        ctx.data = b""  # the encoded bytes are not needed past decoding; free them before the big stage
+    page_stages(ctx, engine, 1)
+    for index in range(1, n_pages):
+        page = ScanContext(path=ctx.path, timings=ctx.timings, pages=ctx.pages, page_stats=ctx.page_stats)
+        _timed(page, "decode", decode_page_stage, engine, ctx.data, index)
+        page_stages(page, engine, index + 1)
+        ctx.dropped_lines += page.dropped_lines
+        del page
+    ctx.data = b""
     ctx.timings["total"] = round(time.perf_counter() - t0, 4)
     ctx.result = build_result(ctx, engine)
     return ctx
@@ -202,15 +234,19 @@ def line_json(det) -> dict:
 
 
 def build_result(ctx: ScanContext, engine: Engine) -> dict:
-    img, det = ctx.image, ctx.detection
+    img = ctx.image
     s = engine.settings
     db = engine.detector.spec.db
     timings = dict(ctx.timings)
-    timings.update({f"detect_{k}": round(v, 4) for k, v in det.timings.items()})
+    for st in ctx.page_stats:
+        for k, v in st["timings"].items():
+            timings[f"detect_{k}"] = round(timings.get(f"detect_{k}", 0.0) + v, 4)
     recognized = engine.recognizer is not None
-    page = {"page": 1, "width": img.width, "height": img.height, "lines": ctx.lines}
-    if recognized:
-        page["text"] = "\n".join(l["text"] for l in ctx.lines)
+    first = ctx.page_stats[0]
+    all_lines = [l for p in ctx.pages for l in p["lines"]]
+    if len(ctx.pages) > 1:
+        for page, st in zip(ctx.pages, ctx.page_stats):
+            page["scale"] = round(st["scale"], 4)
     return {
         "schema": SCHEMA,
         "ocrwatchd_version": __version__,
@@ -222,19 +258,22 @@ def build_result(ctx: ScanContext, engine: Engine) -> dict:
         },
         "model": dict(engine.model_info),
         "params": {
-            "tile_size": det.grid.input_width if engine.detector.spec.static_input else s.tile_size,
+            "tile_size": first["input_width"] if engine.detector.spec.static_input else s.tile_size,
             "overlap": s.overlap, "batch_size": s.batch_size, "min_side": s.min_side, "max_scale": s.max_scale,
-            "target_text_height": s.target_text_height, "scale": round(det.scale, 4), "thresh": db.thresh, "box_thresh": db.box_thresh,
+            "target_text_height": s.target_text_height, "scale": round(first["scale"], 4), "thresh": db.thresh, "box_thresh": db.box_thresh,
             "unclip_ratio": db.unclip_ratio, "max_pixels": s.max_pixels, "recognize": recognized,
             "min_text_score": s.min_text_score if recognized else None,
         },
-        "stats": {"tiles": len(det.grid.tiles), "batches": det.batches, "pixels": img.width * img.height,
-                  "lines": len(ctx.lines), "dropped_lines": ctx.dropped_lines},
+        "stats": {"tiles": sum(st["tiles"] for st in ctx.page_stats),
+                  "batches": sum(st["batches"] for st in ctx.page_stats),
+                  "pixels": sum(st["pixels"] for st in ctx.page_stats),
+                  "lines": len(all_lines), "dropped_lines": ctx.dropped_lines},
         "timings": timings,
-        "pages": [page],
-        "compat": compat_block(ctx.lines, recognized, timings["total"]),
+        "pages": ctx.pages,
+        "compat": compat_block(all_lines, recognized, timings["total"]),
         # Said, never silent: what this result does not cover.
-        "warnings": ([f"multi-page image: only page 1 of {img.info.pages} was read"] if img.info.pages > 1 else []),
+        "warnings": ([f"only {len(ctx.pages)} of {img.info.pages} pages were read"]
+                     if len(ctx.pages) < img.info.pages else []),
     }
 
 

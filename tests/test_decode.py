@@ -457,3 +457,21 @@ def test_real_scans(rel, fmt, w, h, max_dark):
     else:
         # Not inverted: the right-hand text column (no photo, no border) is mostly white paper.
         assert px[200:1800, 2600:3200].mean() > 200
+
+
+def test_decode_page_reads_later_pages_alone_and_refuses_missing_ones():
+    import io as _io
+
+    from PIL import Image as _Image
+
+    from ocrwatchd.engine.decode import UnsupportedImage as _Unsupported
+    from ocrwatchd.engine.decode import decode_page
+
+    pages = [_Image.new("L", (40 + 10 * i, 30), 255 - 100 * i) for i in range(3)]
+    buf = _io.BytesIO()
+    pages[0].save(buf, format="TIFF", save_all=True, append_images=pages[1:])
+    data = buf.getvalue()
+    second = decode_page(data, 1)
+    assert second.pixels.shape == (30, 50) and int(second.pixels[0, 0]) == 155 and second.info.pages == 3
+    with pytest.raises(_Unsupported):
+        decode_page(data, 5)

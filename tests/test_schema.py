@@ -50,18 +50,21 @@ def test_coordinates_are_in_original_pixels_after_upscaling(result):
         assert 250 < (y0 + y1) / 2 < 300
 
 
-def test_multi_page_tiff_says_which_pages_were_not_read(engine, tmp_path):
+def test_every_page_of_a_multi_page_tiff_is_read(engine, tmp_path):
     import io
 
     import jsonschema
+    from conftest import text_image
     from PIL import Image
 
-    pages = [Image.new("L", (800, 600), 255) for _ in range(3)]
+    pages = [Image.fromarray(text_image(900, 600, [(60, 300, f"page number {n}", 1.6)])) for n in (1, 2, 3)]
     buf = io.BytesIO()
     pages[0].save(buf, format="TIFF", save_all=True, append_images=pages[1:])
     path = tmp_path / "fax.tif"
     path.write_bytes(buf.getvalue())
     result = process(path, engine).result
     jsonschema.validate(result, SCHEMA)
-    assert result["source"]["pages"] == 3
-    assert result["warnings"] == ["multi-page image: only page 1 of 3 was read"]
+    assert result["source"]["pages"] == 3 and result["warnings"] == []
+    assert [p["page"] for p in result["pages"]] == [1, 2, 3]
+    assert [p["text"] for p in result["pages"]] == ["page number 1", "page number 2", "page number 3"]
+    assert result["stats"]["lines"] == 3 and result["compat"]["texts"] == [p["text"] for p in result["pages"]]

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 __all__ = ["DEFAULT_MAX_PIXELS", "DecodeError", "DecodedImage", "ImageInfo", "ImageTooLarge",
-           "TruncatedImage", "UnsupportedImage", "decode_image", "sniff"]
+           "TruncatedImage", "UnsupportedImage", "decode_image", "decode_page", "sniff"]
 
 DEFAULT_MAX_PIXELS = 300_000_000
 _MAX_TIFF_PAGES = 10_000  # bound on the IFD walk: a looping or hostile chain must not hang us
@@ -382,6 +382,29 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
     if not (info.format == "tiff" and _tiff_decoder_orients()):
         pixels = _orient(pixels, info.orientation)
     return DecodedImage(np.ascontiguousarray(pixels), info)
+
+
+def decode_page(data: bytes, index: int, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
+    """Page `index` (0-based) of a multi-page image, decoded alone so only one page's pixels exist at a time.
+
+    Page 0 is decode_image (header-checked against max_pixels before decoding). Later pages are checked after
+    decoding — their sizes are not in the first header — so OpenCV's own pixel cap is their bomb guard.
+    """
+    if index == 0:
+        return decode_image(data, max_pixels=max_pixels)
+    info = sniff(data)
+    try:
+        ok, mats = cv2.imdecodemulti(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED, None, (index, index + 1))
+    except cv2.error:
+        ok, mats = False, []
+    if not ok or not mats:
+        raise UnsupportedImage(f"page {index + 1} of {info.pages} could not be decoded")
+    raw = mats[0]
+    if raw.shape[0] * raw.shape[1] > max_pixels:
+        raise ImageTooLarge(f"page {index + 1} is {raw.shape[1]}x{raw.shape[0]} pixels, above the limit of "
+                            f"{max_pixels:,}")
+    pixels = _reduce_gray(_over_white(_to_uint8(raw)))
+    return DecodedImage(np.ascontiguousarray(pixels), ImageInfo(info.format, raw.shape[1], raw.shape[0], 1, info.pages))
 
 
 def _to_uint8(a: np.ndarray) -> np.ndarray:
