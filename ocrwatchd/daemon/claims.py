@@ -104,14 +104,13 @@ def prune_parents(path: Path, stop_at: Path) -> None:
         folder = folder.parent
 
 
-def _prune(folder: Path, keep_root: bool = False) -> None:
+def _prune(folder: Path) -> None:
     for d in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
         try:
             d.rmdir()
         except OSError:
             pass
-    if not keep_root:
-        try:
-            folder.rmdir()
-        except OSError:
-            pass
+    try:
+        folder.rmdir()
+    except OSError:
+        pass

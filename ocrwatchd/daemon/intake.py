@@ -82,6 +82,3 @@ class Settler:
         """Stop tracking; returns how long the file was watched (its settle time), if it was."""
         seen = self._seen.pop(path, None)
         return None if seen is None else self.clock() - seen[1]
-
-    def __len__(self) -> int:
-        return len(self._seen)

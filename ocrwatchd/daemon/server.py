@@ -18,7 +18,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, ProcessCollector
 
-from ..config import Config, ConfigError, InboxConfig, check_folders
+from ..config import Config, ConfigError, InboxConfig, check_folders, load_config
 from ..pipeline import Engine
 from ..engine.session import available_cores
 from .budget import MemoryBudget
@@ -73,7 +73,6 @@ class Server:
         self.metrics_server: MetricsServer | None = None
         self.notifier = Notifier()
         self.reload_requested = threading.Event()
-        self.max_depth = 0
         self._rescan_wanted = threading.Event()
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -253,8 +252,6 @@ class Server:
 
     def reload(self) -> None:
         """SIGHUP: apply what can change live (log level, thresholds, inbox list); say what needs a restart."""
-        from ..config import load_config
-
         self.notifier.reloading()
         try:
             new = load_config(self.config_path)
@@ -327,9 +324,7 @@ class Server:
             self.jobs.put_nowait(job)
         except queue.Full:
             return False
-        depth = self.jobs.qsize()
-        self.max_depth = max(self.max_depth, depth)
-        log.debug("queued %s (queue depth %d/%d)", job.source, depth, self.config.queue.size)
+        log.debug("queued %s (queue depth %d/%d)", job.source, self.jobs.qsize(), self.config.queue.size)
         return True
 
     # -- callbacks from workers ------------------------------------------------------------------------------

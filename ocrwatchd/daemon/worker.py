@@ -16,7 +16,7 @@ from pathlib import Path
 from .. import __version__
 from ..config import InboxConfig
 from ..engine.decode import DecodeError, TruncatedImage, sniff
-from ..pipeline import Engine, draw_lines, process
+from ..pipeline import Engine, process, visualization_jpeg
 from .budget import MemoryBudget, estimate_bytes
 from .claims import Claim, prune_parents
 from .outputs import publish
@@ -95,11 +95,7 @@ class Worker(threading.Thread):
             ctx = process(path, self.engine)
             result = ctx.result
             result["source"]["path"] = str(job.source)
-            extras = {}
-            if job.inbox.visualize:
-                import cv2
-                ok, jpg = cv2.imencode(".jpg", draw_lines(ctx.image.pixels, ctx.lines), [cv2.IMWRITE_JPEG_QUALITY, 85])
-                extras["boxes.jpg"] = jpg.tobytes()
+            extras = {"boxes.jpg": visualization_jpeg(ctx)} if job.inbox.visualize else {}
             del ctx
             t1 = time.perf_counter()
             written = publish(path, job.inbox.output, job.claim.relative, result, extras=extras)

@@ -120,7 +120,7 @@ class TextDetector:
             batch = grid.tiles[start:start + batch_size]
             t0 = time.perf_counter()
             pixels = [self._tile_pixels(image, tile, scale, grid) for tile in batch]
-            tensor = to_tensor(pixels, self.spec.profile, out=tensor if tensor is not None and len(batch) == len(tensor) else None)
+            tensor = to_tensor(pixels, self.spec.profile, out=tensor)   # reuses the buffer while shapes match
             del pixels
             t1 = time.perf_counter()
             outputs = [self.spec.output_name] if self.spec.output_name else None
