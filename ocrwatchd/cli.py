@@ -45,6 +45,12 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
                    help="turn upside-down lines (0°/180° classifier) before reading them")
     g.add_argument("--min-text-score", type=float,
                    help="drop boxes whose recognised text is less sure than this (not text)")
+    g.add_argument("--typographic-quotes", dest="ascii_quotes", action="store_false", default=None,
+                   help="keep the recogniser's “ ” ‘ ’ (default: fold them to \" and ' in Latin lines)")
+    g.add_argument("--min-mark-score", type=float,
+                   help="keep lone marks found beside lines (a receipt's ':') read at least this surely; 1: never look")
+    g.add_argument("--field-gap", type=float,
+                   help="split a read line into fields at blanks this many character pitches wide (0: never)")
 
 
 def _engine_settings(a: argparse.Namespace):

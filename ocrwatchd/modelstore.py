@@ -66,10 +66,11 @@ class ModelEntry:
         return ClassifierSpec(self.input, self.output, get_profile(self.preprocess),
                               height=int(self.input_shape[2]), width=int(self.input_shape[3]))
 
-    def recognizer_spec(self, metadata: dict[str, str], max_batch: int = 8) -> RecognizerSpec:
+    def recognizer_spec(self, metadata: dict[str, str], **options) -> RecognizerSpec:
+        """The recogniser's spec; options are RecognizerSpec fields (max_batch, field_gap, ascii_quotes…)."""
         height = self.input_shape[2]
         return RecognizerSpec(self.input, self.output, get_profile(self.preprocess), charset_from_metadata(metadata),
-                              height=height if isinstance(height, int) else 48, max_batch=max_batch)
+                              height=height if isinstance(height, int) else 48, **options)
 
 
 @dataclass(frozen=True)

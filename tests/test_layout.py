@@ -1,6 +1,6 @@
 import numpy as np
 
-from ocrwatchd.engine.layout import reading_order
+from ocrwatchd.engine.layout import page_text, reading_order
 
 
 def test_single_column_top_to_bottom():
@@ -40,3 +40,16 @@ def test_receipt_rows_stay_rows():
 
 def test_empty():
     assert reading_order(np.zeros((0, 4))) == []
+
+
+def test_page_text_keeps_rows_as_rows():
+    boxes = [[0, 0, 300, 30], [0, 40, 200, 70], [400, 42, 500, 72], [600, 41, 650, 71], [0, 80, 300, 110]]
+    texts = ["TAX INVOICE", "Green Tea", "3.00", "SR", "Thank you"]
+    assert page_text(boxes, texts) == "TAX INVOICE\nGreen Tea\t3.00\tSR\nThank you"
+
+
+def test_page_text_starts_a_new_line_when_the_next_line_is_not_to_the_right():
+    # a column break: the next line is back at the left, lower — and a line above the previous one's centre band
+    boxes = [[0, 0, 600, 30], [0, 40, 600, 70], [660, 0, 1260, 30]]
+    assert page_text(boxes, ["a", "b", "c"]) == "a\nb\nc"
+    assert page_text([], []) == ""

@@ -77,3 +77,26 @@ def _rows(boxes: np.ndarray, idx: list[int]) -> list[int]:
                 continue
         rows.append([i])
     return [i for row in rows for i in sorted(row, key=lambda j: boxes[j, 0])]
+
+
+def page_text(boxes: np.ndarray, texts: list[str]) -> str:
+    """The page as text, from lines already in reading order: one text row per output line.
+
+    Lines that follow each other on the same row (a receipt's item, quantity and price; the fields of a split
+    line) are joined by a tab, so the row survives as a row; everything else starts a new line.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    out: list[str] = []
+    for k, text in enumerate(texts):
+        if k and _same_row(boxes[k - 1], boxes[k]):
+            out.append("\t")
+        elif k:
+            out.append("\n")
+        out.append(text)
+    return "".join(out)
+
+
+def _same_row(a: np.ndarray, b: np.ndarray) -> bool:
+    """b continues a's row: b starts right of a (allowing slight overlap) and their vertical centres agree."""
+    h = max(a[3] - a[1], b[3] - b[1])
+    return b[0] >= a[2] - 0.25 * h and abs((a[1] + a[3]) - (b[1] + b[3])) / 2 < 0.5 * h

@@ -51,6 +51,3 @@ class LineOrientation:
                                                                                      self.spec)})[0]
             flags.extend(bool(p[1] >= self.spec.thresh) for p in probs)
         return flags
-
-    def upright(self, crops: list[np.ndarray]) -> list[np.ndarray]:
-        return [cv2.rotate(c, cv2.ROTATE_180) if flip else c for c, flip in zip(crops, self.upside_down(crops))]

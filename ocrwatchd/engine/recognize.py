@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from .preprocess import Profile
+from .segment import CharSpan, Piece, ink_columns, ink_mask, split_fields, text_bounds
 
 BLANK = ""
 
@@ -34,8 +35,15 @@ class RecognizerSpec:
     # The recogniser's charset has full-width twins of ASCII punctuation (：，（）) from its Chinese training
     # text and sometimes picks them in Latin lines. In a line with no CJK character they are mapped to ASCII.
     latin_halfwidth: bool = True
+    ascii_quotes: bool = True      # … and typographic quotes (“ ” ‘ ’) become " and ' in those lines
     upscale: int = cv2.INTER_LINEAR   # interpolation when a crop is enlarged to the model height
     max_width: int = 3200          # px at model height; a longer line is squeezed (~200 characters fit)
+    # A blank gap this many character pitches wide where a space was read splits the line into fields (segment.py);
+    # 0 keeps every detected line whole.
+    field_gap: float = 2.1
+    # Shrink a box to the text read in it where the detector's box overshoots (a stroke touching a label), and
+    # split fields; False leaves every detected box as it is.
+    refit: bool = True
 
 
 def charset_from_metadata(meta: dict[str, str]) -> tuple[str, ...]:
@@ -47,10 +55,10 @@ def charset_from_metadata(meta: dict[str, str]) -> tuple[str, ...]:
     return (BLANK, *symbols, " ")
 
 
-def ctc_greedy_decode(probs: np.ndarray, charset: tuple[str, ...]) -> list[tuple[str, float]]:
+def ctc_best_paths(probs: np.ndarray, charset: tuple[str, ...]) -> list[list[CharSpan]]:
     """Best path decoding of N×T×C class probabilities: argmax per step, merge repeats, drop blanks.
 
-    The score is the mean probability of the kept characters (0 for an empty line), as PaddleOCR reports it.
+    Each kept character comes with the frames its label held and their mean probability, so callers can place it.
     """
     if probs.ndim != 3 or probs.shape[2] != len(charset):
         raise ValueError(f"expected N×T×{len(charset)} probabilities, got {probs.shape}")
@@ -58,12 +66,19 @@ def ctc_greedy_decode(probs: np.ndarray, charset: tuple[str, ...]) -> list[tuple
     conf = probs.max(axis=2)
     out = []
     for idx, p in zip(best, conf):
-        keep = np.ones(len(idx), bool)
-        keep[1:] = idx[1:] != idx[:-1]          # a repeat is one character unless a blank separates it
-        keep &= idx != 0
-        text = "".join(charset[i] for i in idx[keep])
-        out.append((text, float(p[keep].mean()) if keep.any() else 0.0))
+        # runs of one label; a repeat is one character unless a blank separates it
+        starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+        ends = np.r_[starts[1:], len(idx)]
+        out.append([CharSpan(charset[idx[a]], int(a), int(b), float(p[a])) for a, b in zip(starts, ends)
+                    if idx[a] != 0])
     return out
+
+
+def ctc_greedy_decode(probs: np.ndarray, charset: tuple[str, ...]) -> list[tuple[str, float]]:
+    """Text and score per line; the score is the mean probability of the kept characters' first frames
+    (0 for an empty line), as PaddleOCR reports it."""
+    return [("".join(s.char for s in spans), float(np.mean([s.prob for s in spans])) if spans else 0.0)
+            for spans in ctc_best_paths(probs, charset)]
 
 
 def quad_size(quad: np.ndarray) -> tuple[int, int]:
@@ -100,9 +115,18 @@ def _has_cjk(text: str) -> bool:
                for ch in text)
 
 
-def halfwidth_if_latin(text: str) -> str:
-    """Full-width ASCII variants → ASCII, unless the line has Chinese, Japanese or Korean characters."""
-    return text if _has_cjk(text) else text.translate(_FULLWIDTH)
+# Typographic quotes: the recogniser reads the same printed “ as “ in one line and " in the next, so which one it
+# emits carries no information; folding them gives one form to search for.
+_QUOTES = {ord(c): '"' for c in "“”„‟″〝〞"} | {ord(c): "'" for c in "‘’‚‛′"}
+
+
+def halfwidth_if_latin(text: str, fold_quotes: bool = False) -> str:
+    """Full-width ASCII variants → ASCII (and, if asked, typographic quotes → ASCII quotes), unless the line has
+    Chinese, Japanese or Korean characters."""
+    if _has_cjk(text):
+        return text
+    text = text.translate(_FULLWIDTH)
+    return text.translate(_QUOTES) if fold_quotes else text
 
 
 def crop_quad(image: np.ndarray, quad: np.ndarray, pad: float = 0.0) -> np.ndarray:
@@ -133,10 +157,15 @@ def batches_by_width(aspects: list[float], max_batch: int, max_width: float = fl
     return batches
 
 
+def model_widths(crops: list[np.ndarray], spec: RecognizerSpec) -> list[int]:
+    """Each crop's width once resized to the model height (aspect kept, at most max_width)."""
+    return [min(spec.max_width, max(8, int(np.ceil(spec.height * c.shape[1] / max(c.shape[0], 1))))) for c in crops]
+
+
 def to_line_tensor(crops: list[np.ndarray], spec: RecognizerSpec) -> np.ndarray:
     """Resize each crop to the model height keeping aspect, pad right to the batch's widest, normalise."""
     hgt = spec.height
-    widths = [min(spec.max_width, max(8, int(np.ceil(hgt * c.shape[1] / max(c.shape[0], 1))))) for c in crops]
+    widths = model_widths(crops, spec)
     batch_w = int(np.ceil(max(widths) / 8) * 8)
     out = np.zeros((len(crops), 3, hgt, batch_w), dtype=np.float32)   # 0 after normalisation = mid grey
     std = np.array(spec.profile.std, np.float32).reshape(3, 1, 1)
@@ -153,6 +182,15 @@ def to_line_tensor(crops: list[np.ndarray], spec: RecognizerSpec) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class LineReading:
+    text: str
+    score: float
+    fields: list[Piece] | None = None   # the line split at wide gaps, or None when it is one field
+    # where the text lies in the quad: fractions t0, t1 of its width and v0, v1 of its height (see text_bounds)
+    bounds: tuple[float, float, float, float] = (0.0, 1.0, 0.0, 1.0)
+
+
 class TextRecognizer:
     def __init__(self, session, spec: RecognizerSpec, orientation=None) -> None:
         self.session = session
@@ -161,16 +199,47 @@ class TextRecognizer:
 
     def recognize(self, image: np.ndarray, quads: list[np.ndarray]) -> list[tuple[str, float]]:
         """Text and confidence for each quad (in image pixels), in the order given."""
-        results: list[tuple[str, float]] = [("", 0.0)] * len(quads)
-        outputs = [self.spec.output_name] if self.spec.output_name else None
+        return [(r.text, r.score) for r in self.read_lines(image, quads)]
+
+    def read_lines(self, image: np.ndarray, quads: list[np.ndarray]) -> list[LineReading]:
+        """A LineReading for each quad (in image pixels), in the order given."""
+        spec = self.spec
+        results: list[LineReading] = [LineReading("", 0.0)] * len(quads)
+        outputs = [spec.output_name] if spec.output_name else None
         # Crops are cut per batch, so at most one batch of line images exists at a time.
         aspects = [line_aspect(q) for q in quads]
-        for idx in batches_by_width(aspects, self.spec.max_batch, self.spec.max_batch_width / self.spec.height):
-            crops = [crop_quad(image, quads[i], self.spec.pad) for i in idx]
-            if self.orientation is not None:
-                crops = self.orientation.upright(crops)
-            tensor = to_line_tensor(crops, self.spec)
-            probs = self.session.run(outputs, {self.spec.input_name: tensor})[0]
-            for i, (text, score) in zip(idx, ctc_greedy_decode(probs, self.spec.charset)):
-                results[i] = (halfwidth_if_latin(text) if self.spec.latin_halfwidth else text, score)
+        for idx in batches_by_width(aspects, spec.max_batch, spec.max_batch_width / spec.height):
+            crops = [crop_quad(image, quads[i], spec.pad) for i in idx]
+            flipped = self.orientation.upside_down(crops) if self.orientation is not None else [False] * len(crops)
+            crops = [cv2.rotate(c, cv2.ROTATE_180) if f else c for c, f in zip(crops, flipped)]
+            tensor = to_line_tensor(crops, spec)
+            probs = self.session.run(outputs, {spec.input_name: tensor})[0]
+            frame_px = tensor.shape[3] / probs.shape[1]      # model px per output frame
+            for i, crop, flip, width, spans in zip(idx, crops, flipped, model_widths(crops, spec),
+                                                   ctc_best_paths(probs, spec.charset)):
+                results[i] = self._reading(quads[i], crop, spans, frame_px * crop.shape[1] / width, flip)
         return results
+
+    def _reading(self, quad: np.ndarray, crop: np.ndarray, spans: list[CharSpan], px_per_frame: float,
+                 flipped: bool) -> LineReading:
+        spec = self.spec
+        clean = (lambda t: halfwidth_if_latin(t, spec.ascii_quotes)) if spec.latin_halfwidth else (lambda t: t)
+        text = clean("".join(s.char for s in spans))
+        score = float(np.mean([s.prob for s in spans])) if spans else 0.0
+        w, h = quad_size(quad)
+        if not self.spec.refit or h >= 1.5 * w or len(spans) < 1:   # turned crops keep their box whole
+            return LineReading(text, score)
+        pad_px = self.spec.pad * min(w, h)
+        mask = ink_mask(crop)
+        t0, t1, v0, v1 = text_bounds(spans, px_per_frame, mask, pad_px, h)
+        fields = None
+        if self.spec.field_gap > 0 and len(spans) > 2:
+            fields = split_fields(spans, px_per_frame, ink_columns(mask, pad_px), pad_px, h, self.spec.field_gap)
+        if fields:
+            last = len(fields) - 1
+            fields = [Piece(max(f.t0, t0) if k == 0 else f.t0, min(f.t1, t1) if k == last else f.t1,
+                            clean(f.text), f.score) for k, f in enumerate(fields)]
+        if flipped:   # a crop read turned by 180° runs against the quad's directions
+            t0, t1, v0, v1 = 1 - t1, 1 - t0, 1 - v1, 1 - v0
+            fields = [Piece(1 - f.t1, 1 - f.t0, f.text, f.score) for f in fields] if fields else None
+        return LineReading(text, score, fields, (t0, t1, v0, v1))

@@ -1,0 +1,96 @@
+"""Finding the marks the detector skips: a lone ':' between a label and its value, a '1' alone in a column.
+
+DBNet learned text as runs of glyphs; an isolated colon, dash or single narrow digit often leaves no trace in
+its probability map (a receipt's colon column scores ~0.02), so those characters are simply missing. They sit on
+the rows of lines that were found, though. So after reading, each line's row is searched, up to `reach` line
+heights either side, for ink no detected box covers; small clusters of it become candidate boxes at the line's
+height, which the caller reads like any line and keeps only when the recogniser is sure.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+REACH = 8.0          # how far along a line's row to look, in line heights (receipts align colons in a column)
+MAX_WIDTH = 1.5      # a candidate is at most this wide (one or two characters), in line heights
+MIN_EXTENT = 0.25    # … and at least this tall or wide: smaller ink is a speck, not a character
+MAX_HEIGHT = 0.9     # … and fits inside the row with room to spare
+JOIN_GAP = 0.35      # ink pieces closer than this (line heights) are one mark (a colon's two dots)
+MARGIN = 0.25        # margin around a candidate's ink, in line heights
+
+
+def _ink(band: np.ndarray) -> np.ndarray:
+    gray = band if band.ndim == 2 else cv2.cvtColor(band, cv2.COLOR_BGR2GRAY)
+    _, dark = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return dark if dark.mean() <= 0.5 else 1 - dark
+
+
+def orphan_candidates(image: np.ndarray, boxes: np.ndarray, reach: float = REACH) -> list[tuple[float, ...]]:
+    """Boxes [x0, y0, x1, y1] around uncovered ink on the rows of the given line boxes (y from the row's line).
+
+    boxes: N×4 [x0, y0, x1, y1] of every line on the page (all of them mask the ink they cover).
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    height, width = image.shape[:2]
+    found: list[tuple[float, float, float, float]] = []
+    for x0, y0, x1, y1 in boxes:
+        h = y1 - y0
+        if h < 8 or (x1 - x0) < 0.5 * h:
+            continue
+        bx0, bx1 = int(max(0, x0 - reach * h)), int(min(width, x1 + reach * h))
+        by0, by1 = int(max(0, y0)), int(min(height, np.ceil(y1)))
+        if bx1 - bx0 < 2 or by1 - by0 < 4:
+            continue
+        ink = _ink(image[by0:by1, bx0:bx1])
+        near = boxes[(boxes[:, 0] < bx1) & (boxes[:, 2] > bx0) & (boxes[:, 1] < by1) & (boxes[:, 3] > by0)]
+        for cx0, cy0, cx1, cy1 in near:          # ink that a detected line already holds is not an orphan
+            ink[max(0, int(cy0) - by0):max(0, int(np.ceil(cy1)) - by0),
+                max(0, int(cx0) - bx0):max(0, int(np.ceil(cx1)) - bx0)] = 0
+        n, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+        pieces = [tuple(stats[k, :4]) for k in range(1, n)
+                  if stats[k, 1] > 0 and stats[k, 1] + stats[k, 3] < ink.shape[0]]   # touching the row's edge:
+        # part of a line above or below, or of a stroke, not a mark of this row
+        for cx, cy, cw, ch in _clusters(pieces, JOIN_GAP * h):
+            if cw > MAX_WIDTH * h or ch > MAX_HEIGHT * h or max(cw, ch) < MIN_EXTENT * h:
+                continue
+            cand = (bx0 + cx - MARGIN * h, y0, bx0 + cx + cw + MARGIN * h, y1)
+            if not any(_overlaps(cand, f) for f in found):
+                found.append(cand)
+    return [(max(0.0, a), b, min(float(width), c), d) for a, b, c, d in found]
+
+
+def joined_with_neighbour(boxes: np.ndarray, mark: tuple[float, ...], reach: float = REACH) -> np.ndarray | None:
+    """The quad spanning a mark and the nearest line on its row (within reach line heights), or None.
+
+    A lone mark read by itself is a guess (a colon alone reads as '.' or '•'); read with the line beside it, it
+    reads as surely as any character, and the field split then parts it from that line again.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    x0, y0, x1, y1 = mark
+    heights = boxes[:, 3] - boxes[:, 1]
+    same_row = np.abs((boxes[:, 1] + boxes[:, 3]) - (y0 + y1)) / 2 < 0.5 * heights
+    dist = np.where(boxes[:, 2] <= x0, x0 - boxes[:, 2], np.where(boxes[:, 0] >= x1, boxes[:, 0] - x1, np.inf))
+    dist = np.where(same_row & (dist <= reach * heights), dist, np.inf)
+    if not np.isfinite(dist).any():
+        return None
+    b = boxes[int(np.argmin(dist))]
+    u0, u1 = min(b[0], x0), max(b[2], x1)
+    return np.array([[u0, b[1]], [u1, b[1]], [u1, b[3]], [u0, b[3]]], dtype=np.float64)
+
+
+def _clusters(pieces: list[tuple[int, int, int, int]], gap: float) -> list[tuple[int, int, int, int]]:
+    """Pieces (x, y, w, h) joined left to right wherever the horizontal gap between them is under `gap`."""
+    out: list[list[int]] = []
+    for x, y, w, h in sorted(pieces):
+        if out and x - (out[-1][0] + out[-1][2]) < gap:
+            c = out[-1]
+            right, bottom = max(c[0] + c[2], x + w), max(c[1] + c[3], y + h)
+            c[1] = min(c[1], y)
+            c[2], c[3] = right - c[0], bottom - c[1]
+        else:
+            out.append([x, y, w, h])
+    return [tuple(c) for c in out]
+
+
+def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]

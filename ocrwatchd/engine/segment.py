@@ -1,0 +1,189 @@
+"""Splitting a read line into fields where it has a wide gap.
+
+At the detector's working scale, words a couple of characters apart fuse into one box: a receipt's
+"3.00   SR", a form's "Order No.   1000070", a table row's cells. Those are separate fields to whoever reads the
+result (and separate segments in ground truths such as SROIE's). After recognition the line's characters have
+positions (their CTC frames), so a break is placed where the recogniser read a space *and* the crop has a blank
+stretch at least `min_gap` line heights wide there: ordinary word spaces (under ~0.8 line heights even in
+monospace type) never split, double spaces and column gaps do.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+MIN_GAP_HEIGHTS = 0.5   # whatever the pitch, a field gap is at least this many line heights
+TEXT_MARGIN = 0.2       # margin kept around the text when a box is fitted to it, in line (band) heights
+
+
+@dataclass(frozen=True)
+class CharSpan:
+    """One character of a best CTC path: the frames [start, end) its label held, and its mean probability."""
+
+    char: str
+    start: int
+    end: int
+    prob: float
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A field of a line: [t0, t1] as fractions of the line's quad width (reading direction), its text and score."""
+
+    t0: float
+    t1: float
+    text: str
+    score: float
+
+
+def ink_mask(crop: np.ndarray) -> np.ndarray:
+    """Boolean ink mask of a line crop: the minority class of an Otsu split, so dark-on-light and light-on-dark
+    text both work."""
+    gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    _, dark = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return (dark if dark.mean() <= 0.5 else 1 - dark).astype(bool)
+
+
+def ink_columns(mask: np.ndarray, pad_px: float) -> np.ndarray:
+    """Boolean per column: does the line's band (the crop less its padding) hold ink there?"""
+    top, bottom = int(round(pad_px)), mask.shape[0] - int(round(pad_px))
+    band = mask[top:bottom] if bottom - top >= 4 else mask
+    return band.any(axis=0)
+
+
+def _longest_blank(ink: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
+    """The longest run of ink-free columns in [lo, hi), as (start, end); (lo, lo) if there is none."""
+    best = (lo, lo)
+    start = None
+    for x in range(lo, hi + 1):
+        blank = x < hi and not ink[x]
+        if blank and start is None:
+            start = x
+        elif not blank and start is not None:
+            if x - start > best[1] - best[0]:
+                best = (start, x)
+            start = None
+    return best
+
+
+def split_fields(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray, pad_px: float,
+                 line_height: float, min_gap: float) -> list[Piece] | None:
+    """Fields of one read line, or None when it has no gap of min_gap × line_height.
+
+    Coordinates: frames × px_per_frame are crop columns; the crop is the line's quad grown by pad_px on each side,
+    so a field's t is measured on the quad itself. Each field keeps a margin of a quarter line height of the gap.
+    """
+    width = len(ink)
+    quad_w = width - 2 * pad_px
+    inked = np.flatnonzero(ink)
+    letters = sum(1 for s in spans if s.char != " ")
+    if quad_w <= 0 or line_height <= 0 or len(inked) == 0 or letters < 2:
+        return None
+    # the blank stretch between each two neighbouring letters (between their centres); it is a word gap where a
+    # space was read, or where it is so wide that the recogniser must have missed the space
+    groups: list[list[CharSpan]] = [[]]
+    gaps: list[tuple[int, int]] = []
+    prev: CharSpan | None = None
+    saw_space = False
+    for span in spans:
+        if span.char == " ":
+            saw_space = True
+            continue
+        if prev is not None:
+            lo = int((prev.start + prev.end) / 2 * px_per_frame)
+            hi = min(width, int(np.ceil((span.start + span.end) / 2 * px_per_frame)))
+            a, b = _longest_blank(ink, lo, hi)
+            if saw_space or b - a >= MIN_GAP_HEIGHTS * line_height:
+                gaps.append((a, b))
+                groups.append([])
+        groups[-1].append(span)
+        prev, saw_space = span, False
+    # the line's character pitch: inked extent less its word gaps, per letter
+    pitch = (inked[-1] + 1 - inked[0] - sum(b - a for a, b in gaps)) / letters
+    threshold = max(min_gap * pitch, MIN_GAP_HEIGHTS * line_height)
+    merged: list[list[CharSpan]] = [groups[0]]
+    cuts: list[tuple[int, int]] = []
+    for (a, b), group in zip(gaps, groups[1:]):
+        if b - a >= threshold:
+            cuts.append((a, b))
+            merged.append(group)
+        else:
+            merged[-1] = merged[-1] + group
+    groups = merged
+    if not cuts:
+        return None
+    margin = 0.25 * line_height
+    edges = [0.0] + [x for a, b in cuts for x in (a + min(margin, (b - a) / 2), b - min(margin, (b - a) / 2))]
+    edges.append(float(width))
+    pieces = []
+    for k, group in enumerate(groups):
+        t0 = min(max((edges[2 * k] - pad_px) / quad_w, 0.0), 1.0) if k else 0.0
+        t1 = min(max((edges[2 * k + 1] - pad_px) / quad_w, 0.0), 1.0) if k < len(groups) - 1 else 1.0
+        text = _text_of(group, spans)
+        probs = [s.prob for s in spans if group[0].start <= s.start <= group[-1].start]
+        pieces.append(Piece(t0, t1, text, float(np.mean(probs))))
+    return pieces
+
+
+def _text_of(group: list[CharSpan], spans: list[CharSpan]) -> str:
+    """The group's characters with the spaces read between them (single-spaced)."""
+    inside = [s for s in spans if group[0].start <= s.start <= group[-1].start]
+    return " ".join("".join(s.char for s in inside).split())
+
+
+def sub_quad(quad: np.ndarray, t0: float, t1: float, v0: float = 0.0, v1: float = 1.0) -> np.ndarray:
+    """The part of a quad (clockwise from top-left) between fractions t0..t1 of its width and v0..v1 of its
+    height."""
+    q = np.asarray(quad, dtype=np.float64)
+
+    def at(t: float, v: float) -> np.ndarray:
+        top, bottom = q[0] + t * (q[1] - q[0]), q[3] + t * (q[2] - q[3])
+        return top + v * (bottom - top)
+
+    return np.array([at(t0, v0), at(t1, v0), at(t1, v1), at(t0, v1)])
+
+
+def _reach(ink: np.ndarray, start: int, step: int, max_blank: float, limit: int) -> int:
+    """From column start, walk by step over ink and blanks shorter than max_blank; the last inked column met."""
+    last = x = start
+    while 0 <= x < len(ink) and abs(x - start) <= limit:
+        if ink[x]:
+            last = x
+        elif abs(x - last) > max_blank:
+            break
+        x += step
+    return last
+
+
+def text_bounds(spans: list[CharSpan], px_per_frame: float, mask: np.ndarray, pad_px: float,
+                line_height: float) -> tuple[float, float, float, float]:
+    """Where the read text lies in its quad, as fractions (t0, t1) of its width and (v0, v1) of its height.
+
+    A detection box can take in ink that is not text (a drawing's stroke touching a label, a rule under a line):
+    DB's region follows the stroke and the box grows, sometimes to twice the text's height. The letters'
+    positions say where the text is: the box is fitted to the ink from the first letter to the last (and the
+    rows where that ink is dense) plus a margin, wherever that is smaller than the detected box.
+    """
+    letters = [s for s in spans if s.char != " "]
+    height, width = mask.shape
+    quad_w, quad_h = width - 2 * pad_px, height - 2 * pad_px
+    if not letters or quad_w <= 0 or quad_h <= 0:
+        return (0.0, 1.0, 0.0, 1.0)
+    ink = ink_columns(mask, pad_px)
+    first = min(width - 1, int((letters[0].start + letters[0].end) / 2 * px_per_frame))
+    last = min(width - 1, int((letters[-1].start + letters[-1].end) / 2 * px_per_frame))
+    lo = _reach(ink, first, -1, 0.4 * line_height, int(line_height))
+    hi = _reach(ink, last, 1, 0.4 * line_height, int(line_height)) + 1
+    margin = TEXT_MARGIN * line_height
+    t0 = max(0.0, (lo - margin - pad_px) / quad_w)
+    t1 = min(1.0, (hi + margin - pad_px) / quad_w)
+    rows = mask[:, lo:hi].sum(axis=1)
+    if rows.max() == 0:
+        return (t0, t1, 0.0, 1.0)
+    band = np.flatnonzero(rows >= 0.1 * rows.max())     # a thin stroke adds a few pixels a row, text many
+    r0, r1 = band[0], band[-1] + 1
+    margin = TEXT_MARGIN * (r1 - r0)
+    return (t0, t1, max(0.0, (r0 - margin - pad_px) / quad_h), min(1.0, (r1 + margin - pad_px) / quad_h))

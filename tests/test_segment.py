@@ -1,0 +1,147 @@
+"""Splitting read lines into fields at wide gaps (engine/segment.py), on hand-made CTC paths and ink, then on
+rendered lines through the real models."""
+import numpy as np
+import pytest
+from conftest import text_image
+
+from ocrwatchd.engine.segment import CharSpan, split_fields, sub_quad
+
+PITCH = 10        # px per character cell: 7 px of ink, 3 px blank
+PAD = 4           # crop padding either side (px)
+HEIGHT = 16       # line height (px)
+
+
+def layout(text: str, *, read: str | None = None) -> tuple[list[CharSpan], np.ndarray]:
+    """A monospaced line: each character one PITCH-wide cell (a space is a blank cell); ink per column and the
+    CTC path a recogniser would give (one 2-frame span per character at 5 px per frame). `read` is the text as
+    read, when it drops a space the layout has (the same characters otherwise)."""
+    ink = np.zeros(2 * PAD + PITCH * len(text), bool)
+    spans = []
+    for k, ch in enumerate(text):
+        x = PAD + k * PITCH
+        if ch != " ":
+            ink[x:x + 7] = True
+        spans.append(CharSpan(ch, x // 5, x // 5 + 2, 0.9))
+    if read is not None:
+        spans = [s for s, keep in zip(spans, _align(text, read)) if keep]
+    return spans, ink
+
+
+def _align(text: str, read: str) -> list[bool]:
+    keep, j = [], 0
+    for ch in text:
+        take = j < len(read) and read[j] == ch
+        keep.append(take)
+        j += take
+    return keep
+
+
+def fields_of(text: str, **kw) -> list[tuple[str, float, float]] | None:
+    spans, ink = layout(text, read=kw.pop("read", None))
+    pieces = split_fields(spans, 5.0, ink, PAD, HEIGHT, kw.pop("min_gap", 2.1))
+    return None if pieces is None else [(p.text, round(p.t0, 3), round(p.t1, 3)) for p in pieces]
+
+
+def test_single_spaces_never_split():
+    assert fields_of("TOTAL DUE 12.50") is None
+    assert fields_of("A B C D") is None
+
+
+def test_a_double_space_splits_into_fields_covering_the_line():
+    pieces = fields_of("3.00  SR")
+    assert [p[0] for p in pieces] == ["3.00", "SR"]
+    (_, a0, a1), (_, b0, b1) = pieces
+    assert a0 == 0.0 and b1 == 1.0
+    # each field ends inside the gap (cells 4 and 5 are blank), keeping a margin towards its text
+    gap_lo, gap_hi = (4 * PITCH - 3) / 80, 6 * PITCH / 80
+    assert gap_lo < a1 < b0 < gap_hi
+
+
+def test_several_gaps_make_several_fields_and_inner_spaces_stay():
+    pieces = fields_of("Order No.   1000070   07:13 PM")
+    assert [p[0] for p in pieces] == ["Order No.", "1000070", "07:13 PM"]
+    assert all(p[1] < p[2] for p in pieces) and pieces[0][2] < pieces[1][1] < pieces[1][2] < pieces[2][1]
+
+
+def test_a_wide_gap_splits_even_where_the_recogniser_read_no_space():
+    pieces = fields_of("TEL:0321   FAX:0322", read="TEL:0321FAX:0322")
+    assert [p[0] for p in pieces] == ["TEL:0321", "FAX:0322"]
+
+
+def test_min_gap_is_in_character_pitches():
+    assert fields_of("3.00  SR", min_gap=3.5) is None
+    assert [p[0] for p in fields_of("3.00   SR", min_gap=3.5)] == ["3.00", "SR"]
+
+
+def test_sub_quad_follows_a_rotated_line():
+    angle = np.deg2rad(30)
+    u, v = np.array([np.cos(angle), np.sin(angle)]), np.array([-np.sin(angle), np.cos(angle)])
+    p0 = np.array([100.0, 50.0])
+    quad = np.array([p0, p0 + 200 * u, p0 + 200 * u + 20 * v, p0 + 20 * v])
+    left, right = sub_quad(quad, 0.0, 0.4), sub_quad(quad, 0.6, 1.0)
+    np.testing.assert_allclose(left[0], quad[0])
+    np.testing.assert_allclose(left[1], p0 + 80 * u)
+    np.testing.assert_allclose(right[2], quad[2])
+    np.testing.assert_allclose(right[3], p0 + 120 * u + 20 * v)
+
+
+@pytest.mark.parametrize("gap", [1, 8])
+def test_pipeline_splits_a_receipt_row_at_its_gap(engine, tmp_path, gap):
+    """A rendered 'price   tax-code' row: fields when the gap is wide, one line when it is one space."""
+    import cv2
+
+    from ocrwatchd.pipeline import process
+
+    img = text_image(1400, 300, [(80, 160, "TOTAL 12.50" + " " * gap + "SR", 1.6)])
+    path = tmp_path / "row.png"
+    cv2.imwrite(str(path), img)
+    lines = process(path, engine).lines
+    texts = [l["text"] for l in lines]
+    if gap == 1:
+        assert texts == ["TOTAL 12.50 SR"]
+    else:
+        assert texts == ["TOTAL 12.50", "SR"]
+        left, right = lines[0]["box"], lines[1]["box"]
+        assert left[2] < right[0]                      # side by side, not overlapping
+        ink = np.flatnonzero((img < 128).any(axis=0))
+        sr = ink[ink > left[2]]                        # the ink right of the first field is SR's
+        assert right[0] <= sr[0] and sr[-1] <= right[2]
+        assert left[0] <= ink[0] and ink[ink < right[0]][-1] <= left[2]
+
+
+def test_text_bounds_fit_the_box_to_the_text_not_to_a_stroke_through_it():
+    """A label whose detected box took in a drawing's stroke: the box is fitted to the letters' ink + a margin."""
+    from ocrwatchd.engine.segment import TEXT_MARGIN, text_bounds
+
+    spans, ink_cols = layout("which is")                 # 8 cells of 10 px
+    left = 30                                            # the detected box starts 30 px before the text …
+    spans = [CharSpan(s.char, s.start + left // 5, s.end + left // 5, s.prob) for s in spans]
+    mask = np.zeros((3 * HEIGHT, left + len(ink_cols) + 60), bool)   # … is 3 lines tall and 60 px too wide
+    mask[HEIGHT:2 * HEIGHT, left:left + len(ink_cols)] = ink_cols    # the text, in the middle third
+    for y in range(mask.shape[0]):                       # a thin diagonal stroke crossing the box on the right
+        mask[y, left + len(ink_cols) + 20 + y // 2] = True
+    pad = PAD
+    t0, t1, v0, v1 = text_bounds(spans, 5.0, mask, pad, HEIGHT)
+    quad_w, quad_h = mask.shape[1] - 2 * pad, mask.shape[0] - 2 * pad
+    ink_x = np.flatnonzero(ink_cols) + left
+    assert t0 * quad_w + pad == pytest.approx(ink_x[0] - TEXT_MARGIN * HEIGHT, abs=1)
+    assert t1 * quad_w + pad == pytest.approx(ink_x[-1] + 1 + TEXT_MARGIN * HEIGHT, abs=1)
+    assert v0 * quad_h + pad == pytest.approx(HEIGHT - TEXT_MARGIN * HEIGHT, abs=1)
+    assert v1 * quad_h + pad == pytest.approx(2 * HEIGHT + TEXT_MARGIN * HEIGHT, abs=1)
+
+
+def test_text_bounds_keep_a_box_that_already_fits():
+    from ocrwatchd.engine.segment import text_bounds
+
+    spans, ink_cols = layout("TOTAL 12.50")
+    mask = np.zeros((HEIGHT + 2 * PAD, len(ink_cols)), bool)
+    mask[PAD:PAD + HEIGHT] = ink_cols
+    assert text_bounds(spans, 5.0, mask, PAD, HEIGHT) == (0.0, 1.0, 0.0, 1.0)
+
+
+def test_typographic_quotes_fold_to_ascii_in_latin_lines_only():
+    from ocrwatchd.engine.recognize import halfwidth_if_latin
+
+    assert halfwidth_if_latin("An important “surrogate” way, it’s", True) == "An important \"surrogate\" way, it's"
+    assert halfwidth_if_latin("“surrogate”", False) == "“surrogate”"
+    assert halfwidth_if_latin("他说“你好”", True) == "他说“你好”"
