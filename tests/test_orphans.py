@@ -48,3 +48,11 @@ def test_the_pipeline_reads_a_receipts_lone_colon(engine, tmp_path):
     cv2.imwrite(str(path), img)
     texts = [l["text"] for l in process(path, engine).lines]
     assert texts == ["SUBTOTAL", ":", "26.00"]
+
+
+def test_the_rest_of_a_glyph_a_box_cuts_through_is_not_a_mark():
+    img = np.full((200, 1000), 255, np.uint8)
+    cv2.putText(img, "inform", (40, 100), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 3, cv2.LINE_AA)
+    ink = np.flatnonzero((img < 128).any(axis=0))
+    box = np.array([[30, 62, ink[-1] - 8, 112]], float)          # the detected box ends inside the final 'm'
+    assert orphan_candidates(img, box) == []

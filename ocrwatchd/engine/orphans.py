@@ -42,14 +42,19 @@ def orphan_candidates(image: np.ndarray, boxes: np.ndarray, reach: float = REACH
         if bx1 - bx0 < 2 or by1 - by0 < 4:
             continue
         ink = _ink(image[by0:by1, bx0:bx1])
+        covered = np.zeros(ink.shape, np.uint8)
         near = boxes[(boxes[:, 0] < bx1) & (boxes[:, 2] > bx0) & (boxes[:, 1] < by1) & (boxes[:, 3] > by0)]
-        for cx0, cy0, cx1, cy1 in near:          # ink that a detected line already holds is not an orphan
-            ink[max(0, int(cy0) - by0):max(0, int(np.ceil(cy1)) - by0),
-                max(0, int(cx0) - bx0):max(0, int(np.ceil(cx1)) - bx0)] = 0
-        n, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+        for cx0, cy0, cx1, cy1 in near:          # ink that a detected line already holds is not an orphan …
+            covered[max(0, int(cy0) - by0):max(0, int(np.ceil(cy1)) - by0),
+                    max(0, int(cx0) - bx0):max(0, int(np.ceil(cx1)) - bx0)] = 1
+        ink[covered > 0] = 0
+        # … nor is the rest of a glyph a box cuts through (it touches the covered area)
+        touching = cv2.dilate(covered, np.ones((3, 3), np.uint8)) > 0
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+        cut = set(np.unique(labels[touching & (labels > 0)]).tolist())
         pieces = [tuple(stats[k, :4]) for k in range(1, n)
-                  if stats[k, 1] > 0 and stats[k, 1] + stats[k, 3] < ink.shape[0]]   # touching the row's edge:
-        # part of a line above or below, or of a stroke, not a mark of this row
+                  if k not in cut and stats[k, 1] > 0 and stats[k, 1] + stats[k, 3] < ink.shape[0]]
+        # (touching the row's top or bottom edge: part of a line above or below, or of a stroke)
         for cx, cy, cw, ch in _clusters(pieces, JOIN_GAP * h):
             if cw > MAX_WIDTH * h or ch > MAX_HEIGHT * h or max(cw, ch) < MIN_EXTENT * h:
                 continue
@@ -69,7 +74,7 @@ def joined_with_neighbour(boxes: np.ndarray, mark: tuple[float, ...], reach: flo
     x0, y0, x1, y1 = mark
     heights = boxes[:, 3] - boxes[:, 1]
     same_row = np.abs((boxes[:, 1] + boxes[:, 3]) - (y0 + y1)) / 2 < 0.5 * heights
-    dist = np.where(boxes[:, 2] <= x0, x0 - boxes[:, 2], np.where(boxes[:, 0] >= x1, boxes[:, 0] - x1, np.inf))
+    dist = np.maximum(0.0, np.maximum(boxes[:, 0] - x1, x0 - boxes[:, 2]))     # 0 where they overlap
     dist = np.where(same_row & (dist <= reach * heights), dist, np.inf)
     if not np.isfinite(dist).any():
         return None

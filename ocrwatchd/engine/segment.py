@@ -56,17 +56,13 @@ def ink_columns(mask: np.ndarray, pad_px: float) -> np.ndarray:
 
 def _longest_blank(ink: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
     """The longest run of ink-free columns in [lo, hi), as (start, end); (lo, lo) if there is none."""
-    best = (lo, lo)
-    start = None
-    for x in range(lo, hi + 1):
-        blank = x < hi and not ink[x]
-        if blank and start is None:
-            start = x
-        elif not blank and start is not None:
-            if x - start > best[1] - best[0]:
-                best = (start, x)
-            start = None
-    return best
+    blank = np.r_[False, ~ink[lo:hi], False].astype(np.int8)
+    edges = np.diff(blank)
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    if len(starts) == 0:
+        return (lo, lo)
+    k = int(np.argmax(ends - starts))          # the first of the longest
+    return (lo + int(starts[k]), lo + int(ends[k]))
 
 
 def split_fields(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray, pad_px: float,
