@@ -49,6 +49,8 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
                    help="keep the recogniser's “ ” ‘ ’ (default: fold them to \" and ' in Latin lines)")
     g.add_argument("--min-mark-score", type=float,
                    help="keep lone marks found beside lines (a receipt's ':') read at least this surely; 1: never look")
+    g.add_argument("--space-gap", type=float,
+                   help="put back a space the recogniser dropped where letters stand this many pitches apart (0: never)")
     g.add_argument("--field-gap", type=float,
                    help="split a read line into fields at blanks this many character pitches wide (0: never)")
 

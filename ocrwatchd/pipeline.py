@@ -21,7 +21,7 @@ from .engine.dbpost import Detection
 from .engine.detector import DetectionOutput, TextDetector, TilingParams
 from .engine.layout import page_text, reading_order
 from .engine.orientation import LineOrientation
-from .engine.recognize import TextRecognizer
+from .engine.recognize import TextRecognizer, stray_cjk
 from .engine.orphans import joined_with_neighbour, orphan_candidates
 from .engine.segment import sub_quad
 from .engine.session import SessionConfig, create_session
@@ -60,6 +60,7 @@ class EngineSettings(BaseModel):
     min_text_score: float = Field(0.5, ge=0, le=1)   # a box read as nothing this sure is not a text line
     min_mark_score: float = Field(0.7, ge=0, le=1)   # lone marks beside lines (engine/orphans.py) read this surely are kept; 1: never look
     ascii_quotes: bool = True                # typographic quotes “ ” ‘ ’ → " ' in Latin lines
+    space_gap: float = Field(1.2, ge=0)      # a blank this many pitches wide between letters read unspaced is a space; 0: never
     field_gap: float = Field(2.1, ge=0)      # split a read line where it has a blank this many character pitches wide; 0: never
     classify: bool = False                   # 0°/180° line classifier before reading (upside-down scans)
 
@@ -104,7 +105,7 @@ class Engine:
             rec_session, rec_provider = create_session(rec_path, session_cfg)
             rec_spec = rec_entry.recognizer_spec(rec_session.get_modelmeta().custom_metadata_map,
                                                  max_batch=settings.rec_batch_size, field_gap=settings.field_gap,
-                                                 ascii_quotes=settings.ascii_quotes)
+                                                 space_gap=settings.space_gap, ascii_quotes=settings.ascii_quotes)
             orientation = None
             if settings.classify:
                 if not manifest.default_classifier:
@@ -212,6 +213,13 @@ def marks_stage(ctx: ScanContext, engine: Engine) -> None:
                 ctx.lines.append(line)
 
 
+def drop_stray_stage(ctx: ScanContext) -> None:
+    """Lone one- or two-character CJK readings on a page without CJK text are specks and strokes, not text."""
+    stray = stray_cjk([l["text"] for l in ctx.lines])
+    ctx.dropped_lines += sum(stray)
+    ctx.lines = [l for l, s in zip(ctx.lines, stray) if not s]
+
+
 def order_stage(ctx: ScanContext) -> None:
     ctx.lines = [ctx.lines[i] for i in reading_order(np.array([l["box"] for l in ctx.lines]).reshape(-1, 4))]
 
@@ -230,6 +238,7 @@ def page_stages(ctx: ScanContext, engine: Engine, number: int) -> None:
         _timed(ctx, "recognize", recognize_stage, engine)
         if engine.settings.min_mark_score < 1:
             _timed(ctx, "marks", marks_stage, engine)
+        drop_stray_stage(ctx)
     order_stage(ctx)
     det = ctx.detection
     page = {"page": number, "width": ctx.image.width, "height": ctx.image.height, "lines": ctx.lines}
@@ -311,6 +320,7 @@ def build_result(ctx: ScanContext, engine: Engine) -> dict:
             "unclip_ratio": db.unclip_ratio, "max_pixels": s.max_pixels, "recognize": recognized,
             "min_text_score": s.min_text_score if recognized else None,
             "field_gap": s.field_gap if recognized else None,
+            "space_gap": s.space_gap if recognized else None,
             "min_mark_score": s.min_mark_score if recognized else None,
         },
         "stats": {"tiles": sum(st["tiles"] for st in ctx.page_stats),

@@ -145,3 +145,22 @@ def test_typographic_quotes_fold_to_ascii_in_latin_lines_only():
     assert halfwidth_if_latin("An important “surrogate” way, it’s", True) == "An important \"surrogate\" way, it's"
     assert halfwidth_if_latin("“surrogate”", False) == "“surrogate”"
     assert halfwidth_if_latin("他说“你好”", True) == "他说“你好”"
+
+
+def test_a_space_the_recogniser_dropped_beside_a_wide_blank_is_put_back():
+    from ocrwatchd.engine.segment import add_missed_spaces
+
+    spans, ink = layout("TEL : 03-4021", read="TEL:03-4021")       # spaces printed, not read
+    text = "".join(s.char for s in add_missed_spaces(spans, 5.0, ink, HEIGHT, 1.2))
+    assert text == "TEL : 03-4021"
+    spans, ink = layout("TOTAL:12.50")                              # printed without spaces: left alone
+    assert "".join(s.char for s in add_missed_spaces(spans, 5.0, ink, HEIGHT, 1.2)) == "TOTAL:12.50"
+    spans, ink = layout("TEL : 03", read="TEL:03")
+    assert "".join(s.char for s in add_missed_spaces(spans, 5.0, ink, HEIGHT, 0)) == "TEL:03"   # 0: off
+
+
+def test_stray_cjk_readings_go_only_on_pages_without_cjk_text():
+    from ocrwatchd.engine.recognize import stray_cjk
+
+    assert stray_cjk(["TOTAL 12.00", "一", "三木", "A一", "中 "]) == [False, True, True, False, True]
+    assert stray_cjk(["物出门，超不退还或更换", "一", "TOTAL"]) == [False, False, False]

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from .preprocess import Profile
-from .segment import CharSpan, Piece, ink_columns, ink_mask, split_fields, text_bounds
+from .segment import CharSpan, Piece, add_missed_spaces, ink_columns, ink_mask, split_fields, text_bounds
 
 BLANK = ""
 
@@ -44,6 +44,8 @@ class RecognizerSpec:
     # Shrink a box to the text read in it where the detector's box overshoots (a stroke touching a label), and
     # split fields; False leaves every detected box as it is.
     refit: bool = True
+    # A blank this many character pitches wide between two letters read with no space between is a space.
+    space_gap: float = 1.2
 
 
 def charset_from_metadata(meta: dict[str, str]) -> tuple[str, ...]:
@@ -118,6 +120,18 @@ def _has_cjk(text: str) -> bool:
 # Typographic quotes: the recogniser reads the same printed “ as “ in one line and " in the next, so which one it
 # emits carries no information; folding them gives one form to search for.
 _QUOTES = {ord(c): '"' for c in "“”„‟″〝〞"} | {ord(c): "'" for c in "‘’‚‛′"}
+
+
+def stray_cjk(texts: list[str]) -> list[bool]:
+    """For each line: is it a stray reading of one or two CJK characters on a page with no CJK text?
+
+    The recogniser learned mostly Chinese; a speck, a logo or a stroke of a drawing on a Latin page comes out as
+    '一', '三' or '中'. A page with CJK text (any line with three or more CJK characters) keeps them all.
+    """
+    cjk = [sum(_has_cjk(ch) for ch in t) for t in texts]
+    if any(n >= 3 for n in cjk):
+        return [False] * len(texts)
+    return [0 < n <= 2 and n == len(t.replace(" ", "")) for n, t in zip(cjk, texts)]
 
 
 def halfwidth_if_latin(text: str, fold_quotes: bool = False) -> str:
@@ -232,6 +246,9 @@ class TextRecognizer:
         pad_px = self.spec.pad * min(w, h)
         mask = ink_mask(crop)
         t0, t1, v0, v1 = text_bounds(spans, px_per_frame, mask, pad_px, h)
+        if self.spec.space_gap > 0:
+            spans = add_missed_spaces(spans, px_per_frame, ink_columns(mask, pad_px), h, self.spec.space_gap)
+            text = clean("".join(s.char for s in spans))
         fields = None
         if self.spec.field_gap > 0 and len(spans) > 2:
             fields = split_fields(spans, px_per_frame, ink_columns(mask, pad_px), pad_px, h, self.spec.field_gap)

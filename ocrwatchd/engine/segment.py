@@ -124,6 +124,43 @@ def split_fields(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray, pa
     return pieces
 
 
+def add_missed_spaces(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray, line_height: float,
+                      min_blank: float) -> list[CharSpan]:
+    """The path with a space put in wherever two letters read with none between them stand min_blank character
+    pitches or more apart (blank columns): the recogniser drops spaces beside narrow glyphs (`TEL:03` for
+    `TEL : 03`), and a blank that wide is a space in any font."""
+    letters = [s for s in spans if s.char != " "]
+    inked = np.flatnonzero(ink)
+    if len(letters) < 2 or len(inked) == 0 or min_blank <= 0:
+        return spans
+    width = len(ink)
+    blanks: list[tuple[int, bool]] = []      # per letter after the first: its blank before it, and whether a space was read
+    prev, saw_space = None, False
+    for span in spans:
+        if span.char == " ":
+            saw_space = True
+            continue
+        if prev is not None:
+            lo = int((prev.start + prev.end) / 2 * px_per_frame)
+            hi = min(width, int(np.ceil((span.start + span.end) / 2 * px_per_frame)))
+            a, b = _longest_blank(ink, lo, hi)
+            blanks.append((b - a, saw_space))
+        prev, saw_space = span, False
+    word_gaps = sum(g for g, space in blanks if space or g >= MIN_GAP_HEIGHTS * line_height)
+    pitch = (inked[-1] + 1 - inked[0] - word_gaps) / len(letters)
+    out: list[CharSpan] = []
+    k = -1
+    for span in spans:
+        if span.char != " ":
+            if k >= 0:
+                gap, space = blanks[k]
+                if not space and gap >= min_blank * pitch:
+                    out.append(CharSpan(" ", out[-1].end, out[-1].end, out[-1].prob))
+            k += 1
+        out.append(span)
+    return out
+
+
 def _text_of(group: list[CharSpan], spans: list[CharSpan]) -> str:
     """The group's characters with the spaces read between them (single-spaced)."""
     inside = [s for s in spans if group[0].start <= s.start <= group[-1].start]
