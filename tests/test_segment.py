@@ -111,7 +111,7 @@ def test_pipeline_splits_a_receipt_row_at_its_gap(engine, tmp_path, gap):
 
 def test_text_bounds_fit_the_box_to_the_text_not_to_a_stroke_through_it():
     """A label whose detected box took in a drawing's stroke: the box is fitted to the letters' ink + a margin."""
-    from ocrwatchd.engine.segment import TEXT_MARGIN, text_bounds
+    from ocrwatchd.engine.segment import TEXT_MARGIN, ink_columns, text_bounds
 
     spans, ink_cols = layout("which is")                 # 8 cells of 10 px
     left = 30                                            # the detected box starts 30 px before the text …
@@ -121,7 +121,7 @@ def test_text_bounds_fit_the_box_to_the_text_not_to_a_stroke_through_it():
     for y in range(mask.shape[0]):                       # a thin diagonal stroke crossing the box on the right
         mask[y, left + len(ink_cols) + 20 + y // 2] = True
     pad = PAD
-    t0, t1, v0, v1 = text_bounds(spans, 5.0, mask, pad, HEIGHT)
+    t0, t1, v0, v1 = text_bounds(spans, 5.0, mask, ink_columns(mask, pad), pad, HEIGHT)
     quad_w, quad_h = mask.shape[1] - 2 * pad, mask.shape[0] - 2 * pad
     ink_x = np.flatnonzero(ink_cols) + left
     assert t0 * quad_w + pad == pytest.approx(ink_x[0] - TEXT_MARGIN * HEIGHT, abs=1)
@@ -131,12 +131,12 @@ def test_text_bounds_fit_the_box_to_the_text_not_to_a_stroke_through_it():
 
 
 def test_text_bounds_keep_a_box_that_already_fits():
-    from ocrwatchd.engine.segment import text_bounds
+    from ocrwatchd.engine.segment import ink_columns, text_bounds
 
     spans, ink_cols = layout("TOTAL 12.50")
     mask = np.zeros((HEIGHT + 2 * PAD, len(ink_cols)), bool)
     mask[PAD:PAD + HEIGHT] = ink_cols
-    assert text_bounds(spans, 5.0, mask, PAD, HEIGHT) == (0.0, 1.0, 0.0, 1.0)
+    assert text_bounds(spans, 5.0, mask, ink_columns(mask, PAD), PAD, HEIGHT) == (0.0, 1.0, 0.0, 1.0)
 
 
 def test_typographic_quotes_fold_to_ascii_in_latin_lines_only():

@@ -238,20 +238,20 @@ class TextRecognizer:
                  flipped: bool) -> LineReading:
         spec = self.spec
         clean = (lambda t: halfwidth_if_latin(t, spec.ascii_quotes)) if spec.latin_halfwidth else (lambda t: t)
-        text = clean("".join(s.char for s in spans))
         score = float(np.mean([s.prob for s in spans])) if spans else 0.0
         w, h = quad_size(quad)
-        if not self.spec.refit or h >= 1.5 * w or len(spans) < 1:   # turned crops keep their box whole
-            return LineReading(text, score)
-        pad_px = self.spec.pad * min(w, h)
+        if not spec.refit or h >= 1.5 * w or len(spans) < 1:   # turned crops keep their box whole
+            return LineReading(clean("".join(s.char for s in spans)), score)
+        pad_px = spec.pad * min(w, h)
         mask = ink_mask(crop)
-        t0, t1, v0, v1 = text_bounds(spans, px_per_frame, mask, pad_px, h)
-        if self.spec.space_gap > 0:
-            spans = add_missed_spaces(spans, px_per_frame, ink_columns(mask, pad_px), h, self.spec.space_gap)
-            text = clean("".join(s.char for s in spans))
+        ink = ink_columns(mask, pad_px)
+        t0, t1, v0, v1 = text_bounds(spans, px_per_frame, mask, ink, pad_px, h)
+        if spec.space_gap > 0:
+            spans = add_missed_spaces(spans, px_per_frame, ink, h, spec.space_gap)
+        text = clean("".join(s.char for s in spans))
         fields = None
-        if self.spec.field_gap > 0 and len(spans) > 2:
-            fields = split_fields(spans, px_per_frame, ink_columns(mask, pad_px), pad_px, h, self.spec.field_gap)
+        if spec.field_gap > 0 and len(spans) > 2:
+            fields = split_fields(spans, px_per_frame, ink, pad_px, h, spec.field_gap)
         if fields:
             last = len(fields) - 1
             fields = [Piece(max(f.t0, t0) if k == 0 else f.t0, min(f.t1, t1) if k == last else f.t1,

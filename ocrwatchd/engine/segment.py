@@ -1,11 +1,11 @@
-"""Splitting a read line into fields where it has a wide gap.
+"""What a read line's character positions tell about it: fields, dropped spaces, and where the text lies.
 
 At the detector's working scale, words a couple of characters apart fuse into one box: a receipt's
 "3.00   SR", a form's "Order No.   1000070", a table row's cells. Those are separate fields to whoever reads the
 result (and separate segments in ground truths such as SROIE's). After recognition the line's characters have
-positions (their CTC frames), so a break is placed where the recogniser read a space *and* the crop has a blank
-stretch at least `min_gap` line heights wide there: ordinary word spaces (under ~0.8 line heights even in
-monospace type) never split, double spaces and column gaps do.
+positions (their CTC frames); with the crop's blank columns they measure each gap in character pitches: a word
+space is ~1.3, a monospaced double space ~2.3, so a break goes where a gap is `min_gap` (2.1) pitches or more.
+The same measure puts back spaces the recogniser dropped, and fits the box to the letters' ink.
 """
 from __future__ import annotations
 
@@ -65,62 +65,64 @@ def _longest_blank(ink: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
     return (lo + int(starts[k]), lo + int(ends[k]))
 
 
+def _letter_gaps(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray,
+                 line_height: float) -> tuple[list[tuple[int, int, int, bool]], float] | None:
+    """The blank stretch before each letter but the first, and the line's character pitch; None for a line of
+    fewer than two letters or no ink.
+
+    A gap is (index in spans of the letter after it, first blank column, end column, whether a space was read in
+    it), the longest blank between the two letters' centres. The pitch is the inked extent less the word gaps
+    (where a space was read, or blanks so wide the recogniser must have missed it), per letter.
+    """
+    inked = np.flatnonzero(ink)
+    letters = [k for k, s in enumerate(spans) if s.char != " "]
+    if len(letters) < 2 or len(inked) == 0:
+        return None
+    width = len(ink)
+    gaps = []
+    for prev, k in zip(letters, letters[1:]):
+        lo = int((spans[prev].start + spans[prev].end) / 2 * px_per_frame)
+        hi = min(width, int(np.ceil((spans[k].start + spans[k].end) / 2 * px_per_frame)))
+        a, b = _longest_blank(ink, lo, hi)
+        gaps.append((k, a, b, k - prev > 1))        # a span between two letters is a space
+    word_gaps = sum(b - a for _, a, b, spaced in gaps if spaced or b - a >= MIN_GAP_HEIGHTS * line_height)
+    return gaps, (inked[-1] + 1 - inked[0] - word_gaps) / len(letters)
+
+
 def split_fields(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray, pad_px: float,
                  line_height: float, min_gap: float) -> list[Piece] | None:
-    """Fields of one read line, or None when it has no gap of min_gap × line_height.
+    """Fields of one read line, or None when it has no gap of min_gap character pitches (and at least
+    MIN_GAP_HEIGHTS line heights).
 
     Coordinates: frames × px_per_frame are crop columns; the crop is the line's quad grown by pad_px on each side,
     so a field's t is measured on the quad itself. Each field keeps a margin of a quarter line height of the gap.
     """
     width = len(ink)
     quad_w = width - 2 * pad_px
-    inked = np.flatnonzero(ink)
-    letters = sum(1 for s in spans if s.char != " ")
-    if quad_w <= 0 or line_height <= 0 or len(inked) == 0 or letters < 2:
+    measured = _letter_gaps(spans, px_per_frame, ink, line_height) if quad_w > 0 and line_height > 0 else None
+    if measured is None:
         return None
-    # the blank stretch between each two neighbouring letters (between their centres); it is a word gap where a
-    # space was read, or where it is so wide that the recogniser must have missed the space
-    groups: list[list[CharSpan]] = [[]]
-    gaps: list[tuple[int, int]] = []
-    prev: CharSpan | None = None
-    saw_space = False
-    for span in spans:
-        if span.char == " ":
-            saw_space = True
-            continue
-        if prev is not None:
-            lo = int((prev.start + prev.end) / 2 * px_per_frame)
-            hi = min(width, int(np.ceil((span.start + span.end) / 2 * px_per_frame)))
-            a, b = _longest_blank(ink, lo, hi)
-            if saw_space or b - a >= MIN_GAP_HEIGHTS * line_height:
-                gaps.append((a, b))
-                groups.append([])
-        groups[-1].append(span)
-        prev, saw_space = span, False
-    # the line's character pitch: inked extent less its word gaps, per letter
-    pitch = (inked[-1] + 1 - inked[0] - sum(b - a for a, b in gaps)) / letters
+    gaps, pitch = measured
     threshold = max(min_gap * pitch, MIN_GAP_HEIGHTS * line_height)
-    merged: list[list[CharSpan]] = [groups[0]]
-    cuts: list[tuple[int, int]] = []
-    for (a, b), group in zip(gaps, groups[1:]):
-        if b - a >= threshold:
-            cuts.append((a, b))
-            merged.append(group)
-        else:
-            merged[-1] = merged[-1] + group
-    groups = merged
+    cuts = [(k, a, b) for k, a, b, _ in gaps if b - a >= threshold]
     if not cuts:
         return None
+    # fields: spans from the first (or the letter after a cut) up to the letter before the next cut
+    bounds = [0] + [k for k, _, _ in cuts] + [len(spans)]
     margin = 0.25 * line_height
-    edges = [0.0] + [x for a, b in cuts for x in (a + min(margin, (b - a) / 2), b - min(margin, (b - a) / 2))]
+    edges = [0.0] + [x for _, a, b in cuts for x in (a + min(margin, (b - a) / 2), b - min(margin, (b - a) / 2))]
     edges.append(float(width))
     pieces = []
-    for k, group in enumerate(groups):
-        t0 = min(max((edges[2 * k] - pad_px) / quad_w, 0.0), 1.0) if k else 0.0
-        t1 = min(max((edges[2 * k + 1] - pad_px) / quad_w, 0.0), 1.0) if k < len(groups) - 1 else 1.0
-        text = _text_of(group, spans)
-        probs = [s.prob for s in spans if group[0].start <= s.start <= group[-1].start]
-        pieces.append(Piece(t0, t1, text, float(np.mean(probs))))
+    for n in range(len(cuts) + 1):
+        inside = spans[bounds[n]:bounds[n + 1]]
+        while inside[-1].char == " ":               # the spaces read in the cut belong to no field
+            inside = inside[:-1]
+        while inside[0].char == " ":
+            inside = inside[1:]
+        t0 = min(max((edges[2 * n] - pad_px) / quad_w, 0.0), 1.0) if n else 0.0
+        t1 = min(max((edges[2 * n + 1] - pad_px) / quad_w, 0.0), 1.0) if n < len(cuts) else 1.0
+        text = " ".join("".join(s.char for s in inside).split())
+        pieces.append(Piece(t0, t1, text, float(np.mean([s.prob for s in inside]))))
     return pieces
 
 
@@ -129,42 +131,17 @@ def add_missed_spaces(spans: list[CharSpan], px_per_frame: float, ink: np.ndarra
     """The path with a space put in wherever two letters read with none between them stand min_blank character
     pitches or more apart (blank columns): the recogniser drops spaces beside narrow glyphs (`TEL:03` for
     `TEL : 03`), and a blank that wide is a space in any font."""
-    letters = [s for s in spans if s.char != " "]
-    inked = np.flatnonzero(ink)
-    if len(letters) < 2 or len(inked) == 0 or min_blank <= 0:
+    measured = _letter_gaps(spans, px_per_frame, ink, line_height) if min_blank > 0 else None
+    if measured is None:
         return spans
-    width = len(ink)
-    blanks: list[tuple[int, bool]] = []      # per letter after the first: its blank before it, and whether a space was read
-    prev, saw_space = None, False
-    for span in spans:
-        if span.char == " ":
-            saw_space = True
-            continue
-        if prev is not None:
-            lo = int((prev.start + prev.end) / 2 * px_per_frame)
-            hi = min(width, int(np.ceil((span.start + span.end) / 2 * px_per_frame)))
-            a, b = _longest_blank(ink, lo, hi)
-            blanks.append((b - a, saw_space))
-        prev, saw_space = span, False
-    word_gaps = sum(g for g, space in blanks if space or g >= MIN_GAP_HEIGHTS * line_height)
-    pitch = (inked[-1] + 1 - inked[0] - word_gaps) / len(letters)
+    gaps, pitch = measured
+    missed = {k for k, a, b, spaced in gaps if not spaced and b - a >= min_blank * pitch}
     out: list[CharSpan] = []
-    k = -1
-    for span in spans:
-        if span.char != " ":
-            if k >= 0:
-                gap, space = blanks[k]
-                if not space and gap >= min_blank * pitch:
-                    out.append(CharSpan(" ", out[-1].end, out[-1].end, out[-1].prob))
-            k += 1
+    for k, span in enumerate(spans):
+        if k in missed:
+            out.append(CharSpan(" ", out[-1].end, out[-1].end, out[-1].prob))
         out.append(span)
     return out
-
-
-def _text_of(group: list[CharSpan], spans: list[CharSpan]) -> str:
-    """The group's characters with the spaces read between them (single-spaced)."""
-    inside = [s for s in spans if group[0].start <= s.start <= group[-1].start]
-    return " ".join("".join(s.char for s in inside).split())
 
 
 def sub_quad(quad: np.ndarray, t0: float, t1: float, v0: float = 0.0, v1: float = 1.0) -> np.ndarray:
@@ -191,7 +168,7 @@ def _reach(ink: np.ndarray, start: int, step: int, max_blank: float, limit: int)
     return last
 
 
-def text_bounds(spans: list[CharSpan], px_per_frame: float, mask: np.ndarray, pad_px: float,
+def text_bounds(spans: list[CharSpan], px_per_frame: float, mask: np.ndarray, ink: np.ndarray, pad_px: float,
                 line_height: float) -> tuple[float, float, float, float]:
     """Where the read text lies in its quad, as fractions (t0, t1) of its width and (v0, v1) of its height.
 
@@ -199,13 +176,13 @@ def text_bounds(spans: list[CharSpan], px_per_frame: float, mask: np.ndarray, pa
     DB's region follows the stroke and the box grows, sometimes to twice the text's height. The letters'
     positions say where the text is: the box is fitted to the ink from the first letter to the last (and the
     rows where that ink is dense) plus a margin, wherever that is smaller than the detected box.
+    mask is the crop's ink, ink its columns (ink_columns).
     """
     letters = [s for s in spans if s.char != " "]
     height, width = mask.shape
     quad_w, quad_h = width - 2 * pad_px, height - 2 * pad_px
     if not letters or quad_w <= 0 or quad_h <= 0:
         return (0.0, 1.0, 0.0, 1.0)
-    ink = ink_columns(mask, pad_px)
     first = min(width - 1, int((letters[0].start + letters[0].end) / 2 * px_per_frame))
     last = min(width - 1, int((letters[-1].start + letters[-1].end) / 2 * px_per_frame))
     lo = _reach(ink, first, -1, 0.4 * line_height, int(line_height))
