@@ -11,18 +11,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .segment import ink_mask
+
 REACH = 8.0          # how far along a line's row to look, in line heights (receipts align colons in a column)
 MAX_WIDTH = 1.5      # a candidate is at most this wide (one or two characters), in line heights
 MIN_EXTENT = 0.25    # … and at least this tall or wide: smaller ink is a speck, not a character
 MAX_HEIGHT = 0.9     # … and fits inside the row with room to spare
 JOIN_GAP = 0.35      # ink pieces closer than this (line heights) are one mark (a colon's two dots)
 MARGIN = 0.25        # margin around a candidate's ink, in line heights
-
-
-def _ink(band: np.ndarray) -> np.ndarray:
-    gray = band if band.ndim == 2 else cv2.cvtColor(band, cv2.COLOR_BGR2GRAY)
-    _, dark = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    return dark if dark.mean() <= 0.5 else 1 - dark
 
 
 def orphan_candidates(image: np.ndarray, boxes: np.ndarray, reach: float = REACH) -> list[tuple[float, ...]]:
@@ -41,7 +37,7 @@ def orphan_candidates(image: np.ndarray, boxes: np.ndarray, reach: float = REACH
         by0, by1 = int(max(0, y0)), int(min(height, np.ceil(y1)))
         if bx1 - bx0 < 2 or by1 - by0 < 4:
             continue
-        ink = _ink(image[by0:by1, bx0:bx1])
+        ink = ink_mask(image[by0:by1, bx0:bx1])
         covered = np.zeros(ink.shape, np.uint8)
         near = boxes[(boxes[:, 0] < bx1) & (boxes[:, 2] > bx0) & (boxes[:, 1] < by1) & (boxes[:, 3] > by0)]
         for cx0, cy0, cx1, cy1 in near:          # ink that a detected line already holds is not an orphan …
