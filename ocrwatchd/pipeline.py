@@ -22,7 +22,7 @@ from .engine.detector import DetectionOutput, TextDetector, TilingParams
 from .engine.layout import page_text, reading_order
 from .engine.orientation import LineOrientation
 from .engine.recognize import TextRecognizer, stray_cjk
-from .engine.orphans import joined_with_neighbour, orphan_candidates
+from .engine.orphans import joined_with_neighbour, mark_box, orphan_candidates
 from .engine.segment import sub_quad
 from .engine.session import SessionConfig, create_session
 from .engine.tiling import TILE_PRESETS
@@ -191,26 +191,51 @@ def recognize_stage(ctx: ScanContext, engine: Engine) -> None:
 def marks_stage(ctx: ScanContext, engine: Engine) -> None:
     """Read the lone marks the detector skipped on the rows of the lines found (engine/orphans.py).
 
-    Each mark is read together with its nearest line on the row; where the field split parts it from that line
-    and it is read at least min_mark_score surely, it becomes a line of its own. (Growing the line to take in a
-    close mark instead, as in ': CS0001', was measured: it moved boxes off their text more than it read marks.)
+    Each mark is read together with its nearest line on the row and kept only where the recogniser is sure of
+    it (min_mark_score). Where the field split parts it from that line it becomes a line of its own, boxed to its
+    ink (a colon column); where it does not, it is part of that line's text (`DISCOUNT :`, `: CS0001`), and the
+    line takes it in: its text and its box grow by the mark. The line's own reading is kept as it was.
     """
     if not ctx.lines:
         return
     boxes = np.array([l["box"] for l in ctx.lines])
-    jobs = [(mark, union) for mark in orphan_candidates(ctx.image.pixels, boxes)
-            if (union := joined_with_neighbour(boxes, mark)) is not None]
-    readings = engine.recognizer.read_lines(ctx.image.pixels, [union for _, union in jobs]) if jobs else []
-    sure = engine.settings.min_mark_score
-    for (mark, union), reading in zip(jobs, readings):
-        v0, v1 = reading.bounds[2], reading.bounds[3]
-        left, width = union[0, 0], union[1, 0] - union[0, 0]
-        lo, hi = (mark[0] - left) / width, (mark[2] - left) / width
-        for f in reading.fields or []:
-            if lo <= (f.t0 + f.t1) / 2 <= hi and f.score >= sure and f.text.strip():
-                line = line_json(Detection(sub_quad(union, f.t0, f.t1, v0, v1), f.score))
-                line["text"], line["text_score"] = f.text.strip(), round(f.score, 4)   # no detector score: the reading's
-                ctx.lines.append(line)
+    jobs = [(ink, near) for ink in orphan_candidates(ctx.image.pixels, boxes)
+            if (near := joined_with_neighbour(boxes, ink)) is not None]
+    # nearest first, so two marks on one side of a line are taken in in their order
+    jobs.sort(key=lambda job: max(boxes[job[1].index, 0] - job[0][2], job[0][0] - boxes[job[1].index, 2]))
+    readings = engine.recognizer.read_lines(ctx.image.pixels, [near.quad for _, near in jobs]) if jobs else []
+    for (ink, near), reading in zip(jobs, readings):
+        inside = [n for n, (t, c, _) in enumerate(reading.chars) if near.lo <= t <= near.hi and c != " "]
+        if not inside or min(reading.chars[n][2] for n in inside) < engine.settings.min_mark_score:
+            continue
+        text = "".join(reading.chars[n][1] for n in inside)
+        score = float(np.mean([reading.chars[n][2] for n in inside]))
+        line_height = boxes[near.index, 3] - boxes[near.index, 1]
+        mid = (near.lo + near.hi) / 2
+        field = next((f for f in reading.fields or [] if f.t0 <= mid <= f.t1), None)
+        if field is not None and all(near.lo <= t <= near.hi for t, c, _ in reading.chars
+                                     if c != " " and field.t0 <= t <= field.t1):
+            line = line_json(Detection(mark_box(ink, line_height), score))
+            line["text"], line["text_score"] = text, round(score, 4)   # no detector score: the reading's
+            ctx.lines.append(line)
+        else:
+            on_right = ink[0] >= boxes[near.index, 0]
+            beside = inside[0] - 1 if on_right else inside[-1] + 1
+            space = " " if 0 <= beside < len(reading.chars) and reading.chars[beside][1] == " " else ""
+            line = ctx.lines[near.index]
+            line["text"] = line["text"] + space + text if on_right else text + space + line["text"]
+            line.update(line_json(Detection(_stretched(np.array(line["polygon"]), mark_box(ink, line_height)),
+                                            line["score"])))
+
+
+def _stretched(quad: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """The quad lengthened along its own width (its height and slant kept) to reach over the given points."""
+    if len(quad) != 4:      # a polygon: its bounding box stands for it
+        x0, y0, x1, y1 = quad[:, 0].min(), quad[:, 1].min(), quad[:, 0].max(), quad[:, 1].max()
+        quad = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
+    along = quad[1] - quad[0]
+    t = (corners - quad[0]) @ along / max(float(along @ along), 1e-9)
+    return sub_quad(quad, min(0.0, float(t.min())), max(1.0, float(t.max())))
 
 
 def drop_stray_stage(ctx: ScanContext) -> None:

@@ -2,7 +2,8 @@
 import cv2
 import numpy as np
 
-from ocrwatchd.engine.orphans import joined_with_neighbour, orphan_candidates
+from ocrwatchd.engine.orphans import joined_with_neighbour, mark_box, orphan_candidates
+from ocrwatchd.engine.segment import TEXT_MARGIN
 
 
 def receipt_row() -> tuple[np.ndarray, np.ndarray]:
@@ -18,9 +19,17 @@ def receipt_row() -> tuple[np.ndarray, np.ndarray]:
 def test_an_uncovered_colon_on_a_row_is_a_candidate():
     img, boxes = receipt_row()
     (x0, y0, x1, y1), = orphan_candidates(img, boxes)
-    ink = np.flatnonzero((img[:, 300:600] < 128).any(axis=0)) + 300
-    assert x0 < ink[0] and ink[-1] < x1 and x1 - x0 < 50        # around the colon, one mark wide
-    assert (y0, y1) == (62, 112)                                # at its row's height
+    cols = np.flatnonzero((img[:, 300:600] < 128).any(axis=0)) + 300
+    rows = np.flatnonzero((img[:, 300:600] < 128).any(axis=1))
+    assert (x0, x1) == (cols[0], cols[-1] + 1)                  # the colon's own ink, not the row's height
+    assert (y0, y1) == (rows[0], rows[-1] + 1)
+
+
+def test_a_marks_own_box_is_its_ink_with_a_fitted_lines_margin():
+    quad = mark_box((420, 70, 430, 100), line_height=50)
+    mx, my = TEXT_MARGIN * 50, TEXT_MARGIN * 30                  # line heights across, the mark's height up/down
+    np.testing.assert_allclose(quad, [[420 - mx, 70 - my], [430 + mx, 70 - my], [430 + mx, 100 + my],
+                                      [420 - mx, 100 + my]])
 
 
 def test_specks_lines_above_and_covered_ink_are_not_marks():
@@ -34,10 +43,15 @@ def test_specks_lines_above_and_covered_ink_are_not_marks():
 
 def test_a_mark_is_read_together_with_its_nearest_line_on_the_row():
     boxes = np.array([[30, 62, 250, 112], [630, 62, 760, 112], [30, 300, 760, 350]], float)
-    union = joined_with_neighbour(boxes, (410, 62, 445, 112))
-    np.testing.assert_allclose(union[[0, 2]], [[30, 62], [445, 112]])      # SUBTOTAL is nearer than 26.00
-    assert joined_with_neighbour(boxes, (410, 200, 445, 250)) is None       # nothing on that row
-    assert joined_with_neighbour(boxes, (2000, 62, 2030, 112)) is None      # too far along the row
+    near = joined_with_neighbour(boxes, (420, 75, 430, 100))
+    assert near.index == 0                                                   # SUBTOTAL is nearer than 26.00
+    right = 430 + 0.25 * 50                                                  # the mark and a margin
+    np.testing.assert_allclose(near.quad[[0, 2]], [[30, 62], [right, 112]])
+    width = right - 30
+    assert near.lo * width + 30 < 420 and 430 < near.hi * width + 30 <= right + 1e-9
+    assert joined_with_neighbour(boxes, (420, 210, 430, 240)) is None       # nothing on that row
+    assert joined_with_neighbour(boxes, (2000, 75, 2010, 100)) is None      # too far along the row
+    assert joined_with_neighbour(boxes, (420, 40, 430, 135)) is None        # taller than the row: not its mark
 
 
 def test_the_pipeline_reads_a_receipts_lone_colon(engine, tmp_path):
@@ -46,8 +60,26 @@ def test_the_pipeline_reads_a_receipts_lone_colon(engine, tmp_path):
     img, _ = receipt_row()
     path = tmp_path / "row.png"
     cv2.imwrite(str(path), img)
-    texts = [l["text"] for l in process(path, engine).lines]
-    assert texts == ["SUBTOTAL", ":", "26.00"]
+    lines = process(path, engine).lines
+    assert [l["text"] for l in lines] == ["SUBTOTAL", ":", "26.00"]
+    x0, y0, x1, y1 = lines[1]["box"]
+    assert x1 - x0 < 40 and y1 - y0 < 45          # boxed to the colon itself, not to the 50-px row
+
+
+def test_the_pipeline_lets_a_line_take_in_a_close_colon(engine, tmp_path):
+    """A colon one space after its label is part of that field: the line's text and box take it in."""
+    from ocrwatchd.pipeline import process
+
+    img = np.full((200, 1000), 255, np.uint8)
+    cv2.putText(img, "DISCOUNT", (40, 100), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 3, cv2.LINE_AA)
+    cv2.putText(img, ":", (238, 100), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 3, cv2.LINE_AA)   # the detector misses it
+    cv2.putText(img, "0.00", (640, 100), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 3, cv2.LINE_AA)
+    path = tmp_path / "row.png"
+    cv2.imwrite(str(path), img)
+    lines = process(path, engine).lines
+    assert [" ".join(l["text"].replace(":", " :").split()) for l in lines] == ["DISCOUNT :", "0.00"]
+    colon = np.flatnonzero((img[:, 230:400] < 128).any(axis=0)) + 230
+    assert lines[0]["box"][2] > colon[-1]          # the box reaches over the colon
 
 
 def test_the_rest_of_a_glyph_a_box_cuts_through_is_not_a_mark():

@@ -3,15 +3,17 @@
 DBNet learned text as runs of glyphs; an isolated colon, dash or single narrow digit often leaves no trace in
 its probability map (a receipt's colon column scores ~0.02), so those characters are simply missing. They sit on
 the rows of lines that were found, though. So after reading, each line's row is searched, up to `reach` line
-heights either side, for ink no detected box covers; small clusters of it become candidate boxes at the line's
-height, which the caller reads like any line and keeps only when the recogniser is sure.
+heights either side, for ink no detected box covers; small clusters of it are marks, which the caller reads
+together with the nearest line on their row (joined_with_neighbour) and keeps only when the recogniser is sure.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from .segment import ink_mask
+from .segment import TEXT_MARGIN, ink_mask
 
 REACH = 8.0          # how far along a line's row to look, in line heights (receipts align colons in a column)
 MAX_WIDTH = 1.5      # a candidate is at most this wide (one or two characters), in line heights
@@ -21,14 +23,26 @@ JOIN_GAP = 0.35      # ink pieces closer than this (line heights) are one mark (
 MARGIN = 0.25        # margin around a candidate's ink, in line heights
 
 
+@dataclass(frozen=True)
+class Neighbour:
+    """The line a mark is read with: its index, the quad spanning both (the line's row, from the nearer edge
+    to the mark plus MARGIN), and where the mark lies in it, as fractions lo..hi of that quad's width."""
+
+    index: int
+    quad: np.ndarray
+    lo: float
+    hi: float
+
+
 def orphan_candidates(image: np.ndarray, boxes: np.ndarray, reach: float = REACH) -> list[tuple[float, ...]]:
-    """Boxes [x0, y0, x1, y1] around uncovered ink on the rows of the given line boxes (y from the row's line).
+    """The ink boxes [x0, y0, x1, y1] of marks: uncovered ink on the rows of the given line boxes.
 
     boxes: N×4 [x0, y0, x1, y1] of every line on the page (all of them mask the ink they cover).
     """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     height, width = image.shape[:2]
-    found: list[tuple[float, float, float, float]] = []
+    found: list[tuple[float, ...]] = []     # ink boxes
+    taken: list[tuple[float, ...]] = []     # … and the stretch of row each one claims
     for x0, y0, x1, y1 in boxes:
         h = y1 - y0
         if h < 8 or (x1 - x0) < 0.5 * h:
@@ -54,29 +68,42 @@ def orphan_candidates(image: np.ndarray, boxes: np.ndarray, reach: float = REACH
         for cx, cy, cw, ch in _clusters(pieces, JOIN_GAP * h):
             if cw > MAX_WIDTH * h or ch > MAX_HEIGHT * h or max(cw, ch) < MIN_EXTENT * h:
                 continue
-            cand = (bx0 + cx - MARGIN * h, y0, bx0 + cx + cw + MARGIN * h, y1)
-            if not any(_overlaps(cand, f) for f in found):
-                found.append(cand)
-    return [(max(0.0, a), b, min(float(width), c), d) for a, b, c, d in found]
+            claim = (bx0 + cx - MARGIN * h, y0, bx0 + cx + cw + MARGIN * h, y1)
+            if not any(_overlaps(claim, t) for t in taken):
+                taken.append(claim)
+                found.append((float(bx0 + cx), float(by0 + cy), float(bx0 + cx + cw), float(by0 + cy + ch)))
+    return found
 
 
-def joined_with_neighbour(boxes: np.ndarray, mark: tuple[float, ...], reach: float = REACH) -> np.ndarray | None:
-    """The quad spanning a mark and the nearest line on its row (within reach line heights), or None.
+def joined_with_neighbour(boxes: np.ndarray, ink: tuple[float, ...], reach: float = REACH) -> Neighbour | None:
+    """The nearest line whose row holds a mark's ink (within reach line heights along it), or None.
 
     A lone mark read by itself is a guess (a colon alone reads as '.' or '•'); read with the line beside it, it
-    reads as surely as any character, and the field split then parts it from that line again.
+    reads as surely as any character, and the field split then tells whether it stands apart from that line.
     """
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    x0, y0, x1, y1 = mark
+    x0, y0, x1, y1 = ink
     heights = boxes[:, 3] - boxes[:, 1]
-    same_row = np.abs((boxes[:, 1] + boxes[:, 3]) - (y0 + y1)) / 2 < 0.5 * heights
+    same_row = (np.abs((boxes[:, 1] + boxes[:, 3]) - (y0 + y1)) / 2 < 0.5 * heights) & (y1 - y0 <= MAX_HEIGHT * heights)
     dist = np.maximum(0.0, np.maximum(boxes[:, 0] - x1, x0 - boxes[:, 2]))     # 0 where they overlap
     dist = np.where(same_row & (dist <= reach * heights), dist, np.inf)
     if not np.isfinite(dist).any():
         return None
-    b = boxes[int(np.argmin(dist))]
-    u0, u1 = min(b[0], x0), max(b[2], x1)
-    return np.array([[u0, b[1]], [u1, b[1]], [u1, b[3]], [u0, b[3]]], dtype=np.float64)
+    k = int(np.argmin(dist))
+    b = boxes[k]
+    m0, m1 = x0 - MARGIN * heights[k], x1 + MARGIN * heights[k]
+    u0, u1 = min(b[0], m0), max(b[2], m1)
+    quad = np.array([[u0, b[1]], [u1, b[1]], [u1, b[3]], [u0, b[3]]], dtype=np.float64)
+    return Neighbour(k, quad, (m0 - u0) / (u1 - u0), (m1 - u0) / (u1 - u0))
+
+
+def mark_box(ink: tuple[float, ...], line_height: float) -> np.ndarray:
+    """A mark's own quad, fitted as segment.text_bounds fits a read line's box: its ink plus TEXT_MARGIN line
+    heights either side and TEXT_MARGIN of its own height above and below. A row-high box would be several
+    times a colon's area."""
+    mx, my = TEXT_MARGIN * line_height, TEXT_MARGIN * (ink[3] - ink[1])
+    x0, y0, x1, y1 = ink[0] - mx, ink[1] - my, ink[2] + mx, ink[3] + my
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
 
 
 def _clusters(pieces: list[tuple[int, int, int, int]], gap: float) -> list[tuple[int, int, int, int]]:

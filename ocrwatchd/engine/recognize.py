@@ -203,6 +203,9 @@ class LineReading:
     fields: list[Piece] | None = None   # the line split at wide gaps, or None when it is one field
     # where the text lies in the quad: fractions t0, t1 of its width and v0, v1 of its height (see text_bounds)
     bounds: tuple[float, float, float, float] = (0.0, 1.0, 0.0, 1.0)
+    # each character read (spaces too), in reading order: its centre as a fraction of the quad's width, the
+    # character and its probability; empty for turned crops and when refit is off
+    chars: tuple[tuple[float, str, float], ...] = ()
 
 
 class TextRecognizer:
@@ -256,7 +259,12 @@ class TextRecognizer:
             last = len(fields) - 1
             fields = [Piece(max(f.t0, t0) if k == 0 else f.t0, min(f.t1, t1) if k == last else f.t1,
                             clean(f.text), f.score) for k, f in enumerate(fields)]
+        quad_px = crop.shape[1] - 2 * pad_px
+        fold = clean if not _has_cjk(text) else (lambda c: c)     # as the line's text was cleaned, per character
+        chars = tuple((((s.start + s.end) / 2 * px_per_frame - pad_px) / quad_px, fold(s.char), s.prob)
+                      for s in spans)
         if flipped:   # a crop read turned by 180° runs against the quad's directions
             t0, t1, v0, v1 = 1 - t1, 1 - t0, 1 - v1, 1 - v0
             fields = [Piece(1 - f.t1, 1 - f.t0, f.text, f.score) for f in fields] if fields else None
-        return LineReading(text, score, fields, (t0, t1, v0, v1))
+            chars = tuple((1 - t, c, p) for t, c, p in chars)
+        return LineReading(text, score, fields, (t0, t1, v0, v1), chars)
