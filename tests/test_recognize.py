@@ -165,3 +165,15 @@ def test_fullwidth_punctuation_becomes_ascii_only_in_latin_lines():
     assert halfwidth_if_latin("GST REG NO：000154042368（RM）") == "GST REG NO:000154042368(RM)"
     assert halfwidth_if_latin("合计：12.00") == "合计：12.00"           # Chinese keeps its own punctuation
     assert halfwidth_if_latin("plain text, 7.42") == "plain text, 7.42"
+
+
+def test_zeros_read_as_o_in_numbers_become_zeros():
+    from ocrwatchd.engine.recognize import halfwidth_if_latin, zeros_in_numbers
+
+    assert zeros_in_numbers("NO. 53, 456OO BATANG") == "NO. 53, 45600 BATANG"
+    assert zeros_in_numbers("TOTAL 1O.OO at 12:3O") == "TOTAL 10.00 at 12:30"
+    # words, codes with letters, and tokens with too little number in them are left alone
+    for text in ("GOOD FOOD", "NO.53", "CS0OO1", "O2 tank", "visa O-1", "OO7", "1O", "Oct. 10"):
+        assert zeros_in_numbers(text) == text
+    assert halfwidth_if_latin("合计 1O.OO") == "合计 1O.OO"            # only in Latin lines, like the rest
+    assert halfwidth_if_latin("Total： 1O.OO") == "Total: 10.00"

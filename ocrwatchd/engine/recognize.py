@@ -6,6 +6,7 @@ wastes little work, and results are returned in the caller's order.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import cv2
@@ -134,12 +135,33 @@ def stray_cjk(texts: list[str]) -> list[bool]:
     return [0 < n <= 2 and n == len(t.replace(" ", "")) for n, t in zip(cjk, texts)]
 
 
+_NUMBER_CHARS = set("0123456789Oo.,:/-")
+
+
+def _zeros(token: str) -> str:
+    if not set(token) <= _NUMBER_CHARS or ("O" not in token and "o" not in token):
+        return token
+    digits = sum(ch.isdigit() for ch in token)
+    if digits >= 2 or (digits and any(ch in ".,:/" for ch in token)):
+        return token.replace("O", "0").replace("o", "0")
+    return token
+
+
+def zeros_in_numbers(text: str) -> str:
+    """O and o → 0 in a token made only of digits, O/o and . , : / - that has two digits, or a digit and one of
+    . , : / (`456OO` → `45600`, `1O.OO` → `10.00`; `O2` and `O-1` stay).
+
+    The recogniser tells 0 from O by shape and context; on faded receipt print it reads a price's or postcode's
+    zeros as O at 0.6-0.7. No word is spelt with digits and O alone, so in such a token O is a zero."""
+    return re.sub(r"\S+", lambda m: _zeros(m.group(0)), text)
+
+
 def halfwidth_if_latin(text: str, fold_quotes: bool = False) -> str:
-    """Full-width ASCII variants → ASCII (and, if asked, typographic quotes → ASCII quotes), unless the line has
-    Chinese, Japanese or Korean characters."""
+    """Full-width ASCII variants → ASCII (and, if asked, typographic quotes → ASCII quotes) and zeros read as O in
+    numbers → 0, unless the line has Chinese, Japanese or Korean characters."""
     if _has_cjk(text):
         return text
-    text = text.translate(_FULLWIDTH)
+    text = zeros_in_numbers(text.translate(_FULLWIDTH))
     return text.translate(_QUOTES) if fold_quotes else text
 
 
