@@ -261,9 +261,9 @@ def page_stages(ctx: ScanContext, engine: Engine, number: int) -> None:
     _timed(ctx, "detect", detect_stage, engine)
     if engine.recognizer is not None:
         _timed(ctx, "recognize", recognize_stage, engine)
+        drop_stray_stage(ctx)     # first: a box that is not text must not hide a mark's ink from the search
         if engine.settings.min_mark_score < 1:
             _timed(ctx, "marks", marks_stage, engine)
-        drop_stray_stage(ctx)
     order_stage(ctx)
     det = ctx.detection
     page = {"page": number, "width": ctx.image.width, "height": ctx.image.height, "lines": ctx.lines}

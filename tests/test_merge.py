@@ -117,3 +117,18 @@ def test_a_tilted_short_piece_does_not_join_the_line_above():
     a = Candidate(piece, 0.55, tile=4, cut_vertical=False, cut_horizontal=False)
     b = Candidate(above, 0.78, tile=5, cut_vertical=False, cut_horizontal=False)
     assert len(merge_candidates([a, b])) == 2
+
+
+def test_a_seam_cut_last_digit_taller_than_wide_joins_its_line():
+    # SROIE 305 at 600 dpi: the left tile sees 'FG-Y00133' whole; the next tile, starting at x = 1728, sees only
+    # its last digit, a 48 × 82 box mostly (87 %) inside the line. Its long side is vertical, which is no
+    # direction of the line's: it must join the line, not come out a second time as '3'.
+    line = np.array([[1446.8, 2762.8], [1772.2, 2762.8], [1772.2, 2844.2], [1446.8, 2844.2]])
+    digit = np.array([[1728.0, 2758.0], [1776.0, 2758.0], [1776.0, 2840.0], [1728.0, 2840.0]])
+    a = Candidate(line, 0.92, tile=19, cut_vertical=False, cut_horizontal=False)
+    b = Candidate(digit, 0.84, tile=20, cut_vertical=False, cut_horizontal=True)
+    (m,) = merge_candidates([a, b])
+    assert m.quad[:, 0].min() == pytest.approx(1446.8, abs=1) and m.quad[:, 0].max() == pytest.approx(1776, abs=1)
+    # a piece of the next line down, cut the same way, still doesn't
+    below = Candidate(digit + [0, 90], 0.84, tile=20, cut_vertical=False, cut_horizontal=True)
+    assert len(merge_candidates([a, below])) == 2

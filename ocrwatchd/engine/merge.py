@@ -9,7 +9,9 @@ What the overlap guarantees (overlap > tallest line): every line is seen *at ful
    kept and joined with its other fragments below.
 2. Detections from different tiles that lie on the same line — same direction, similar height, centres on one
    axis, overlapping — are the same line seen twice (a duplicate in the overlap) or two pieces of a line cut by a
-   vertical seam. They are joined into ONE quad: the minimum-area rectangle of all their corners.
+   vertical seam. They are joined into ONE quad: the minimum-area rectangle of all their corners. A piece only a
+   letter or two wide (near-square, or a left/right-cut piece taller than wide) has no direction of its own and
+   is measured across the other's.
 3. Detections from the same tile are never joined: within a tile the model already separated lines, so two
    lines that merely touch (tight leading, unclipped boxes overlapping a little) stay two lines.
 """
@@ -67,17 +69,29 @@ def _same_line(a: Candidate, b: Candidate, inter: float, area_a: float, area_b: 
         return False
     ca, ang_a, la, ha = _axis(a.quad)
     cb, ang_b, lb, hb = _axis(b.quad)
+    # The last letter or two of a line, cut off by a left/right seam, make a box taller than wide: its long side
+    # is no direction of the line's (a lone '3' is 48 × 82 px).
+    if a.cut_horizontal and np.ptp(a.quad[:, 0]) < np.ptp(a.quad[:, 1]):
+        ang_a = None
+    if b.cut_horizontal and np.ptp(b.quad[:, 0]) < np.ptp(b.quad[:, 1]):
+        ang_b = None
     if ang_a is not None and ang_b is not None:
         d_ang = abs(ang_a - ang_b)
         if min(d_ang, 180.0 - d_ang) > MAX_ANGLE_DEG:
             return False
-    if min(ha, hb) < MIN_HEIGHT_RATIO * max(ha, hb):
-        return False
-    # Measure the offset across the longer box's axis: a short piece's direction is only roughly known, and its
-    # error, times the distance between centres, would let the next line down pass as this one.
+    # Measure across the longer box's axis: a short piece's direction is only roughly known, and its error, times
+    # the distance between centres, would let the next line down pass as this one.
     angles = [ang for ang, length in sorted([(ang_a, la), (ang_b, lb)], key=lambda t: -t[1]) if ang is not None]
     angle = angles[0] if angles else 0.0
     normal = np.array([-math.sin(math.radians(angle)), math.cos(math.radians(angle))])
+    # A box with no direction of its own (near-square, or such a cut piece) may have its width as its shorter
+    # side: its height is its extent across the line it may belong to.
+    if ang_a is None:
+        ha = float(np.ptp(a.quad @ normal))
+    if ang_b is None:
+        hb = float(np.ptp(b.quad @ normal))
+    if min(ha, hb) < MIN_HEIGHT_RATIO * max(ha, hb):
+        return False
     return abs(float(np.dot(cb - ca, normal))) <= MAX_OFFSET * max(ha, hb)
 
 
