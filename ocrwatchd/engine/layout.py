@@ -69,13 +69,10 @@ def _rows(boxes: np.ndarray, idx: list[int]) -> list[int]:
     by_y = sorted(idx, key=lambda i: (boxes[i, 1] + boxes[i, 3]) / 2)
     rows: list[list[int]] = []
     for i in by_y:
-        cy, h = (boxes[i, 1] + boxes[i, 3]) / 2, boxes[i, 3] - boxes[i, 1]
-        if rows:
-            last = rows[-1][-1]
-            if abs(cy - (boxes[last, 1] + boxes[last, 3]) / 2) < 0.5 * max(h, boxes[last, 3] - boxes[last, 1]):
-                rows[-1].append(i)
-                continue
-        rows.append([i])
+        if rows and _level(boxes[rows[-1][-1]], boxes[i]):
+            rows[-1].append(i)
+        else:
+            rows.append([i])
     return [i for row in rows for i in sorted(row, key=lambda j: boxes[j, 0])]
 
 
@@ -96,7 +93,11 @@ def page_text(boxes: np.ndarray, texts: list[str]) -> str:
     return "".join(out)
 
 
+def _level(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two boxes on one row: their vertical centres within half the taller one's height."""
+    return abs((a[1] + a[3]) - (b[1] + b[3])) / 2 < 0.5 * max(a[3] - a[1], b[3] - b[1])
+
+
 def _same_row(a: np.ndarray, b: np.ndarray) -> bool:
-    """b continues a's row: b starts right of a (allowing slight overlap) and their vertical centres agree."""
-    h = max(a[3] - a[1], b[3] - b[1])
-    return b[0] >= a[2] - 0.25 * h and abs((a[1] + a[3]) - (b[1] + b[3])) / 2 < 0.5 * h
+    """b continues a's row: b starts right of a (allowing slight overlap) and they are level."""
+    return b[0] >= a[2] - 0.25 * max(a[3] - a[1], b[3] - b[1]) and _level(a, b)
