@@ -202,7 +202,7 @@ def marks_stage(ctx: ScanContext, engine: Engine) -> None:
     jobs = [(ink, near) for ink in orphan_candidates(ctx.image.pixels, boxes)
             if (near := joined_with_neighbour(boxes, ink)) is not None]
     # nearest first, so two marks on one side of a line are taken in in their order
-    jobs.sort(key=lambda job: max(boxes[job[1].index, 0] - job[0][2], job[0][0] - boxes[job[1].index, 2]))
+    jobs.sort(key=lambda job: job[1].gap)
     readings = engine.recognizer.read_lines(ctx.image.pixels, [near.quad for _, near in jobs]) if jobs else []
     for (ink, near), reading in zip(jobs, readings):
         inside = [n for n, (t, c, _) in enumerate(reading.chars) if near.lo <= t <= near.hi and c != " "]

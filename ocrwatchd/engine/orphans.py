@@ -26,12 +26,14 @@ MARGIN = 0.25        # margin around a candidate's ink, in line heights
 @dataclass(frozen=True)
 class Neighbour:
     """The line a mark is read with: its index, the quad spanning both (the line's row, from the nearer edge
-    to the mark plus MARGIN), and where the mark lies in it, as fractions lo..hi of that quad's width."""
+    to the mark plus MARGIN), where the mark lies in it, as fractions lo..hi of that quad's width, and the gap
+    between the line's box and the mark's ink (negative where they overlap)."""
 
     index: int
     quad: np.ndarray
     lo: float
     hi: float
+    gap: float
 
 
 def orphan_candidates(image: np.ndarray, boxes: np.ndarray, reach: float = REACH) -> list[tuple[float, ...]]:
@@ -85,7 +87,8 @@ def joined_with_neighbour(boxes: np.ndarray, ink: tuple[float, ...], reach: floa
     x0, y0, x1, y1 = ink
     heights = boxes[:, 3] - boxes[:, 1]
     same_row = (np.abs((boxes[:, 1] + boxes[:, 3]) - (y0 + y1)) / 2 < 0.5 * heights) & (y1 - y0 <= MAX_HEIGHT * heights)
-    dist = np.maximum(0.0, np.maximum(boxes[:, 0] - x1, x0 - boxes[:, 2]))     # 0 where they overlap
+    gaps = np.maximum(boxes[:, 0] - x1, x0 - boxes[:, 2])
+    dist = np.maximum(0.0, gaps)                                                # 0 where they overlap
     dist = np.where(same_row & (dist <= reach * heights), dist, np.inf)
     if not np.isfinite(dist).any():
         return None
@@ -94,7 +97,7 @@ def joined_with_neighbour(boxes: np.ndarray, ink: tuple[float, ...], reach: floa
     m0, m1 = x0 - MARGIN * heights[k], x1 + MARGIN * heights[k]
     u0, u1 = min(b[0], m0), max(b[2], m1)
     quad = np.array([[u0, b[1]], [u1, b[1]], [u1, b[3]], [u0, b[3]]], dtype=np.float64)
-    return Neighbour(k, quad, (m0 - u0) / (u1 - u0), (m1 - u0) / (u1 - u0))
+    return Neighbour(k, quad, (m0 - u0) / (u1 - u0), (m1 - u0) / (u1 - u0), float(gaps[k]))
 
 
 def mark_box(ink: tuple[float, ...], line_height: float) -> np.ndarray:
