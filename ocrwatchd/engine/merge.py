@@ -58,6 +58,15 @@ def _axis(quad: np.ndarray) -> tuple[np.ndarray, float | None, float, float]:
     return quad.mean(axis=0), math.degrees(math.atan2(vec[1], vec[0])) % 180.0, max(w, h), min(w, h)
 
 
+def _piece_axis(c: Candidate) -> tuple[np.ndarray, float | None, float, float]:
+    """_axis of a candidate, with no direction for a left/right-cut piece taller than wide: the last letter or two
+    of a line, cut off by a seam, whose long side is no direction of the line's (a lone '3' is 48 × 82 px)."""
+    centre, angle, length, height = _axis(c.quad)
+    if c.cut_horizontal and np.ptp(c.quad[:, 0]) < np.ptp(c.quad[:, 1]):
+        angle = None
+    return centre, angle, length, height
+
+
 def _same_line(a: Candidate, b: Candidate, inter: float, area_a: float, area_b: float) -> bool:
     if inter <= 0:
         return False
@@ -67,14 +76,8 @@ def _same_line(a: Candidate, b: Candidate, inter: float, area_a: float, area_b: 
         return inter / small >= 0.3
     if inter / small < MIN_OVERLAP:
         return False
-    ca, ang_a, la, ha = _axis(a.quad)
-    cb, ang_b, lb, hb = _axis(b.quad)
-    # The last letter or two of a line, cut off by a left/right seam, make a box taller than wide: its long side
-    # is no direction of the line's (a lone '3' is 48 × 82 px).
-    if a.cut_horizontal and np.ptp(a.quad[:, 0]) < np.ptp(a.quad[:, 1]):
-        ang_a = None
-    if b.cut_horizontal and np.ptp(b.quad[:, 0]) < np.ptp(b.quad[:, 1]):
-        ang_b = None
+    ca, ang_a, la, ha = _piece_axis(a)
+    cb, ang_b, lb, hb = _piece_axis(b)
     if ang_a is not None and ang_b is not None:
         d_ang = abs(ang_a - ang_b)
         if min(d_ang, 180.0 - d_ang) > MAX_ANGLE_DEG:
