@@ -88,3 +88,21 @@ def test_the_rest_of_a_glyph_a_box_cuts_through_is_not_a_mark():
     ink = np.flatnonzero((img < 128).any(axis=0))
     box = np.array([[30, 62, ink[-1] - 8, 112]], float)          # the detected box ends inside the final 'm'
     assert orphan_candidates(img, box) == []
+
+
+def test_a_tall_box_across_rows_does_not_gather_their_colons_into_one_mark():
+    """A rubber stamp's box spans three receipt rows whose colons stand in one column (SROIE 106): each colon is
+    found as its own mark, on its own row, wherever the stamp comes in the list of boxes."""
+    img = np.full((400, 1000), 255, np.uint8)
+    rows = []
+    for k, y in enumerate((100, 160, 220)):
+        cv2.putText(img, "TOTAL", (40, y), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 3, cv2.LINE_AA)
+        cv2.putText(img, ":", (420, y), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 3, cv2.LINE_AA)
+        rows.append([30, y - 38, 170, y + 8])
+    stamp = [60, 40, 380, 260]                                   # the stamp's own ink is not drawn: only its box
+    for boxes in (np.array([stamp] + rows, float), np.array(rows + [stamp], float)):
+        marks = sorted(orphan_candidates(img, boxes), key=lambda m: m[1])
+        assert len(marks) == 3
+        for (x0, y0, x1, y1), row in zip(marks, rows):
+            assert 415 <= x0 < x1 <= 440
+            assert row[1] <= y0 < y1 <= row[3]                   # inside its own row

@@ -45,7 +45,10 @@ def orphan_candidates(image: np.ndarray, boxes: np.ndarray, reach: float = REACH
     height, width = image.shape[:2]
     found: list[tuple[float, ...]] = []     # ink boxes
     taken: list[tuple[float, ...]] = []     # … and the stretch of row each one claims
-    for x0, y0, x1, y1 in boxes:
+    # Shortest rows first, so each mark is found, clustered and claimed at the scale of its own row: a tall box
+    # (a rubber stamp, a logo) spans several rows, and its search would join their colons into one mark that fits
+    # none of them.
+    for x0, y0, x1, y1 in boxes[np.argsort(boxes[:, 3] - boxes[:, 1], kind="stable")]:
         h = y1 - y0
         if h < 8 or (x1 - x0) < 0.5 * h:
             continue
