@@ -177,3 +177,53 @@ def test_zeros_read_as_o_in_numbers_become_zeros():
         assert zeros_in_numbers(text) == text
     assert halfwidth_if_latin("合计 1O.OO") == "合计 1O.OO"            # only in Latin lines, like the rest
     assert halfwidth_if_latin("Total： 1O.OO") == "Total: 10.00"
+
+
+def spans_of(text: str, unsure: str = "") -> list:
+    """A best path for text, one frame a character; characters at the positions marked '?' in unsure read at 0.6."""
+    from ocrwatchd.engine.segment import CharSpan
+
+    return [CharSpan(ch, k, k + 1, 0.6 if k < len(unsure) and unsure[k] == "?" else 0.99) for k, ch in enumerate(text)]
+
+
+def test_a_doubted_lookalike_letter_alone_in_a_number_is_a_digit():
+    from ocrwatchd.engine.recognize import unsure_letters_in_numbers
+
+    def fixed(text, unsure=""):
+        return "".join(s.char for s in unsure_letters_in_numbers(spans_of(text, unsure)))
+
+    assert fixed("15.0C", "    ?") == "15.00"                        # a zero cut in half by the paper's edge
+    assert fixed("TOTAL 106.1C SR", "           ?") == "TOTAL 106.10 SR"
+    assert fixed("12:3l", "    ?") == "12:31"
+    assert fixed("21.5C") == "21.5C"                                 # read surely: a unit, not a zero
+    assert fixed("12kg", "  ??") == "12kg"                           # two letters: a word part, not a misread
+    assert fixed("CS0001", "?") == "CS0001"
+    assert fixed("10a", "  ?") == "10a"                              # 'a' looks like no digit
+    assert fixed("C5", "?") == "C5"                                  # too little number around it
+    assert fixed("NOTE C", "     ?") == "NOTE C"
+
+
+class FixedPathSession:
+    """A recogniser that reads every crop as the same best path (one character a frame, blanks between)."""
+
+    def __init__(self, charset, path, probs):
+        self.charset, self.path, self.probs = charset, path, probs
+
+    def run(self, outputs, feed):
+        n = next(iter(feed.values())).shape[0]
+        frames = np.zeros((n, 2 * len(self.path), len(self.charset)), np.float32)
+        frames[:, :, 0] = 1
+        for k, (ch, p) in enumerate(zip(self.path, self.probs)):
+            frames[:, 2 * k, self.charset.index(ch)], frames[:, 2 * k, 0] = p, 1 - p
+        return [frames]
+
+
+def test_the_recognizer_turns_doubted_letters_into_digits_only_in_latin_lines():
+    charset = ("", "1", "5", ".", "0", "C", "合", " ")
+    img = np.full((60, 400), 255, np.uint8)
+    quad = np.array([[10, 10], [390, 10], [390, 50], [10, 50]], float)
+    spec = RecognizerSpec("x", None, get_profile("paddle-bgr"), charset, pad=0.0, refit=False)
+    latin = TextRecognizer(FixedPathSession(charset, "15.0C", [0.99, 0.99, 0.99, 0.99, 0.6]), spec)
+    assert latin.recognize(img, [quad])[0][0] == "15.00"
+    chinese = TextRecognizer(FixedPathSession(charset, "合15.0C", [0.99] * 5 + [0.6]), spec)
+    assert chinese.recognize(img, [quad])[0][0] == "合15.0C"

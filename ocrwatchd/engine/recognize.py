@@ -156,6 +156,35 @@ def zeros_in_numbers(text: str) -> str:
     return re.sub(r"\S+", lambda m: _zeros(m.group(0)), text)
 
 
+# Letters a digit turns into when print fades or a paper edge cuts it: a zero's left half is a C, a 1 without its
+# foot an l. O and o are zeros_in_numbers' and need no doubt.
+_DIGIT_LOOKALIKES = {"C": "0", "c": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "Z": "2", "S": "5",
+                     "s": "5", "G": "6", "b": "6", "B": "8", "g": "9", "q": "9"}
+
+
+def unsure_letters_in_numbers(spans: list[CharSpan], max_prob: float = 0.9) -> list[CharSpan]:
+    """The path with a digit for a look-alike letter the recogniser doubted (read below max_prob) where it is the
+    only letter in a number: a token otherwise of digits and . , : / - with two digits, or a digit and one of
+    . , : / (`15.0C` → `15.00` where the receipt's edge cut the last zero's right half).
+
+    A letter read surely stays (`21.5C`, `3/137B`, `CS0001`), as does a token with two letters (`12kg`)."""
+    out = list(spans)
+    word: list[int] = []
+    for k in range(len(spans) + 1):
+        if k < len(spans) and spans[k].char != " ":
+            word.append(k)
+            continue
+        chars = [spans[n].char.translate(_FULLWIDTH) for n in word]
+        others = [n for n, ch in zip(word, chars) if ch not in _NUMBER_CHARS or ch in "Oo"]
+        if len(others) == 1 and spans[others[0]].char in _DIGIT_LOOKALIKES and spans[others[0]].prob < max_prob:
+            digits = sum(ch.isdigit() for ch in chars)
+            if digits >= 2 or (digits and any(ch in ".,:/" for ch in chars)):
+                s = spans[others[0]]
+                out[others[0]] = CharSpan(_DIGIT_LOOKALIKES[s.char], s.start, s.end, s.prob)
+        word = []
+    return out
+
+
 def halfwidth_if_latin(text: str, fold_quotes: bool = False) -> str:
     """Full-width ASCII variants → ASCII (and, if asked, typographic quotes → ASCII quotes) and zeros read as O in
     numbers → 0, unless the line has Chinese, Japanese or Korean characters."""
@@ -264,6 +293,8 @@ class TextRecognizer:
         spec = self.spec
         clean = (lambda t: halfwidth_if_latin(t, spec.ascii_quotes)) if spec.latin_halfwidth else (lambda t: t)
         score = float(np.mean([s.prob for s in spans])) if spans else 0.0
+        if spec.latin_halfwidth and not _has_cjk("".join(s.char for s in spans)):
+            spans = unsure_letters_in_numbers(spans)
         w, h = quad_size(quad)
         if not spec.refit or h >= 1.5 * w or len(spans) < 1:   # turned crops keep their box whole
             return LineReading(clean("".join(s.char for s in spans)), score)
