@@ -138,13 +138,16 @@ def stray_cjk(texts: list[str]) -> list[bool]:
 _NUMBER_CHARS = set("0123456789Oo.,:/-")
 
 
+def _enough_number(chars) -> bool:
+    """Does a token hold enough number to be one: two digits, or a digit and one of . , : / ?"""
+    digits = sum(ch.isdigit() for ch in chars)
+    return digits >= 2 or (digits > 0 and any(ch in ".,:/" for ch in chars))
+
+
 def _zeros(token: str) -> str:
     if not set(token) <= _NUMBER_CHARS or ("O" not in token and "o" not in token):
         return token
-    digits = sum(ch.isdigit() for ch in token)
-    if digits >= 2 or (digits and any(ch in ".,:/" for ch in token)):
-        return token.replace("O", "0").replace("o", "0")
-    return token
+    return token.replace("O", "0").replace("o", "0") if _enough_number(token) else token
 
 
 def zeros_in_numbers(text: str) -> str:
@@ -176,11 +179,10 @@ def unsure_letters_in_numbers(spans: list[CharSpan], max_prob: float = 0.9) -> l
             continue
         chars = [spans[n].char.translate(_FULLWIDTH) for n in word]
         others = [n for n, ch in zip(word, chars) if ch not in _NUMBER_CHARS or ch in "Oo"]
-        if len(others) == 1 and spans[others[0]].char in _DIGIT_LOOKALIKES and spans[others[0]].prob < max_prob:
-            digits = sum(ch.isdigit() for ch in chars)
-            if digits >= 2 or (digits and any(ch in ".,:/" for ch in chars)):
-                s = spans[others[0]]
-                out[others[0]] = CharSpan(_DIGIT_LOOKALIKES[s.char], s.start, s.end, s.prob)
+        if (len(others) == 1 and spans[others[0]].char in _DIGIT_LOOKALIKES and spans[others[0]].prob < max_prob
+                and _enough_number(chars)):
+            s = spans[others[0]]
+            out[others[0]] = CharSpan(_DIGIT_LOOKALIKES[s.char], s.start, s.end, s.prob)
         word = []
     return out
 
