@@ -43,6 +43,16 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--polygons", action="store_true", default=None, help="output contour polygons instead of quads")
     g.add_argument("--classify", action="store_true", default=None,
                    help="turn upside-down lines (0°/180° classifier) before reading them")
+    g.add_argument("--no-orientation", dest="orientation", action="store_false", default=None,
+                   help="don't turn pages lying sideways or upside down (default: every page is checked)")
+    d = p.add_argument_group("documents", "how PDF pages are rendered and read")
+    d.add_argument("--pdf-text", choices=["use", "ocr"],
+                   help="pages that carry text: take their text layer (use, default) or render and read them (ocr)")
+    d.add_argument("--pdf-dpi", type=float, help="render pages that are not one scan at this resolution (300)")
+    d.add_argument("--pdf-max-dpi", type=float, help="render scans at their own resolution up to this (600)")
+    d.add_argument("--pdf-max-pixels", type=int,
+                   help="never render a page larger than this; larger pages get a lower dpi and a warning")
+    d.add_argument("--max-pages", type=int, help="refuse documents with more pages (2000)")
     g.add_argument("--min-text-score", type=float,
                    help="drop boxes whose recognised text is less sure than this (not text)")
     g.add_argument("--typographic-quotes", dest="ascii_quotes", action="store_false", default=None,
@@ -65,18 +75,22 @@ def _engine_settings(a: argparse.Namespace):
 
 
 def cmd_detect(a: argparse.Namespace) -> int:
-    from .pipeline import Engine, process, visualization_jpeg
+    from .pipeline import Engine, process
 
     if len(a.images) > 1 and (a.output or a.visualize):
-        print("ocrwatchd: -o/--visualize take one image; several images print one JSON object per line", file=sys.stderr)
+        print("ocrwatchd: -o/--visualize take one file; several files print one JSON object per line", file=sys.stderr)
         return 2
     engine = Engine(_engine_settings(a))
     log.info("detector %s (%s) on %s", engine.model_info["name"], engine.model_info["sha256"][:12], engine.provider)
     failed = 0
     for image in a.images:
         try:
-            ctx = process(Path(image), engine)
-        except (DecodeError, OSError) as e:
+            ctx = process(Path(image), engine, visualize=bool(a.visualize))
+        except DecodeError as e:
+            print(f"ocrwatchd: {image}: {e.reason}: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        except OSError as e:
             print(f"ocrwatchd: {image}: {e}", file=sys.stderr)
             failed += 1
             continue
@@ -86,8 +100,8 @@ def cmd_detect(a: argparse.Namespace) -> int:
         else:
             sys.stdout.write(text + "\n")
             sys.stdout.flush()
-        if a.visualize:
-            _write(Path(a.visualize), visualization_jpeg(ctx), a.overwrite)
+        if a.visualize and ctx.visualization is not None:
+            _write(Path(a.visualize), ctx.visualization, a.overwrite)
     return 1 if failed else 0
 
 
@@ -150,10 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true")
     sub = p.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("detect", help="detect text lines in images; print result JSON")
-    d.add_argument("images", nargs="+", metavar="IMAGE")
-    d.add_argument("-o", "--output", help="write the JSON here instead of stdout (one image)")
-    d.add_argument("--visualize", metavar="OUT.jpg", help="also draw the detected lines on the image")
+    d = sub.add_parser("detect", help="read every text line of images and PDFs; print result JSON")
+    d.add_argument("images", nargs="+", metavar="FILE", help="images (PNG, JPEG, TIFF, …) or PDFs")
+    d.add_argument("-o", "--output", help="write the JSON here instead of stdout (one file)")
+    d.add_argument("--visualize", metavar="OUT.jpg", help="also draw the detected lines on (the first page of) the file")
     d.add_argument("--no-recognize", action="store_true", help="detection only (no text recognition)")
     d.add_argument("--overwrite", action="store_true", help="replace existing -o/--visualize files")
     _engine_args(d)

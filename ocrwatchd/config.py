@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -15,8 +16,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from .pipeline import EngineSettings
 
 DEFAULT_CONFIG = Path("/etc/ocrwatchd/ocrwatchd.toml")
-DEFAULT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".pnm", ".pbm", ".pgm",
-                      ".ppm")
+DEFAULT_EXTENSIONS = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".pnm", ".pbm",
+                      ".pgm", ".ppm")
 
 
 class ConfigError(ValueError):
@@ -34,6 +35,7 @@ class InboxConfig(_Strict):
     recursive: bool = True
     poll: bool | None = None           # None: poll only on network/FUSE mounts, where inotify sees nothing
     visualize: bool = False            # also write NAME.boxes.jpg
+    pdf_text: Literal["use", "ocr"] | None = None   # PDF pages with a text layer; None: [engine] pdf_text
     extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
 
     @field_validator("path", "output", "failed")

@@ -68,3 +68,17 @@ def test_every_page_of_a_multi_page_tiff_is_read(engine, tmp_path):
     assert [p["page"] for p in result["pages"]] == [1, 2, 3]
     assert [p["text"] for p in result["pages"]] == ["page number 1", "page number 2", "page number 3"]
     assert result["stats"]["lines"] == 3 and result["compat"]["texts"] == [p["text"] for p in result["pages"]]
+
+
+def test_pdf_results_are_valid(engine):
+    from conftest import shared_dir
+
+    root = shared_dir()
+    if root is None:
+        pytest.skip("../shared not available")
+    for name in ("graph_ocred.pdf", "palette.pdf"):
+        result = process(root / "data" / "pdf" / name, engine).result
+        jsonschema.validate(result, SCHEMA)
+        page = result["pages"][0]
+        assert page["pdf"]["rotate"] == 0 and page["dpi"] == 96 and page["lines"]
+        assert page["source"] == ("pdf-text" if name == "graph_ocred.pdf" else "ocr")

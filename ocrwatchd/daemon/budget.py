@@ -10,9 +10,12 @@ import threading
 TILE_WORKING_SET = 384 << 20   # one batch of tiles + probability maps + line crops (measured ~450 MB process)
 
 
-def estimate_bytes(width: int, height: int) -> int:
-    """Decoded pixels (worst case 3 channels) plus a crop/resize copy, plus the tile working set."""
-    return width * height * 4 + TILE_WORKING_SET
+BYTES_PER_PIXEL = 4            # decoded pixels (worst case 3 channels) plus a crop/resize copy
+
+
+def page_bytes(pixels: int) -> int:
+    """What a page of this many pixels holds while it is read: its pixels, a copy, and the tile working set."""
+    return pixels * BYTES_PER_PIXEL + TILE_WORKING_SET
 
 
 class MemoryBudget:
@@ -30,6 +33,11 @@ class MemoryBudget:
                 self._cond.wait(0.2)
             self.reserved += n
             return True
+
+    def page_limit(self) -> int:
+        """Bytes one page's pixels may take so that the page fits the whole budget (PDF pages are rendered
+        smaller to fit it)."""
+        return max(self.budget - TILE_WORKING_SET, BYTES_PER_PIXEL) // BYTES_PER_PIXEL * BYTES_PER_PIXEL
 
     def release(self, n: int) -> None:
         with self._cond:

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from .. import __version__
 from ..config import InboxConfig
-from ..engine.decode import DecodeError, TruncatedImage, sniff
-from ..pipeline import Engine, process, visualization_jpeg
-from .budget import MemoryBudget, estimate_bytes
+from ..documents import open_document
+from ..engine.decode import DecodeError, TruncatedImage
+from ..pipeline import Engine, process
+from .budget import MemoryBudget, page_bytes
 from .claims import Claim, prune_parents
 from .outputs import publish
 
@@ -25,7 +26,6 @@ log = logging.getLogger("ocrwatchd.worker")
 
 TRANSIENT_RETRIES = 3      # out of memory, disk full: retried a few times with backoff first
 MAX_BACKOFF = 30.0
-HEADER_BYTES = 1 << 16
 
 
 @dataclass
@@ -80,44 +80,51 @@ class Worker(threading.Thread):
         st = os.lstat(path)
         if not stat.S_ISREG(st.st_mode):
             kind = f"symlink to {os.readlink(path)}" if stat.S_ISLNK(st.st_mode) else "not a regular file"
-            return self.fail(job, "NotARegularFile", f"refused: {kind} (never followed or read)")
+            return self.fail(job, "NotARegularFile", f"refused: {kind} (never followed or read)", "not-a-file")
         reserved = 0
+        document = None
         try:
             if st.st_size == 0:
                 raise TruncatedImage("empty file (nothing written yet?)")
-            with open(path, "rb") as f:
-                info = sniff(f.read(HEADER_BYTES))
-            reserved = estimate_bytes(info.width, info.height)
+            # A PDF page is rendered no larger than the whole budget allows; the reservation is the largest page's
+            # pixels, known from the headers (page sizes) before any page is decoded or rendered.
+            options = self.engine.settings.document_options(memory_limit=self.budget.page_limit(),
+                                                            pdf_text=job.inbox.pdf_text)
+            document = open_document(path, options)
+            reserved = page_bytes(document.max_page_pixels())
             if not self.budget.reserve(reserved, self.stop):
                 reserved = 0
                 return self.retry(job, 0.0)   # shutting down: stays claimed, recovered at next start
             t0 = time.perf_counter()
-            ctx = process(path, self.engine)
+            ctx = process(path, self.engine, options=options, document=document, visualize=job.inbox.visualize)
             result = ctx.result
             result["source"]["path"] = str(job.source)
-            extras = {"boxes.jpg": visualization_jpeg(ctx)} if job.inbox.visualize else {}
+            extras = {"boxes.jpg": ctx.visualization} if ctx.visualization else {}
             del ctx
             t1 = time.perf_counter()
             written = publish(path, job.inbox.output, job.claim.relative, result, extras=extras)
             prune_parents(path, self.owner_dir(job))
             result["timings"]["write"] = round(time.perf_counter() - t1, 4)
             self.report("done", job, result, written, time.perf_counter() - t0)
-            log.info("done %s -> %s (%d lines, %.1f s)", job.source, written["json"], len(result["pages"][0]["lines"]),
-                     time.perf_counter() - t0)
+            log.info("done %s -> %s (%d pages, %d lines, %.1f s)", job.source, written["json"], len(result["pages"]),
+                     result["stats"]["lines"], time.perf_counter() - t0)
         except TruncatedImage as e:
-            self._again_or_fail(job, e, within=self.truncated_retry_seconds)
+            self._again_or_fail(job, e, within=self.truncated_retry_seconds, reason=e.reason)
         except DecodeError as e:
-            self.fail(job, type(e).__name__, str(e))
+            self.fail(job, type(e).__name__, str(e), e.reason)
         except Exception as e:
             if _transient(e):
-                self._again_or_fail(job, e, retries=TRANSIENT_RETRIES)
+                self._again_or_fail(job, e, retries=TRANSIENT_RETRIES, reason="resources")
             else:
-                self.fail(job, type(e).__name__, str(e))
+                self.fail(job, type(e).__name__, str(e), "internal")
         finally:
+            if document is not None:
+                document.close()
             if reserved:
                 self.budget.release(reserved)
 
-    def _again_or_fail(self, job: Job, e: Exception, retries: int | None = None, within: float | None = None) -> None:
+    def _again_or_fail(self, job: Job, e: Exception, retries: int | None = None, within: float | None = None,
+                       reason: str = "internal") -> None:
         """Retry with exponential backoff while allowed (by attempts or by time since first seen), else fail."""
         job.errors.append(f"{type(e).__name__}: {e}")
         delay = min(MAX_BACKOFF, 2.0 ** (job.attempts - 1))
@@ -127,17 +134,19 @@ class Worker(threading.Thread):
             self.report("retried", job, None, None, 0.0)
             self.retry(job, delay)
         else:
-            self.fail(job, type(e).__name__, f"{e} (gave up after {job.attempts} attempts)")
+            self.fail(job, type(e).__name__, f"{e} (gave up after {job.attempts} attempts)", reason)
 
     @staticmethod
     def owner_dir(job: Job) -> Path:
         parts = job.claim.path.parts
         return Path(*parts[: len(parts) - len(job.claim.relative.parts)])
 
-    def fail(self, job: Job, kind: str, message: str) -> None:
+    def fail(self, job: Job, kind: str, message: str, reason: str) -> None:
+        """Quarantine: the original and NAME.error.json in the failed folder. reason is a short fixed name
+        (DecodeError.reason: encrypted, truncated, too-large…; not-a-file, resources, internal)."""
         doc = {
             "schema": "ocrwatchd-error/1", "ocrwatchd_version": __version__,
-            "source": str(job.source), "error": {"type": kind, "message": message},
+            "source": str(job.source), "error": {"type": kind, "reason": reason, "message": message},
             "attempts": job.attempts, "earlier_errors": job.errors,
             "first_seen": datetime.fromtimestamp(job.first_seen, timezone.utc).isoformat(timespec="seconds"),
             "failed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

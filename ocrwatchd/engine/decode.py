@@ -15,26 +15,35 @@ import cv2
 import numpy as np
 
 __all__ = ["DEFAULT_MAX_PIXELS", "DecodeError", "DecodedImage", "ImageInfo", "ImageTooLarge",
-           "TruncatedImage", "UnsupportedImage", "decode_image", "decode_page", "sniff"]
+           "TruncatedImage", "UnsupportedImage", "decode_image", "decode_page", "normalise_pixels", "page_sizes",
+           "sniff"]
 
 DEFAULT_MAX_PIXELS = 300_000_000
 _MAX_TIFF_PAGES = 10_000  # bound on the IFD walk: a looping or hostile chain must not hang us
 
 
 class DecodeError(ValueError):
-    """Bad image: the message says why, for a human."""
+    """Bad input: the message says why, for a human; `reason` is a short fixed name for it (metrics, error JSON)."""
+
+    reason = "unreadable"
 
 
 class UnsupportedImage(DecodeError):
     """Not an image we can read (text file named .png, unknown format, empty, corrupt)."""
 
+    reason = "unsupported"
+
 
 class TruncatedImage(DecodeError):
     """Header is fine but the data ends early; the file may still be being written, so retry later."""
 
+    reason = "truncated"
+
 
 class ImageTooLarge(DecodeError):
     """width*height above the limit, found from the header before any pixel is decoded."""
+
+    reason = "too-large"
 
 
 @dataclass(frozen=True)
@@ -210,6 +219,28 @@ def _sniff_tiff(data: bytes) -> ImageInfo:
     return ImageInfo("tiff", w, h, orientation if 1 <= orientation <= 8 else 1, _tiff_pages(t, t.first, nxt))
 
 
+def page_sizes(data: bytes) -> list[tuple[int, int]]:
+    """Stored (width, height) of every page, from the headers alone: one per TIFF directory, else one.
+
+    A multi-page file's later pages are checked against the pixel limit from these before any is decoded. A
+    directory that cannot be read gives (0, 0): that page fails alone when its turn comes.
+    """
+    info = sniff(data)
+    if info.format != "tiff" or info.pages == 1:
+        return [(info.width, info.height)]
+    t = _Tiff(data)
+    sizes, off = [], t.first
+    for _ in range(info.pages):
+        try:
+            entries, nxt = t.ifd(off)
+            sizes.append((t.values(entries[256])[0], t.values(entries[257])[0]))
+        except (struct.error, KeyError, IndexError):
+            sizes.append((0, 0))
+            nxt = t.next_ifd(off) if off else 0
+        off = nxt
+    return sizes
+
+
 def _tiff_pages(t: _Tiff, first: int, nxt: int) -> int:
     seen, pages = {first}, 1
     while nxt and nxt not in seen and pages < _MAX_TIFF_PAGES:
@@ -378,7 +409,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
         if _cut_short(info.format, data):
             raise TruncatedImage(f"{info.format} data ends early; file may still be being written")
         raise UnsupportedImage(f"{info.format} data could not be decoded (corrupt or an unsupported variant)")
-    pixels = _reduce_gray(_over_white(_to_uint8(raw)))
+    pixels = normalise_pixels(raw)
     if not (info.format == "tiff" and _tiff_decoder_orients()):
         pixels = _orient(pixels, info.orientation)
     return DecodedImage(np.ascontiguousarray(pixels), info)
@@ -387,12 +418,16 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
 def decode_page(data: bytes, index: int, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
     """Page `index` (0-based) of a multi-page image, decoded alone so only one page's pixels exist at a time.
 
-    Page 0 is decode_image (header-checked against max_pixels before decoding). Later pages are checked after
-    decoding — their sizes are not in the first header — so OpenCV's own pixel cap is their bomb guard.
+    Page 0 is decode_image. A later page is checked against max_pixels from its own directory before it is
+    decoded (page_sizes), and again after decoding in case the directory understated it.
     """
     if index == 0:
         return decode_image(data, max_pixels=max_pixels)
     info = sniff(data)
+    sizes = page_sizes(data)
+    if index < len(sizes) and sizes[index][0] * sizes[index][1] > max_pixels:
+        w, h = sizes[index]
+        raise ImageTooLarge(f"page {index + 1} is {w}x{h} = {w * h:,} pixels, above the limit of {max_pixels:,}")
     try:
         ok, mats = cv2.imdecodemulti(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED, None, (index, index + 1))
     except cv2.error:
@@ -403,8 +438,13 @@ def decode_page(data: bytes, index: int, *, max_pixels: int = DEFAULT_MAX_PIXELS
     if raw.shape[0] * raw.shape[1] > max_pixels:
         raise ImageTooLarge(f"page {index + 1} is {raw.shape[1]}x{raw.shape[0]} pixels, above the limit of "
                             f"{max_pixels:,}")
-    pixels = _reduce_gray(_over_white(_to_uint8(raw)))
+    pixels = normalise_pixels(raw)
     return DecodedImage(np.ascontiguousarray(pixels), ImageInfo(info.format, raw.shape[1], raw.shape[0], 1, info.pages))
+
+
+def normalise_pixels(raw: np.ndarray) -> np.ndarray:
+    """Any decoded or rendered raster → what the OCR stages want: uint8, gray if it is gray, alpha flattened."""
+    return _reduce_gray(_over_white(_to_uint8(raw)))
 
 
 def _to_uint8(a: np.ndarray) -> np.ndarray:

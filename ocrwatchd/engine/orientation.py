@@ -1,8 +1,9 @@
-"""Optional 0°/180° line classifier: turns upside-down line crops before they are read.
+"""Which way up text is: single lines (0°/180°, `--classify`) and whole pages (0/90/180/270, on by default).
 
 A page fed into the scanner the wrong way round still detects fine (lines are lines), but every crop is
 upside down and reads as nonsense. PP-OCR's mobile classifier looks at each crop squeezed to 48×192 and says
-0° or 180°; crops it is sure are upside down are turned. Off by default: on upright scans it can only cost time.
+0° or 180°. Per line (LineOrientation) it turns the crops it is sure of; per page (PageOrientation) it screens
+the page's longest lines before the recogniser settles the doubtful cases.
 """
 from __future__ import annotations
 
@@ -44,10 +45,105 @@ class LineOrientation:
 
     def upside_down(self, crops: list[np.ndarray]) -> list[bool]:
         """For each crop: is it upside down (class 180° at or above the threshold)?"""
-        flags: list[bool] = []
+        return [p >= self.spec.thresh for p in self.p_upside_down(crops)]
+
+    def p_upside_down(self, crops: list[np.ndarray]) -> list[float]:
+        """For each crop, the classifier's probability that it is upside down."""
+        out: list[float] = []
         outputs = [self.spec.output_name] if self.spec.output_name else None
         for i in range(0, len(crops), self.spec.max_batch):
             probs = self.session.run(outputs, {self.spec.input_name: to_cls_tensor(crops[i:i + self.spec.max_batch],
                                                                                      self.spec)})[0]
-            flags.extend(bool(p[1] >= self.spec.thresh) for p in probs)
-        return flags
+            out.extend(float(p[1]) for p in probs)
+        return out
+
+
+# ---------------------------------------------------------------- whole pages: 0 / 90 / 180 / 270
+
+@dataclass(frozen=True)
+class OrientationParams:
+    sample: int = 12           # the longest lines along the page's axis carry the most evidence
+    min_lines: int = 2         # with fewer lines along the axis the page is left as it is
+    long_ratio: float = 2.0    # a box this many times longer than high is a line along its long side
+    # On level lines, the classifier's mean 180° probability below which the page is upright without asking the
+    # recogniser (upright pages must cost little: this keeps them to a crop and one small classifier run).
+    upright_p180: float = 0.3
+
+
+def line_axis(quads: list[np.ndarray], long_ratio: float = 2.0) -> tuple[str | None, list[int]]:
+    """("h" | "v" | None, indices of the lines along it): the direction most text runs, weighted by length.
+
+    A line is level when its box is long_ratio times wider than high, upright (a sideways page's line) when that
+    much higher than wide; squarish boxes (a word of two letters, a stamp) say nothing and are not counted.
+    """
+    level, upright = [], []
+    for n, q in enumerate(quads):
+        q = np.asarray(q, dtype=np.float64)
+        w = max(np.linalg.norm(q[1] - q[0]), np.linalg.norm(q[2] - q[3]))
+        h = max(np.linalg.norm(q[3] - q[0]), np.linalg.norm(q[2] - q[1]))
+        if w >= long_ratio * h:
+            level.append((w, n))
+        elif h >= long_ratio * w:
+            upright.append((h, n))
+    total_h, total_v = sum(w for w, _ in level), sum(h for h, _ in upright)
+    if not level and not upright:
+        return None, []
+    chosen, axis = (level, "h") if total_h >= total_v else (upright, "v")
+    return axis, [n for _, n in sorted(chosen, key=lambda t: -t[0])]   # longest first, ties in page order
+
+
+class PageOrientation:
+    """Which way up a page is: the line geometry gives the axis, the line classifier and the recogniser the sense.
+
+    Level lines: the page is upright or upside down. The classifier looks at the longest lines; if it is
+    clearly not upside down the page is upright (the cheap, common case). Otherwise — and always for a sideways
+    page, whose lines stand upright — the recogniser reads the same lines both ways round and the reading it is
+    surer of wins: it, not a second model, knows what text looks like. Returns the clockwise turn (0, 90, 180,
+    270) that makes the page upright.
+    """
+
+    def __init__(self, classifier: LineOrientation, recognizer, params: OrientationParams = OrientationParams()):
+        self.classifier, self.recognizer, self.params = classifier, recognizer, params
+
+    def decide(self, image: np.ndarray, quads: list[np.ndarray]) -> int:
+        from .recognize import crop_quad   # recognize imports segment; keep this module light at import
+
+        p = self.params
+        axis, along = line_axis(quads, p.long_ratio)
+        if axis is None or len(along) < p.min_lines:
+            return 0
+        # crop_quad lays an upright box down by turning it counter-clockwise: on a page turned 90° clockwise
+        # that makes the line read normally, so "as cut" means 270 there.
+        crops = [crop_quad(image, quads[n], self.recognizer.spec.pad) for n in along[:p.sample]]
+        if axis == "h" and float(np.mean(self.classifier.p_upside_down(crops))) < p.upright_p180:
+            return 0
+        as_cut = _mean_score(self.recognizer.read_crops(crops))
+        turned = _mean_score(self.recognizer.read_crops([cv2.rotate(c, cv2.ROTATE_180) for c in crops]))
+        if axis == "h":
+            return 180 if turned > as_cut else 0
+        return 90 if turned > as_cut else 270
+
+
+def _mean_score(readings: list[tuple[str, float]]) -> float:
+    return float(np.mean([score if text.strip() else 0.0 for text, score in readings]))
+
+
+def turn(image: np.ndarray, degrees: int) -> np.ndarray:
+    """The image turned clockwise by 0, 90, 180 or 270 degrees."""
+    codes = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+    return image if degrees == 0 else cv2.rotate(image, codes[degrees])
+
+
+def turn_back(points: np.ndarray, degrees: int, width: int, height: int) -> np.ndarray:
+    """Points of an image turned clockwise by `degrees` (see turn), mapped back to the page as given (width ×
+    height, the page before turning). The order of the points is kept, so a line's outline still starts at the
+    corner where its text starts."""
+    pts = np.asarray(points, dtype=np.float64)
+    u, v = pts[:, 0], pts[:, 1]
+    if degrees == 90:        # page (x, y) → turned (height - y, x)
+        return np.stack([v, height - u], axis=1)
+    if degrees == 180:
+        return np.stack([width - u, height - v], axis=1)
+    if degrees == 270:       # page (x, y) → turned (y, width - x)
+        return np.stack([width - v, u], axis=1)
+    return pts

@@ -290,6 +290,19 @@ class TextRecognizer:
                 results[i] = self._reading(quads[i], crop, spans, frame_px * crop.shape[1] / width, flip)
         return results
 
+    def read_crops(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        """Raw text and score of line images already cut and lying flat, as the model reads them (no cleaning,
+        refitting or splitting): what comparing two readings of the same line needs."""
+        spec = self.spec
+        outputs = [spec.output_name] if spec.output_name else None
+        results: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+        aspects = [c.shape[1] / max(c.shape[0], 1) for c in crops]
+        for idx in batches_by_width(aspects, spec.max_batch, spec.max_batch_width / spec.height):
+            probs = self.session.run(outputs, {spec.input_name: to_line_tensor([crops[i] for i in idx], spec)})[0]
+            for i, reading in zip(idx, ctc_greedy_decode(probs, spec.charset)):
+                results[i] = reading
+        return results
+
     def _reading(self, quad: np.ndarray, crop: np.ndarray, spans: list[CharSpan], px_per_frame: float,
                  flipped: bool) -> LineReading:
         spec = self.spec

@@ -1,0 +1,124 @@
+"""The engine's settings and its loaded models: one Engine per worker (ONNX sessions are not shared by threads)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..documents import DocumentOptions
+from ..engine.decode import DEFAULT_MAX_PIXELS
+from ..engine.detector import TextDetector, TilingParams
+from ..engine.orientation import LineOrientation, PageOrientation
+from ..engine.recognize import TextRecognizer
+from ..engine.session import SessionConfig, create_session
+from ..engine.tiling import TILE_PRESETS
+from ..modelstore import ModelError, load_manifest
+
+
+class EngineSettings(BaseModel):
+    """Engine knobs, shared by `ocrwatchd detect` flags and the daemon's [engine] table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = None                 # manifest entry; None: the manifest's default detector
+    manifest: Path | None = None             # None: $OCRWATCHD_MODELS_DIR or the checkout's models/
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    require_gpu: bool = False
+    gpu_device_id: int = 0
+    gpu_mem_limit_mb: int | None = None
+    threads: int = Field(0, ge=0)            # intra-op threads; 0 = one per available core
+    tile_size: int = 1024
+    overlap: int = Field(160, ge=0)
+    batch_size: int = Field(1, ge=1)
+    min_side: int = Field(736, ge=0)
+    max_scale: float = Field(1.0, gt=0, le=1.0)
+    target_text_height: float | None = Field(32.0, gt=0)   # None: always native resolution (see TilingParams)
+    max_pixels: int = Field(DEFAULT_MAX_PIXELS, gt=0)
+    thresh: float | None = None              # None: the model's manifest default
+    box_thresh: float | None = None
+    unclip_ratio: float | None = None
+    polygons: bool = False
+    recognize: bool = True                   # False: detection only (`--no-recognize`)
+    recognizer: str | None = None            # manifest entry; None: the manifest's default recognizer
+    rec_batch_size: int = Field(8, ge=1)     # line crops per recognition run
+    min_text_score: float = Field(0.5, ge=0, le=1)   # a box read as nothing this sure is not a text line
+    min_mark_score: float = Field(0.7, ge=0, le=1)   # lone marks beside lines (engine/orphans.py) read this surely are kept; 1: never look
+    ascii_quotes: bool = True                # typographic quotes “ ” ‘ ’ → " ' in Latin lines
+    space_gap: float = Field(1.2, ge=0)      # a blank this many pitches wide between letters read unspaced is a space; 0: never
+    field_gap: float = Field(2.1, ge=0)      # split a read line where it has a blank this many character pitches wide; 0: never
+    classify: bool = False                   # 0°/180° line classifier before reading each line
+    orientation: bool = True                 # turn pages lying sideways or upside down (0/90/180/270) before reading
+    # Documents (documents/): how PDF pages are rendered and how much of a file is read.
+    pdf_dpi: float = Field(300.0, gt=0)      # pages that are not one scan
+    pdf_max_dpi: float = Field(600.0, gt=0)  # scans are rendered at their own resolution up to this
+    pdf_max_pixels: int = Field(100_000_000, gt=0)   # a rendered page is never larger (lower dpi, with a warning)
+    pdf_text: Literal["use", "ocr"] = "use"  # pages with a text layer: take it, or render and read them anyway
+    max_pages: int = Field(2000, ge=1)       # documents with more pages are refused
+
+    def model_post_init(self, _ctx) -> None:
+        if self.tile_size not in TILE_PRESETS:
+            raise ValueError(f"tile_size must be one of {TILE_PRESETS}, got {self.tile_size}")
+
+    def document_options(self, memory_limit: int | None = None, pdf_text: str | None = None) -> DocumentOptions:
+        return DocumentOptions(max_pixels=self.max_pixels, pdf_dpi=self.pdf_dpi, pdf_max_dpi=self.pdf_max_dpi,
+                               pdf_max_pixels=self.pdf_max_pixels, pdf_text=pdf_text or self.pdf_text,
+                               max_pages=self.max_pages, memory_limit=memory_limit)
+
+
+class Engine:
+    """Loaded, verified models and their sessions; one per worker (sessions are not shared across threads)."""
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self.settings = settings
+        manifest = load_manifest(settings.manifest)
+        entry, path, digest = manifest.verified_path(settings.model)
+        if entry.task != "detect":
+            raise ValueError(f"model {entry.name!r} is a {entry.task} model, not a detector")
+        session_cfg = SessionConfig(
+            device=settings.device, require_gpu=settings.require_gpu, gpu_device_id=settings.gpu_device_id,
+            gpu_mem_limit_mb=settings.gpu_mem_limit_mb, intra_op_threads=settings.threads,
+        )
+        session, provider = create_session(path, session_cfg)
+        spec = entry.detector_spec(
+            recognizing=settings.recognize, thresh=settings.thresh, box_thresh=settings.box_thresh,
+            unclip_ratio=settings.unclip_ratio, polygons=settings.polygons,
+        )
+        self.tiling = TilingParams(
+            tile_size=settings.tile_size, overlap=settings.overlap, batch_size=settings.batch_size,
+            min_side=settings.min_side, max_scale=settings.max_scale,
+            target_text_height=settings.target_text_height,
+        )
+        self.detector = TextDetector(session, spec, self.tiling)
+        self.model_info = {"name": entry.name, "file": entry.file, "sha256": digest, "provider": provider}
+        self.recognizer: TextRecognizer | None = None
+        self.page_orientation: PageOrientation | None = None
+        if not settings.recognize:
+            return
+        name = settings.recognizer or manifest.default_recognizer
+        if not name:
+            raise ModelError(f"{manifest.path} names no recognizer: set one, or recognize = false")
+        rec_entry, rec_path, rec_digest = manifest.verified_path(name)
+        if rec_entry.task != "recognize":
+            raise ValueError(f"model {rec_entry.name!r} is a {rec_entry.task} model, not a recognizer")
+        rec_session, rec_provider = create_session(rec_path, session_cfg)
+        rec_spec = rec_entry.recognizer_spec(rec_session.get_modelmeta().custom_metadata_map,
+                                             max_batch=settings.rec_batch_size, field_gap=settings.field_gap,
+                                             space_gap=settings.space_gap, ascii_quotes=settings.ascii_quotes)
+        classifier = None
+        if settings.classify or settings.orientation:
+            if not manifest.default_classifier:
+                raise ModelError(f"{manifest.path} names no classifier: set one, or classify = orientation = false")
+            cls_entry, cls_path, cls_digest = manifest.verified_path(manifest.default_classifier)
+            cls_session, _ = create_session(cls_path, session_cfg)
+            classifier = LineOrientation(cls_session, cls_entry.classifier_spec())
+            self.model_info["classifier"] = {"name": cls_entry.name, "sha256": cls_digest}
+        self.recognizer = TextRecognizer(rec_session, rec_spec, classifier if settings.classify else None)
+        if settings.orientation:
+            self.page_orientation = PageOrientation(classifier, self.recognizer)
+        self.model_info["recognizer"] = {"name": rec_entry.name, "file": rec_entry.file, "sha256": rec_digest,
+                                         "provider": rec_provider}
+
+    @property
+    def provider(self) -> str:
+        return self.model_info["provider"]

@@ -1,0 +1,111 @@
+"""A document through the engine: open → for each page (text layer, or pixels → page stages) → result.
+
+Pages are produced one at a time and each page's pixels are dropped before the next page is asked for, so one
+page's pixels exist at a time whatever the page count. The daemon and the CLI both run exactly this.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..documents import Document, DocumentOptions, PageInfo, open_document
+from ..engine.decode import DecodeError, TruncatedImage
+from ..engine.layout import page_text, reading_order
+from ..engine.orientation import turn
+from .engine import Engine
+from .result import build_result
+from .stages import PageContext, page_stages
+from .visualize import visualization_jpeg
+
+
+@dataclass
+class DocumentContext:
+    """What one file accumulates on its way through the stages."""
+
+    path: Path
+    options: DocumentOptions
+    document: Document | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    pages: list[dict] = field(default_factory=list)        # result pages, one per page
+    page_stats: list[dict] = field(default_factory=list)   # tiles, batches, scale… per page the models read
+    warnings: list[str] = field(default_factory=list)
+    dropped_lines: int = 0
+    visualization: bytes | None = None                     # page 1 with its lines drawn, when asked for
+    result: dict | None = None
+
+    @property
+    def lines(self) -> list[dict]:
+        """Page 1's lines."""
+        return self.pages[0]["lines"] if self.pages else []
+
+
+def process(path: Path, engine: Engine, *, options: DocumentOptions | None = None,
+            document: Document | None = None, visualize: bool = False) -> DocumentContext:
+    """Run every stage on one file (or an already opened document); ctx.result is the result JSON object."""
+    ctx = DocumentContext(path=Path(path), options=options or engine.settings.document_options())
+    t0 = time.perf_counter()
+    if document is None:
+        t = time.perf_counter()
+        document = open_document(ctx.path, ctx.options)
+        ctx.timings["open"] = round(time.perf_counter() - t, 4)
+    ctx.document = document
+    try:
+        for index in range(document.page_count):
+            _page(ctx, engine, index, visualize)
+    finally:
+        document.close()
+    ctx.timings["total"] = round(time.perf_counter() - t0, 4)
+    ctx.result = build_result(ctx, engine)
+    return ctx
+
+
+def _page(ctx: DocumentContext, engine: Engine, index: int, visualize: bool) -> None:
+    t = time.perf_counter()
+    page = ctx.document.page(index)
+    info = page.info
+    ctx.warnings.extend(info.warnings)
+    if info.text_lines is not None:            # the PDF's own text layer: no model runs for this page
+        lines = [info.text_lines[i] for i in reading_order([line["box"] for line in info.text_lines])]
+        ctx.timings["text_layer"] = round(ctx.timings.get("text_layer", 0.0) + time.perf_counter() - t, 4)
+        ctx.pages.append(_page_json(info, lines, "pdf-text", 0, text=True))
+        return
+    stage = "render" if ctx.document.format == "pdf" else "decode"
+    try:
+        rendered = page.pixels()
+    except TruncatedImage:
+        raise                                  # the file may still be arriving: retry it whole
+    except DecodeError as e:
+        if ctx.document.page_count == 1:
+            raise
+        ctx.warnings.append(f"page {index + 1} was not read: {e}")
+        ctx.pages.append(_page_json(info, [], "ocr", 0, text=engine.recognizer is not None) | {"error": str(e)})
+        return
+    finally:
+        ctx.timings[stage] = round(ctx.timings.get(stage, 0.0) + time.perf_counter() - t, 4)
+    pctx = PageContext(rendered.image, ctx.timings)
+    del rendered
+    page_stages(pctx, engine)
+    ctx.dropped_lines += pctx.dropped_lines
+    det = pctx.detection
+    ctx.page_stats.append({"tiles": len(det.grid.tiles), "batches": det.batches, "scale": det.scale,
+                           "pixels": pctx.image.width * pctx.image.height, "timings": det.timings,
+                           "input_width": det.grid.input_width})
+    out = _page_json(info, pctx.lines, "ocr", pctx.orientation, text=engine.recognizer is not None)
+    out["scale"] = round(det.scale, 4)
+    ctx.pages.append(out)
+    if visualize and index == 0:
+        as_given = turn(pctx.image.pixels, (360 - pctx.orientation) % 360)
+        ctx.visualization = visualization_jpeg(as_given, pctx.lines)
+
+
+def _page_json(info: PageInfo, lines: list[dict], source: str, orientation: int, text: bool) -> dict:
+    page = {"page": info.number, "width": info.width, "height": info.height, "source": source,
+            "orientation": orientation, "lines": lines}
+    if info.dpi is not None:
+        page["dpi"] = info.dpi
+    if info.pdf is not None:
+        page["pdf"] = info.pdf
+    if text:
+        page["text"] = page_text([line["box"] for line in lines], [line["text"] for line in lines])
+    return page
