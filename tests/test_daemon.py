@@ -2,95 +2,13 @@
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import cv2
-from conftest import text_image
-
-
-def small_scan(i: int) -> bytes:
-    ok, png = cv2.imencode(".png", text_image(640, 240, [(20, 120, f"scan number {i}", 1.2)]))
-    return png.tobytes()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Daemon:
-    def __init__(self, root: Path, name: str = "d", metrics_port: int | None = None, **cfg):
-        self.root = root
-        self.inbox, self.out, self.failed = root / "in", root / "out", root / "failed"
-        self.inbox.mkdir(exist_ok=True)
-        settings = {"settle_seconds": 1, "rescan_seconds": 2, "truncated_retry_seconds": 3,
-                    "shutdown_timeout_seconds": 20, **{k: v for k, v in cfg.items() if k not in ("workers", "queue")}}
-        top = "\n".join(f"{k} = {json.dumps(v)}" for k, v in settings.items())
-        self.config = root / f"{name}.toml"
-        self.config.write_text(f'''{top}
-[[inboxes]]
-path = "{self.inbox}"
-output = "{self.out}"
-failed = "{self.failed}"
-[workers]
-count = {cfg.get("workers", 2)}
-[queue]
-size = {cfg.get("queue", 8)}
-[engine]
-device = "cpu"
-threads = 1
-[metrics]
-listen = "127.0.0.1:{metrics_port or free_port()}"
-''')
-        self.log = root / f"{name}.log"
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen([sys.executable, "-m", "ocrwatchd", "-v", "run", "--config", str(self.config)],
-                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
-        wait_for(lambda: "watching" in self.log.read_text(), 120, f"daemon start ({self.log})")
-        return self
-
-    def stop(self) -> tuple[int, float]:
-        t0 = time.monotonic()
-        self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=60)
-        return rc, time.monotonic() - t0
-
-    def kill(self):
-        self.proc.kill()
-        self.proc.wait()
-
-    def results(self) -> list[Path]:
-        return sorted(self.out.rglob("*.json"))
-
-    def failures(self) -> list[Path]:
-        return sorted(self.failed.rglob("*.error.json"))
-
-    def left_in_inbox(self) -> list[Path]:
-        return sorted(p for p in self.inbox.rglob("*") if not p.is_dir() or p.is_symlink())
-
-
-def wait_for(cond, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def sources(paths):
-    return sorted(json.loads(p.read_text())["source"]["path"] if not p.name.endswith(".error.json")
-                  else json.loads(p.read_text())["source"] for p in paths)
+from conftest import Daemon, small_scan, sources, text_image, wait_for
 
 
 def test_thirty_files_some_written_slowly_each_processed_once(tmp_path):

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import io
-import os
 import struct
 import time
 import zlib
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from conftest import need_shared
 from PIL import Image, ImageDraw, ImageOps
 
 from ocrwatchd.engine import decode as dec
@@ -79,13 +78,6 @@ def png_header(w: int, h: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
     crc = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
     return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + crc
-
-
-def shared_dir() -> Path | None:
-    for cand in (os.environ.get("OCRWATCHD_SHARED"), Path(__file__).resolve().parents[2] / "shared"):
-        if cand and Path(cand).is_dir():
-            return Path(cand)
-    return None
 
 
 # ---------------------------------------------------------------- sniff
@@ -441,10 +433,8 @@ REAL = [
 
 @pytest.mark.parametrize("rel, fmt, w, h, max_dark", REAL)
 def test_real_scans(rel, fmt, w, h, max_dark):
-    root = shared_dir()
-    path = root / "data" / "real" / rel if root else None
-    if path is None or not path.is_file():
-        pytest.skip("shared test data not available")
+    path = need_shared() / "data" / "real" / rel
+    assert path.is_file(), f"{path} is missing from the shared test data"
     img = decode_image(path.read_bytes())
     assert img.info.format == fmt
     assert (img.width, img.height) == (w, h)

@@ -1,9 +1,7 @@
 """Metrics exist with help texts and move as files flow; the dashboard and rules only name real metrics; a real
 Prometheus scrapes a real daemon."""
 import json
-import os
 import re
-import shutil
 import subprocess
 import urllib.parse
 import urllib.request
@@ -11,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, ProcessCollector
-from test_daemon import Daemon, free_port, small_scan, wait_for
+from conftest import Daemon, free_port, need, small_scan, wait_for
 
 from ocrwatchd.daemon.metrics import Metrics, MetricsServer
 
@@ -99,18 +97,12 @@ def test_dashboard_is_valid_json_and_queries_real_metrics():
         assert topic in titles
 
 
-def need(binary: str) -> str:
-    path = shutil.which(binary)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{binary} missing in CI: .ci/run installs Debian's prometheus package")
-        pytest.skip(f"{binary} not installed (apt-get install prometheus)")
-    return path
+PROMETHEUS = ".ci/run installs Debian's prometheus package (apt-get install prometheus)"
 
 
 def test_alert_rules_pass_promtool_and_name_real_metrics():
     rules = REPO / "etc/prometheus/ocrwatchd.rules.yml"
-    p = subprocess.run([need("promtool"), "check", "rules", str(rules)], capture_output=True, text=True)
+    p = subprocess.run([need("promtool", PROMETHEUS), "check", "rules", str(rules)], capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr
     known = exposed_names()
     exprs = re.findall(r"expr: \|?\n?((?:.|\n)*?)\n\s+(?:for|labels):", rules.read_text())
@@ -121,7 +113,7 @@ def test_alert_rules_pass_promtool_and_name_real_metrics():
 
 
 def test_real_prometheus_scrapes_the_daemon(tmp_path):
-    prometheus = need("prometheus")
+    prometheus = need("prometheus", PROMETHEUS)
     metrics_port, prom_port = free_port(), free_port()
     d = Daemon(tmp_path, metrics_port=metrics_port)
     (tmp_path / "prometheus.yml").write_text(f"""
