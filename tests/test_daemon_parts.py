@@ -93,3 +93,33 @@ def test_janitor_removes_only_our_stale_temp_files_and_old_results_when_asked(tm
     cfg = Config(inboxes=[{"path": str(inbox), "output": str(out), "failed": str(failed)}],
                  janitor={"outputs_max_age_days": 1})
     assert Janitor(cfg).run()["output"] == 1 and not result.exists()
+
+
+def test_an_inbox_symlinked_onto_a_network_mount_is_polled(tmp_path):
+    from ocrwatchd.daemon.server import NETWORK_FS, filesystem_type
+
+    share = tmp_path / "mnt" / "scans share"            # stands for an NFS mount point (space escaped as \040)
+    (share / "inbox").mkdir(parents=True)
+    mounts = tmp_path / "mounts"
+    mounts.write_text(f"/dev/vda1 / ext4 rw 0 0\n"
+                      f"nas:/export {str(share).replace(' ', chr(92) + '040')} nfs4 rw,relatime 0 0\n")
+    link = tmp_path / "srv-inbox"
+    link.symlink_to(share / "inbox")
+    assert filesystem_type(share / "inbox", mounts) == "nfs4"
+    assert filesystem_type(link, mounts) == "nfs4" and "nfs4" in NETWORK_FS   # resolved before the lookup
+    assert filesystem_type(tmp_path, mounts) == "ext4"
+
+
+def test_the_mount_lookup_follows_an_inbox_symlink_onto_another_filesystem(tmp_path):
+    import tempfile
+
+    import pytest
+
+    from ocrwatchd.daemon.server import filesystem_type
+
+    if not os.path.isdir("/dev/shm") or os.stat("/dev/shm").st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("no second filesystem")
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as elsewhere:
+        link = tmp_path / "inbox"
+        link.symlink_to(elsewhere)
+        assert filesystem_type(link) == filesystem_type(Path("/dev/shm")) != filesystem_type(tmp_path)

@@ -1,5 +1,6 @@
 """Metrics exist with help texts and move as files flow; the dashboard and rules only name real metrics; a real
 Prometheus scrapes a real daemon."""
+import gzip
 import json
 import re
 import subprocess
@@ -63,23 +64,49 @@ def test_no_gpu_metric_without_nvml():
     assert not any(f.name.startswith("ocrwatchd_gpu") for f in reg.collect())
 
 
-def test_metrics_and_healthz_endpoints():
+def ipv6_loopback() -> bool:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:0", "[::1]:0"])
+def test_metrics_and_healthz_endpoints(listen, capfd):
+    if listen.startswith("[") and not ipv6_loopback():
+        pytest.skip("this host has no IPv6 loopback")
     reg = CollectorRegistry()
     Metrics(reg).set_build("det", "CPUExecutionProvider")
     healthy = [True]
-    srv = MetricsServer("127.0.0.1:0", reg, lambda: healthy[0])
+    srv = MetricsServer(listen, reg, lambda: healthy[0])
     srv.start()
     try:
-        base = f"http://127.0.0.1:{srv.port}"
+        base = f"http://{listen.rpartition(':')[0]}:{srv.port}"
         body = urllib.request.urlopen(base + "/metrics").read().decode()
         assert 'ocrwatchd_build_info{model="det",provider="CPUExecutionProvider"' in body
         assert urllib.request.urlopen(base + "/healthz").status == 200
+        # prometheus-client's own exposition: OpenMetrics when asked for, gzip when accepted
+        ask = urllib.request.Request(base + "/metrics", headers={
+            "Accept": "application/openmetrics-text; version=1.0.0", "Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(ask) as r:
+            assert r.headers["Content-Type"].startswith("application/openmetrics-text")
+            assert r.headers["Content-Encoding"] == "gzip"
+            assert gzip.decompress(r.read()).decode().endswith("# EOF\n")
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(base + "/other")
+        assert e.value.code == 404
         healthy[0] = False
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(base + "/healthz")
         assert e.value.code == 503
     finally:
         srv.stop()
+    out, err = capfd.readouterr()
+    assert "GET /" not in out + err                      # scrapes every few seconds must not flood the log
 
 
 def test_dashboard_is_valid_json_and_queries_real_metrics():
