@@ -93,9 +93,9 @@ def small_scan(i: int) -> bytes:
     return png.tobytes()
 
 
-def big_scan(lines: int = 40) -> bytes:
+def big_scan(lines: int = 14) -> bytes:
     """A page that keeps a worker busy for seconds (many lines to read), for tests that need a job in flight."""
-    ok, png = cv2.imencode(".png", text_image(2000, 60 * lines + 100,
+    ok, png = cv2.imencode(".png", text_image(1000, 60 * lines + 100,
                                               [(40, 80 + 60 * k, f"line {k} of a long page", 1.4)
                                                for k in range(lines)]))
     return png.tobytes()
@@ -110,11 +110,13 @@ def free_port() -> int:
 class Daemon:
     """`ocrwatchd run` in a subprocess on temp folders: in/, out/, failed/ under root; log in root/NAME.log."""
 
-    def __init__(self, root: Path, name: str = "d", metrics_port: int | None = None, **cfg):
+    def __init__(self, root: Path, name: str = "d", metrics_port: int | None = None, metrics_host: str = "127.0.0.1",
+                 **cfg):
         self.root = root
         self.inbox, self.out, self.failed = root / "in", root / "out", root / "failed"
         self.inbox.mkdir(exist_ok=True)
         self.metrics_port = metrics_port or free_port()
+        self.metrics_url = f"http://{metrics_host}:{self.metrics_port}"
         settings = {"settle_seconds": 1, "rescan_seconds": 2, "truncated_retry_seconds": 3,
                     "shutdown_timeout_seconds": 20, **{k: v for k, v in cfg.items() if k not in ("workers", "queue")}}
         top = "\n".join(f"{k} = {json.dumps(v)}" for k, v in settings.items())
@@ -132,7 +134,7 @@ size = {cfg.get("queue", 8)}
 device = "cpu"
 threads = 1
 [metrics]
-listen = "127.0.0.1:{self.metrics_port}"
+listen = "{metrics_host}:{self.metrics_port}"
 ''')
         self.log = root / f"{name}.log"
         self.proc = None

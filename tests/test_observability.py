@@ -2,6 +2,7 @@
 Prometheus scrapes a real daemon."""
 import gzip
 import json
+import os
 import re
 import subprocess
 import urllib.parse
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, ProcessCollector
-from conftest import Daemon, free_port, need, small_scan, wait_for
+from conftest import Daemon, big_scan, free_port, need, small_scan, text_image, wait_for
 
 from ocrwatchd.daemon.metrics import Metrics, MetricsServer
 
@@ -36,20 +37,9 @@ def names_in(expr: str) -> set[str]:
             if t.startswith(("ocrwatchd_", "process_")) or t == "up"}
 
 
-def test_metrics_have_help_and_move_with_a_job():
+def test_every_metric_has_help_and_the_namespace():
     reg = CollectorRegistry()
-    m = Metrics(reg)
-    m.add_inbox("/in")
-    result = {"pages": [{"lines": [{}, {}, {}]}], "stats": {"tiles": 4, "pixels": 1000},
-              "timings": {"decode": 0.1, "detect": 1.0, "recognize": 0.5, "write": 0.01}}
-    m.job_done("/in", result, 2.0, 1.5, 1234.0)
-    v = reg.get_sample_value
-    assert v("ocrwatchd_files_total", {"inbox": "/in", "outcome": "done"}) == 1
-    assert v("ocrwatchd_files_total", {"inbox": "/in", "outcome": "failed"}) == 0
-    assert v("ocrwatchd_lines_total") == 3 and v("ocrwatchd_tiles_total") == 4 and v("ocrwatchd_pixels_total") == 1000
-    assert v("ocrwatchd_stage_seconds_count", {"stage": "settle"}) == 1
-    assert v("ocrwatchd_stage_seconds_sum", {"stage": "detect"}) == 1.0
-    assert v("ocrwatchd_last_success_timestamp_seconds", {"inbox": "/in"}) == 1234.0
+    Metrics(reg)
     for fam in reg.collect():
         assert fam.name.startswith("ocrwatchd_") and fam.documentation, fam.name
 
@@ -107,6 +97,76 @@ def test_metrics_and_healthz_endpoints(listen, capfd):
         srv.stop()
     out, err = capfd.readouterr()
     assert "GET /" not in out + err                      # scrapes every few seconds must not flood the log
+
+
+def scrape(url: str) -> dict[tuple[str, frozenset], float]:
+    """Every sample of a daemon's /metrics: {(name, labels): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = urllib.request.urlopen(url + "/metrics", timeout=10).read().decode()
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for fam in text_string_to_metric_families(text) for s in fam.samples}
+
+
+def test_every_moving_metric_follows_real_jobs_done_failed_and_retried(tmp_path):
+    import time
+
+    import cv2
+    import numpy as np
+
+    from ocrwatchd.daemon.budget import estimate_bytes
+
+    # [::1] where the host has it: the daemon's listener binds IPv6 addresses too
+    d = Daemon(tmp_path, workers=1, metrics_host="[::1]" if ipv6_loopback() else "127.0.0.1")
+    d.out.mkdir()
+    stale = d.out / ".old.json.x1y2z3.tmp"                   # a temp file of ours left by a crash, two days old
+    stale.write_text("{")
+    os.utime(stale, (time.time() - 2 * 86400,) * 2)
+    ok, jpg = cv2.imencode(".jpg", text_image(640, 240, [(20, 120, "cut short", 1.2)]))
+    (d.inbox / "a-cut.jpg").write_bytes(jpg.tobytes()[: len(jpg) // 2])   # retried, then quarantined
+    big = big_scan()
+    (d.inbox / "b-big.png").write_bytes(big)
+    (d.inbox / "c-notes.png").write_text("not a picture")                # quarantined at once
+    (d.inbox / "d-small.png").write_bytes(small_scan(1))
+    started = time.time()
+    d.start()
+    inbox = str(d.inbox)
+    key = lambda name, **labels: (name, frozenset(labels.items()))      # noqa: E731
+    h, w = cv2.imdecode(np.frombuffer(big, np.uint8), cv2.IMREAD_GRAYSCALE).shape
+
+    # The one worker on the big page: one job in flight holding exactly its estimate, the others queued.
+    busy = {}
+
+    def big_in_flight():
+        busy.update(scrape(d.metrics_url))
+        return busy.get(key("ocrwatchd_memory_reserved_bytes")) == estimate_bytes(w, h)
+    wait_for(big_in_flight, 120, "the big page in flight")
+    assert busy[key("ocrwatchd_inflight_jobs")] == 1 and busy[key("ocrwatchd_queue_depth")] >= 2
+
+    wait_for(lambda: len(d.results()) == 2 and len(d.failures()) == 2, 120, "2 results and 2 failures")
+    time.sleep(0.5)
+    m = scrape(d.metrics_url)
+    assert d.stop()[0] == 0
+    results = [json.loads(p.read_text()) for p in d.results()]
+    cut = json.loads((d.failed / "a-cut.error.json").read_text())
+    assert m[key("ocrwatchd_files_total", inbox=inbox, outcome="done")] == 2
+    assert m[key("ocrwatchd_files_total", inbox=inbox, outcome="failed")] == 2
+    assert m[key("ocrwatchd_files_total", inbox=inbox, outcome="retried")] == cut["attempts"] - 1 >= 1
+    assert m[key("ocrwatchd_inflight_jobs")] == 0 and m[key("ocrwatchd_memory_reserved_bytes")] == 0
+    assert m[key("ocrwatchd_queue_depth")] == 0 and m[key("ocrwatchd_queue_capacity")] == 8
+    assert m[key("ocrwatchd_workers")] == 1 and m[key("ocrwatchd_memory_budget_bytes")] == 4096 << 20
+    assert m[key("ocrwatchd_janitor_removed_total", kind="temp")] == 1 and not stale.exists()
+    assert m[key("ocrwatchd_pages_total")] == 2
+    assert m[key("ocrwatchd_lines_total")] == sum(len(r["pages"][0]["lines"]) for r in results) >= 15
+    assert m[key("ocrwatchd_tiles_total")] == sum(r["stats"]["tiles"] for r in results)
+    assert m[key("ocrwatchd_pixels_total")] == sum(r["stats"]["pixels"] for r in results)
+    for stage in ("settle", "decode", "detect", "recognize", "write"):
+        assert m[key("ocrwatchd_stage_seconds_count", stage=stage)] == 2, stage
+    assert started < m[key("ocrwatchd_last_success_timestamp_seconds", inbox=inbox)] < time.time()
+    # claim -> written: the small page was claimed with the big one, so its time includes the big page's run
+    totals = {r["source"]["path"].rsplit("/", 1)[1]: r["timings"]["total"] for r in results}
+    assert m[key("ocrwatchd_job_seconds_count")] == 2
+    assert m[key("ocrwatchd_job_seconds_sum")] >= 2 * totals["b-big.png"] + totals["d-small.png"] - 0.5
 
 
 def test_dashboard_is_valid_json_and_queries_real_metrics():
