@@ -5,6 +5,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -84,6 +85,18 @@ def engine():
     from ocrwatchd.pipeline import Engine, EngineSettings
 
     return Engine(EngineSettings(device="cpu"))
+
+
+def two_page_tiff(w2: int, h2: int) -> bytes:
+    """An 8x8 gray first page, then a second page whose directory declares w2 x h2 (its strip is 64 bytes)."""
+    def ifd(w, h, strip, count, next_ifd):
+        tags = [(256, w), (257, h), (258, 8), (259, 1), (262, 1), (273, strip), (278, h), (279, count)]
+        return struct.pack("<H", len(tags)) + b"".join(struct.pack("<HHII", tag, 4, 1, v) for tag, v in tags) \
+            + struct.pack("<I", next_ifd)
+    first, second = 8, 8 + 102          # each directory: 2 + 8 * 12 + 4 bytes
+    pixels = second + 102
+    return (b"II*\0" + struct.pack("<I", first) + ifd(8, 8, pixels, 64, second)
+            + ifd(w2, h2, pixels + 64, w2 * h2, 0) + bytes(range(64)) + bytes(64))
 
 
 # ---------------------------------------------------------------- the real daemon

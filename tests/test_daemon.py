@@ -8,7 +8,7 @@ import threading
 import time
 
 import cv2
-from conftest import Daemon, small_scan, sources, text_image, wait_for
+from conftest import Daemon, small_scan, sources, text_image, two_page_tiff, wait_for
 
 
 def test_thirty_files_some_written_slowly_each_processed_once(tmp_path):
@@ -66,16 +66,19 @@ def test_bad_inputs_are_quarantined_with_a_reason_and_good_ones_still_done(tmp_p
     os.symlink("/etc/passwd", d.inbox / "passwd.png")
     os.mkfifo(d.inbox / "pipe.png")
     (d.inbox / "readme.txt").write_text("not an image extension: left alone")
+    (d.inbox / "bomb.tif").write_bytes(two_page_tiff(20_000, 20_000))   # the bomb is on page 2
     d.start()
     (d.inbox / "good.png").write_bytes(good)
-    wait_for(lambda: len(d.failures()) >= 5 and len(d.results()) >= 1, 120, "5 failures and 1 result")
+    wait_for(lambda: len(d.failures()) >= 6 and len(d.results()) >= 1, 120, "6 failures and 1 result")
     assert d.proc.poll() is None                       # still running
     (d.inbox / "after.png").write_bytes(small_scan(2))
     wait_for(lambda: len(d.results()) >= 2, 60, "a good file after the bad ones")
     assert d.stop()[0] == 0
     errors = {p.name: json.loads(p.read_text()) for p in d.failures()}
     assert set(errors) == {"cut.error.json", "empty.error.json", "notes.error.json", "passwd.error.json",
-                           "pipe.error.json"}
+                           "pipe.error.json", "bomb.error.json"}
+    assert errors["bomb.error.json"]["error"]["type"] == "ImageTooLarge"
+    assert "page 2 is 20000x20000" in errors["bomb.error.json"]["error"]["message"]
     assert errors["cut.error.json"]["error"]["type"] == "TruncatedImage" and errors["cut.error.json"]["attempts"] > 1
     assert "not a supported image" in errors["notes.error.json"]["error"]["message"]
     assert "symlink to /etc/passwd" in errors["passwd.error.json"]["error"]["message"]

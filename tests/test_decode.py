@@ -10,7 +10,7 @@ import zlib
 import cv2
 import numpy as np
 import pytest
-from conftest import need_shared
+from conftest import need_shared, two_page_tiff
 from PIL import Image, ImageDraw, ImageOps
 
 from ocrwatchd.engine import decode as dec
@@ -465,3 +465,13 @@ def test_decode_page_reads_later_pages_alone_and_refuses_missing_ones():
     assert second.pixels.shape == (30, 50) and int(second.pixels[0, 0]) == 155 and second.info.pages == 3
     with pytest.raises(_Unsupported):
         decode_page(data, 5)
+
+
+@pytest.mark.parametrize("w2, h2", [(20_000, 20_000), (60_000, 60_000)])   # below and above OpenCV's own cap
+def test_a_bomb_on_a_later_tiff_page_is_refused_from_its_header(w2, h2):
+    from ocrwatchd.engine.decode import decode_page
+
+    data = two_page_tiff(w2, h2)
+    assert decode_page(data, 0).pixels.shape == (8, 8) and sniff(data).pages == 2
+    with pytest.raises(ImageTooLarge, match=f"page 2 is {w2}x{h2} = {w2 * h2:,} pixels"):
+        decode_page(data, 1)                      # refused before a byte of it is decoded

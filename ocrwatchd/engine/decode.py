@@ -387,12 +387,16 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
 def decode_page(data: bytes, index: int, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
     """Page `index` (0-based) of a multi-page image, decoded alone so only one page's pixels exist at a time.
 
-    Page 0 is decode_image (header-checked against max_pixels before decoding). Later pages are checked after
-    decoding — their sizes are not in the first header — so OpenCV's own pixel cap is their bomb guard.
+    Every page is checked against max_pixels before decoding: page 0 by decode_image, a later TIFF page by its
+    own directory (a bomb may hide on page 2); after decoding the size is checked again for other formats.
     """
     if index == 0:
         return decode_image(data, max_pixels=max_pixels)
     info = sniff(data)
+    if info.format == "tiff":
+        w, h = _tiff_page_size(data, index, info.pages)
+        if w * h > max_pixels:
+            raise ImageTooLarge(f"page {index + 1} is {w}x{h} = {w * h:,} pixels, above the limit of {max_pixels:,}")
     try:
         ok, mats = cv2.imdecodemulti(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED, None, (index, index + 1))
     except cv2.error:
@@ -405,6 +409,23 @@ def decode_page(data: bytes, index: int, *, max_pixels: int = DEFAULT_MAX_PIXELS
                             f"{max_pixels:,}")
     pixels = _reduce_gray(_over_white(_to_uint8(raw)))
     return DecodedImage(np.ascontiguousarray(pixels), ImageInfo(info.format, raw.shape[1], raw.shape[0], 1, info.pages))
+
+
+def _tiff_page_size(data: bytes, index: int, pages: int) -> tuple[int, int]:
+    """Width and height declared by page `index`'s own directory, read without decoding anything."""
+    try:
+        t = _Tiff(data)
+        off = t.first
+        for _ in range(index):
+            off = t.next_ifd(off)
+            if not off:
+                raise UnsupportedImage(f"page {index + 1} of {pages} does not exist")
+        entries, _ = t.ifd(off)
+        return t.values(entries[256])[0], t.values(entries[257])[0]
+    except struct.error:
+        raise TruncatedImage(f"the directory of page {index + 1} lies beyond the end of the data") from None
+    except (KeyError, IndexError):
+        raise UnsupportedImage(f"page {index + 1} has no image width/height") from None
 
 
 def _to_uint8(a: np.ndarray) -> np.ndarray:
