@@ -9,6 +9,7 @@ import struct
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import cv2
@@ -183,6 +184,15 @@ listen = "{metrics_host}:{self.metrics_port}"
         """Files lying claimed in processing/ (any owner)."""
         root = self.inbox / ".ocrwatchd" / "processing"
         return sorted(p for p in root.rglob("*") if not p.is_dir()) if root.is_dir() else []
+
+
+def scrape(url: str) -> dict[tuple[str, frozenset], float]:
+    """Every sample of a daemon's /metrics: {(name, labels): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = urllib.request.urlopen(url + "/metrics", timeout=10).read().decode()
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for fam in text_string_to_metric_families(text) for s in fam.samples}
 
 
 def wait_for(cond, timeout, what):

@@ -2,13 +2,14 @@
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import threading
 import time
 
 import cv2
-from conftest import Daemon, small_scan, sources, text_image, two_page_tiff, wait_for
+from conftest import Daemon, big_scan, scrape, small_scan, sources, text_image, two_page_tiff, wait_for
 
 
 def test_thirty_files_some_written_slowly_each_processed_once(tmp_path):
@@ -44,16 +45,39 @@ def test_thirty_files_some_written_slowly_each_processed_once(tmp_path):
     assert d.left_in_inbox() == []
 
 
-def test_queue_never_holds_more_than_its_size(tmp_path):
+def inbox_state(d: Daemon) -> dict[str, tuple]:
+    """What would change if the daemon touched a file: inode, size, mtime, ctime (a rename changes the ctime)."""
+    state = {}
+    for p in d.inbox.iterdir():
+        try:
+            s = p.lstat()
+        except FileNotFoundError:
+            continue                                     # claimed since the listing
+        if stat.S_ISREG(s.st_mode):
+            state[p.name] = (s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
+    return state
+
+
+def test_a_full_queue_leaves_files_untouched_in_the_inbox(tmp_path):
     d = Daemon(tmp_path, queue=2, workers=1)
-    for i in range(20):
-        (d.inbox / f"q{i:02d}.png").write_bytes(small_scan(i))
+    (d.inbox / "a-big.png").write_bytes(big_scan())      # keeps the one worker busy while the queue fills
+    names = [f"q{i:02d}.png" for i in range(6)]
+    for i, n in enumerate(names):
+        (d.inbox / n).write_bytes(small_scan(i))
+    as_written = inbox_state(d)
     d.start()
-    wait_for(lambda: len(d.results()) >= 20, 240, "20 results")
+    claimed_counts = []
+    while len(d.results()) < 7:
+        claimed, now = d.claimed(), inbox_state(d)
+        claimed_counts.append(len(claimed))
+        assert len(claimed) <= 3, claimed                # one in the worker + a full queue of 2: no more taken
+        assert {n: s for n, s in now.items() if s != as_written[n]} == {}, "a file waiting in the inbox was touched"
+        assert d.proc.poll() is None and len(claimed_counts) < 2400, "no progress in 4 minutes"
+        time.sleep(0.1)
+    assert max(claimed_counts) == 3                      # the queue really was full while files waited
     assert d.stop()[0] == 0
-    depths = [int(m) for m in re.findall(r"queue depth (\d+)/2", d.log.read_text())]
-    assert len(depths) == 20 and max(depths) <= 2 and max(depths) == 2
-    assert len(d.results()) == 20 and d.left_in_inbox() == []
+    assert sources(d.results()) == sorted(str(d.inbox / n) for n in ["a-big.png", *names])
+    assert d.left_in_inbox() == [] and d.claimed() == []
 
 
 def test_bad_inputs_are_quarantined_with_a_reason_and_good_ones_still_done(tmp_path):
@@ -120,12 +144,28 @@ def test_two_daemons_on_one_inbox_process_each_file_once(tmp_path):
     assert sum(done_by) == 24
 
 
-def test_sigterm_exits_zero_quickly(tmp_path):
-    d = Daemon(tmp_path).start()
-    (d.inbox / "x.png").write_bytes(small_scan(0))
-    time.sleep(1.5)
+def test_sigterm_finishes_in_flight_jobs_and_the_next_start_does_the_queued_claims(tmp_path):
+    d = Daemon(tmp_path, workers=1)
+    names = ["a-big.png", *(f"b{i}.png" for i in range(4))]
+    (d.inbox / names[0]).write_bytes(big_scan())
+    for i, n in enumerate(names[1:]):
+        (d.inbox / n).write_bytes(small_scan(i))
+    d.start()
+    wait_for(lambda: len(d.claimed()) == 5, 60, "all five claimed")
+    wait_for(lambda: scrape(d.metrics_url).get(("ocrwatchd_inflight_jobs", frozenset())) == 1, 30,
+             "the big page in flight")
     rc, seconds = d.stop()
     assert rc == 0 and seconds < 15
+    # The job in flight finished and wrote its whole set; the queued ones stay claimed, untouched.
+    assert sorted(p.name for p in d.out.iterdir()) == ["a-big.json", "a-big.png"]
+    assert json.loads((d.out / "a-big.json").read_text())["pages"][0]["text"].startswith("line 0 of a long page")
+    assert sorted(p.name for p in d.claimed()) == names[1:]
+    assert "4 queued jobs left claimed" in d.log.read_text()
+    d.start()                                            # the next start takes them over and does them
+    wait_for(lambda: len(d.results()) == 5, 120, "the queued claims done after the restart")
+    assert d.stop()[0] == 0
+    assert sources(d.results()) == sorted(str(d.inbox / n) for n in names)
+    assert d.claimed() == [] and d.left_in_inbox() == [] and d.failures() == []
 
 
 def test_a_taken_metrics_port_is_a_one_line_error(tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, ProcessCollector
-from conftest import Daemon, big_scan, free_port, need, small_scan, text_image, wait_for
+from conftest import Daemon, big_scan, free_port, need, scrape, small_scan, text_image, wait_for
 
 from ocrwatchd.daemon.metrics import Metrics, MetricsServer
 
@@ -97,15 +97,6 @@ def test_metrics_and_healthz_endpoints(listen, capfd):
         srv.stop()
     out, err = capfd.readouterr()
     assert "GET /" not in out + err                      # scrapes every few seconds must not flood the log
-
-
-def scrape(url: str) -> dict[tuple[str, frozenset], float]:
-    """Every sample of a daemon's /metrics: {(name, labels): value}."""
-    from prometheus_client.parser import text_string_to_metric_families
-
-    text = urllib.request.urlopen(url + "/metrics", timeout=10).read().decode()
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for fam in text_string_to_metric_families(text) for s in fam.samples}
 
 
 def test_every_moving_metric_follows_real_jobs_done_failed_and_retried(tmp_path):
