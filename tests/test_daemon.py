@@ -130,18 +130,21 @@ def test_kill_9_then_restart_ends_every_file_exactly_once(tmp_path):
     assert d.left_in_inbox() == []
 
 
-def test_two_daemons_on_one_inbox_process_each_file_once(tmp_path):
-    a = Daemon(tmp_path, name="a").start()
-    b = Daemon(tmp_path, name="b").start()
-    names = [f"t{i:02d}.png" for i in range(24)]
+def test_two_daemons_on_one_inbox_both_claim_and_each_file_is_done_once(tmp_path):
+    # Small queues: neither daemon can hold more than 1 + 3 files, so both must win some of the 16.
+    a = Daemon(tmp_path, name="a", queue=3, workers=1).start()
+    b = Daemon(tmp_path, name="b", queue=3, workers=1).start()
+    names = [f"t{i:02d}.png" for i in range(16)]
     for i, n in enumerate(names):
         (a.inbox / n).write_bytes(small_scan(i))
-    wait_for(lambda: len(a.results()) >= 24, 240, "24 results")
+    wait_for(lambda: len(a.results()) >= 16, 240, "16 results")
     time.sleep(3)
     assert a.stop()[0] == 0 and b.stop()[0] == 0
-    assert sources(a.results()) == sorted(str(a.inbox / n) for n in names)
-    done_by = [len(re.findall(r"INFO done ", d.log.read_text())) for d in (a, b)]
-    assert sum(done_by) == 24
+    assert sources(a.results()) == sorted(str(a.inbox / n) for n in names)     # each once
+    done_by = [re.findall(r"INFO done (\S+) ", d.log.read_text()) for d in (a, b)]
+    assert sorted(done_by[0] + done_by[1]) == sorted(str(a.inbox / n) for n in names)
+    assert done_by[0] and done_by[1], [len(x) for x in done_by]                # both really claimed files
+    assert a.claimed() == [] and a.left_in_inbox() == []
 
 
 def test_sigterm_finishes_in_flight_jobs_and_the_next_start_does_the_queued_claims(tmp_path):
