@@ -1,4 +1,5 @@
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -51,6 +52,16 @@ def test_settler_waits_for_a_stable_size_and_mtime(tmp_path):
     assert s.ready(f) is None
 
 
+def blocked_on_budget(thread: threading.Thread) -> bool:
+    """Whether the thread is waiting on the budget's condition inside MemoryBudget.reserve, right now."""
+    frame = sys._current_frames().get(thread.ident)
+    codes = []
+    while frame is not None:
+        codes.append(frame.f_code)
+        frame = frame.f_back
+    return bool(codes) and codes[0].co_name == "wait" and MemoryBudget.reserve.__code__ in codes
+
+
 def test_budget_makes_big_jobs_wait_and_lets_a_huge_one_run_alone():
     b = MemoryBudget(100)
     assert b.reserve(60)
@@ -60,13 +71,17 @@ def test_budget_makes_big_jobs_wait_and_lets_a_huge_one_run_alone():
         b.reserve(n)
         order.append(name)
 
-    t = threading.Thread(target=job, args=(50, "second"))
+    t = threading.Thread(target=job, args=(50, "second"), daemon=True)
     t.start()
-    time.sleep(0.3)
-    assert order == []                     # 60 + 50 > 100: waits
+    end = time.monotonic() + 5
+    while not blocked_on_budget(t) and time.monotonic() < end:   # 60 + 50 > 100: it must end up waiting
+        time.sleep(0.01)
+    assert t.is_alive() and blocked_on_budget(t) and order == []
+    time.sleep(0.5)
+    assert t.is_alive() and blocked_on_budget(t) and order == [] and b.reserved == 60   # and stay there
     b.release(60)
     t.join(2)
-    assert order == ["second"]
+    assert order == ["second"] and b.reserved == 50
     b.release(50)
     assert b.reserve(500)                  # bigger than the budget, nothing else running: goes alone
     stop = threading.Event()
