@@ -102,6 +102,16 @@ def two_page_tiff(w2: int, h2: int) -> bytes:
 
 # ---------------------------------------------------------------- the real daemon
 
+@pytest.fixture(autouse=True)
+def _no_daemon_left_running():
+    yield
+    while Daemon.made:
+        proc = Daemon.made.pop().proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def small_scan(i: int) -> bytes:
     ok, png = cv2.imencode(".png", text_image(640, 240, [(20, 120, f"scan number {i}", 1.2)]))
     return png.tobytes()
@@ -123,6 +133,8 @@ def free_port() -> int:
 
 class Daemon:
     """`ocrwatchd run` in a subprocess on temp folders: in/, out/, failed/ under root; log in root/NAME.log."""
+
+    made: list["Daemon"] = []   # killed after each test if still running (a failed assertion must not leave one)
 
     def __init__(self, root: Path, name: str = "d", metrics_port: int | None = None, metrics_host: str = "127.0.0.1",
                  **cfg):
@@ -152,6 +164,7 @@ listen = "{metrics_host}:{self.metrics_port}"
 ''')
         self.log = root / f"{name}.log"
         self.proc = None
+        Daemon.made.append(self)
 
     def start(self):
         self.proc = subprocess.Popen([sys.executable, "-m", "ocrwatchd", "-v", "run", "--config", str(self.config)],

@@ -7,8 +7,11 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import cv2
+import pytest
 from conftest import Daemon, big_scan, scrape, small_scan, sources, text_image, two_page_tiff, wait_for
 
 
@@ -182,3 +185,62 @@ def test_a_taken_metrics_port_is_a_one_line_error(tmp_path):
                            capture_output=True, text=True, timeout=120)
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0 and "metrics.listen" in p.stderr and "in use" in p.stderr
+
+
+@pytest.mark.parametrize("kind", ["worker", "watcher"])
+def test_a_dead_thread_makes_healthz_503_and_the_daemon_exit_1(tmp_path, kind):
+    from ocrwatchd.config import load_config
+    from ocrwatchd.daemon.server import Server
+
+    d = Daemon(tmp_path, workers=1)
+    server = Server(load_config(d.config), d.config)
+    server.startup()
+    health = f"{d.metrics_url}/healthz"
+    try:
+        assert urllib.request.urlopen(health, timeout=5).status == 200
+        if kind == "worker":
+            server.jobs.put(None)                       # the worker thread ends while the daemon runs on
+            thread = server.workers[0]
+        else:
+            thread = server.observers[0]
+            thread.stop()
+        thread.join(10)
+        assert not thread.is_alive()
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(health, timeout=5)
+        assert e.value.code == 503
+        loop = threading.Thread(target=server.main_loop, daemon=True)
+        loop.start()
+        loop.join(10)
+        assert not loop.is_alive() and server.exit_code == 1
+    finally:
+        server.should_exit.set()
+        server.shutdown()
+
+
+def test_a_worker_thread_dying_in_the_real_process_exits_1_and_its_file_is_done_after_restart(tmp_path):
+    d = Daemon(tmp_path, workers=2)
+    # The daemon as `ocrwatchd run`, except that one file kills the worker thread that takes it: a
+    # BaseException gets past the worker's `except Exception` (as a bug in a C extension's thread state might).
+    launcher = (
+        "import sys\n"
+        "from ocrwatchd.cli import main\n"
+        "from ocrwatchd.daemon.worker import Worker\n"
+        "handle = Worker.handle\n"
+        "def dying(self, job):\n"
+        "    if job.source.name == 'kill-worker.png':\n"
+        "        raise SystemExit('worker thread killed by the test')\n"
+        "    return handle(self, job)\n"
+        "Worker.handle = dying\n"
+        "sys.exit(main(sys.argv[1:]))\n")
+    # -c, like -m, puts the current folder (this checkout) first on sys.path
+    d.proc = subprocess.Popen([sys.executable, "-c", launcher, "-v", "run", "--config", str(d.config)],
+                              stderr=open(d.log, "w"))
+    wait_for(lambda: "watching" in d.log.read_text(), 120, "daemon start")
+    (d.inbox / "kill-worker.png").write_bytes(small_scan(7))
+    assert d.proc.wait(timeout=60) == 1
+    assert "a watcher or worker thread died" in d.log.read_text()
+    assert [p.name for p in d.claimed()] == ["kill-worker.png"]      # the claim stays for the restart
+    d.start()                                                         # as systemd's Restart=on-failure would
+    wait_for(lambda: len(d.results()) == 1, 60, "the file done after the restart")
+    assert d.stop()[0] == 0
