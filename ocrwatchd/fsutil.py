@@ -3,9 +3,9 @@
 Publishing a finished temp file under its name, without replacing anything already there, in this order:
 1. link(temp, name): atomic and no-clobber on every POSIX filesystem, NFS included;
 2. where hard links are unsupported (vfat, exfat, some FUSE and SMB mounts): renameat2(RENAME_NOREPLACE);
-3. where that is unsupported too (an old kernel, NFS without links): reserve the name with O_CREAT|O_EXCL —
-   only one creator can win it — and rename over our own placeholder. Readers may see an empty file for a
-   moment, but nothing is ever replaced.
+3. where that is unsupported too (CIFS, FUSE without rename2, kernels before 3.15): reserve the name with
+   O_CREAT|O_EXCL — only one creator can win it — and rename over our own placeholder. Readers may see an
+   empty file for a moment, but nothing is ever replaced.
 A check for the name followed by a plain rename is never used: another writer can take the name in between.
 """
 from __future__ import annotations
@@ -102,7 +102,11 @@ def _rename_new(src: Path, dst: Path) -> None:
         os.close(os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))   # our placeholder
     except FileExistsError:
         raise _refuse(dst) from None
-    os.rename(src, dst)
+    try:
+        os.rename(src, dst)
+    except BaseException:
+        os.unlink(dst)   # still our empty placeholder: the name was ours alone since the O_EXCL create
+        raise
 
 
 def _renameat2_noreplace(src: Path, dst: Path) -> None:

@@ -164,3 +164,15 @@ def test_renameat2_noreplace_works_here_and_refuses_a_taken_name(tmp_path):
         fsutil._renameat2_noreplace(a, b)
     fsutil._renameat2_noreplace(a, tmp_path / "c")
     assert (tmp_path / "c").read_bytes() == b"a" and b.read_bytes() == b"b" and not a.exists()
+
+
+def test_a_failed_rename_over_the_placeholder_leaves_no_empty_file(tmp_path, monkeypatch):
+    no_hard_links(monkeypatch)
+    renameat2_unsupported(monkeypatch)
+
+    def rename(src, dst):
+        raise OSError(errno.EIO, "Input/output error")
+    monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(OSError, match="Input/output"):
+        write_new_file(tmp_path / "r.json", b"ours")
+    assert list(tmp_path.iterdir()) == []
