@@ -99,13 +99,16 @@ def test_results_follow_the_umask_not_mkstemps_0600(tmp_path):
     assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o640
 
 
-def _claim_all(inbox, names, barrier, results):
-    """One of many processes: wait for all, then try to claim every file, in the same order as the others."""
+def _claim_all(inbox, batches, barrier, results):
+    """One of many processes: batch after batch, wait for all the others, then try to claim every file of the
+    batch (every process the same files at the same moment: each file is raced for by all of them)."""
     from pathlib import Path
 
-    barrier.wait()
     me = owner_name()
-    won = [n for n in names if claim(Path(inbox), Path(inbox) / n, me) is not None]
+    won = []
+    for batch in batches:
+        barrier.wait()
+        won += [n for n in batch if claim(Path(inbox), Path(inbox) / n, me) is not None]
     results.put((me, won))
 
 
@@ -117,9 +120,10 @@ def test_many_processes_claiming_the_same_files_at_once_take_each_exactly_once(t
     names = [f"f{i:03d}.png" for i in range(300)]
     for n in names:
         (inbox / n).write_bytes(n.encode())
+    batches = [names[i:i + 5] for i in range(0, len(names), 5)]
     ctx = multiprocessing.get_context("fork")
     barrier, results = ctx.Barrier(6), ctx.Queue()
-    procs = [ctx.Process(target=_claim_all, args=(str(inbox), names, barrier, results)) for _ in range(6)]
+    procs = [ctx.Process(target=_claim_all, args=(str(inbox), batches, barrier, results)) for _ in range(6)]
     for p in procs:
         p.start()
     won = dict(results.get(timeout=60) for _ in procs)
