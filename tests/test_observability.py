@@ -130,9 +130,10 @@ def test_every_moving_metric_follows_real_jobs_done_failed_and_retried(tmp_path)
 
     def big_in_flight():
         busy.update(scrape(d.metrics_url))
-        return busy.get(key("ocrwatchd_memory_reserved_bytes")) == estimate_bytes(w, h)
-    wait_for(big_in_flight, 120, "the big page in flight")
-    assert busy[key("ocrwatchd_inflight_jobs")] == 1 and busy[key("ocrwatchd_queue_depth")] >= 2
+        return (busy.get(key("ocrwatchd_memory_reserved_bytes")) == estimate_bytes(w, h)
+                and busy[key("ocrwatchd_queue_depth")] >= 2)
+    wait_for(big_in_flight, 120, "the big page in flight with the others queued")
+    assert busy[key("ocrwatchd_inflight_jobs")] == 1
 
     wait_for(lambda: len(d.results()) == 2 and len(d.failures()) == 2, 120, "2 results and 2 failures")
     time.sleep(0.5)
