@@ -14,7 +14,7 @@ from .config import DEFAULT_CONFIG
 from .engine.decode import DecodeError
 from .engine.session import GPUUnavailable
 from .engine.tiling import TILE_PRESETS
-from .fsutil import write_new_file
+from .fsutil import replace_file, write_new_file
 from .modelstore import ModelError, install_from_wheels, load_manifest
 
 log = logging.getLogger("ocrwatchd")
@@ -106,9 +106,10 @@ def cmd_detect(a: argparse.Namespace) -> int:
 
 
 def _write(path: Path, data: bytes, overwrite: bool) -> None:
-    if overwrite and path.exists():
-        path.unlink()
-    write_new_file(path, data)
+    if overwrite:
+        replace_file(path, data)   # the old file stays whole until the new one is complete
+    else:
+        write_new_file(path, data)
 
 
 def cmd_models(a: argparse.Namespace) -> int:

@@ -24,6 +24,15 @@ class ConfigError(ValueError):
     """The configuration cannot be used; the message is one line naming the key."""
 
 
+ENV_PREFIX = "OCRWATCHD_"
+# The OCRWATCHD_* variables that are not config keys, with who reads them. Every other OCRWATCHD_* variable
+# must name a key: pydantic-settings silently drops the rest, so OCRWATCHD_WORKER__COUNT=4 would change nothing.
+NOT_CONFIG_ENV = {
+    "OCRWATCHD_MODELS_DIR": "modelstore.py: the folder holding the models manifest and ONNX files",
+    "OCRWATCHD_SHARED": "tests/conftest.py: the shared test data (real scans, eval kit)",
+}
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -114,6 +123,7 @@ def load_config(path: Path = DEFAULT_CONFIG) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    check_environment()
     try:
         config = Config(**data)
     except ValidationError as e:
@@ -122,6 +132,28 @@ def load_config(path: Path = DEFAULT_CONFIG) -> Config:
         raise ConfigError(f"{path}: {key}: {err['msg']}") from None
     check_layout(config)
     return config
+
+
+def check_environment(environ=os.environ) -> None:
+    """Refuse OCRWATCHD_* variables that name no config key, with the same message as an unknown TOML key."""
+    for name in sorted(environ):
+        if not name.upper().startswith(ENV_PREFIX) or name.upper() in NOT_CONFIG_ENV:
+            continue
+        key = _unknown_key(name[len(ENV_PREFIX):].lower().split("__"))   # matched case-insensitively, as read
+        if key is not None:
+            raise ConfigError(f"environment variable {name}: {key}: Extra inputs are not permitted")
+
+
+def _unknown_key(parts: list[str]) -> str | None:
+    """The dotted key up to the first part that is not a field (None when every part is one)."""
+    model: type[BaseModel] | None = Config
+    for depth, part in enumerate(parts):
+        fields = model.model_fields if model is not None else {}
+        if part not in fields:
+            return ".".join(parts[:depth + 1])
+        kind = fields[part].annotation
+        model = kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None   # a table, or a value
+    return None
 
 
 def _inside(child: Path, parent: Path) -> bool:

@@ -97,3 +97,43 @@ def test_results_follow_the_umask_not_mkstemps_0600(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o640
+
+
+def _claim_all(inbox, batches, barrier, results):
+    """One of many processes: batch after batch, wait for all the others, then try to claim every file of the
+    batch (every process the same files at the same moment: each file is raced for by all of them)."""
+    from pathlib import Path
+
+    me = owner_name()
+    won = []
+    for batch in batches:
+        barrier.wait()
+        won += [n for n in batch if claim(Path(inbox), Path(inbox) / n, me) is not None]
+    results.put((me, won))
+
+
+def test_many_processes_claiming_the_same_files_at_once_take_each_exactly_once(tmp_path):
+    import multiprocessing
+
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    names = [f"f{i:03d}.png" for i in range(300)]
+    for n in names:
+        (inbox / n).write_bytes(n.encode())
+    batches = [names[i:i + 5] for i in range(0, len(names), 5)]
+    ctx = multiprocessing.get_context("fork")
+    barrier, results = ctx.Barrier(6), ctx.Queue()
+    procs = [ctx.Process(target=_claim_all, args=(str(inbox), batches, barrier, results)) for _ in range(6)]
+    for p in procs:
+        p.start()
+    won = dict(results.get(timeout=60) for _ in procs)
+    for p in procs:
+        p.join(10)
+    all_won = sorted(n for files in won.values() for n in files)
+    assert all_won == names                                   # every file claimed, none twice
+    assert sum(1 for files in won.values() if files) >= 2    # the claimers really raced for the same files
+    for owner, files in won.items():                          # and each lies, whole, where its winner put it
+        folder = processing_root(inbox) / owner
+        got = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+        assert got == sorted(files) and all((folder / n).read_bytes() == n.encode() for n in files)
+    assert not any(inbox.glob("*.png"))

@@ -79,6 +79,10 @@ def test_output_and_visualize_files_and_no_overwrite(scan, tmp_path):
     p = run("detect", "--device", "cpu", str(scan), "-o", str(out))
     assert p.returncode == 2 and "refusing to overwrite" in p.stderr
     assert out.read_bytes() == before
+    p = run("detect", "--device", "cpu", "--no-recognize", str(scan), "-o", str(out), "--overwrite")
+    assert p.returncode == 0, p.stderr
+    assert "text" not in json.loads(out.read_text())["pages"][0]          # the new result replaced the old one
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["boxes.jpg", "r.json"]   # no temp file left
 
 
 def test_bad_input_is_a_clear_error_and_others_still_run(scan, tmp_path):

@@ -122,3 +122,42 @@ def test_annotated_example_is_valid():
     example = Path(__file__).resolve().parents[1] / "etc" / "ocrwatchd.toml"
     c = load_config(example)
     assert c.inboxes[0].path == Path("/srv/scans/inbox") and c.workers.count == 2 and c.queue.size == 32
+
+
+@pytest.mark.parametrize("name,key", [
+    ("OCRWATCHD_WORKER__COUNT", "worker"),               # misspelt section: silently dropped by pydantic-settings
+    ("OCRWATCHD_WORKERS__CUONT", "workers.cuont"),
+    ("OCRWATCHD_SETTLE_SECOND", "settle_second"),
+    ("OCRWATCHD_LOG_LEVEL__X", "log_level.x"),           # a plain value has no keys below it
+    ("ocrwatchd_engine__devise", "engine.devise"),       # names are matched case-insensitively, like the keys
+])
+def test_unknown_environment_variables_are_refused_like_bad_keys(tmp_path, monkeypatch, name, key):
+    monkeypatch.setenv(name, "4")
+    with pytest.raises(ConfigError) as e:
+        load_config(write(tmp_path, inbox_toml(tmp_path)))
+    msg = str(e.value)
+    assert "\n" not in msg and name in msg and f": {key}: " in msg and "not permitted" in msg
+
+
+def test_known_environment_variables_and_non_config_ones_are_accepted(tmp_path, monkeypatch):
+    from ocrwatchd.config import NOT_CONFIG_ENV
+
+    monkeypatch.setenv("OCRWATCHD_MODELS_DIR", "/nowhere")     # read by modelstore, not a config key
+    monkeypatch.setenv("OCRWATCHD_SHARED", "/nowhere")         # the tests' shared data
+    monkeypatch.setenv("OCRWATCHD_QUEUE", '{"size": 3}')       # a whole table as JSON
+    monkeypatch.setenv("OCRWATCHD_SETTLE_SECONDS", "0.5")
+    assert {"OCRWATCHD_MODELS_DIR", "OCRWATCHD_SHARED"} <= set(NOT_CONFIG_ENV)
+    c = load_config(write(tmp_path, inbox_toml(tmp_path)))
+    assert c.queue.size == 3 and c.settle_seconds == 0.5
+
+
+def test_daemon_refuses_a_misspelt_environment_variable(tmp_path):
+    import subprocess
+    import sys
+
+    p = write(tmp_path, inbox_toml(tmp_path))
+    env = {**os.environ, "OCRWATCHD_WORKER__COUNT": "4"}
+    r = subprocess.run([sys.executable, "-m", "ocrwatchd", "check-config", "--config", str(p)],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "OCRWATCHD_WORKER__COUNT" in r.stderr

@@ -1,4 +1,5 @@
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -51,6 +52,16 @@ def test_settler_waits_for_a_stable_size_and_mtime(tmp_path):
     assert s.ready(f) is None
 
 
+def blocked_on_budget(thread: threading.Thread) -> bool:
+    """Whether the thread is waiting on the budget's condition inside MemoryBudget.reserve, right now."""
+    frame = sys._current_frames().get(thread.ident)
+    codes = []
+    while frame is not None:
+        codes.append(frame.f_code)
+        frame = frame.f_back
+    return bool(codes) and codes[0].co_name == "wait" and MemoryBudget.reserve.__code__ in codes
+
+
 def test_budget_makes_big_jobs_wait_and_lets_a_huge_one_run_alone():
     b = MemoryBudget(100)
     assert b.reserve(60)
@@ -60,13 +71,17 @@ def test_budget_makes_big_jobs_wait_and_lets_a_huge_one_run_alone():
         b.reserve(n)
         order.append(name)
 
-    t = threading.Thread(target=job, args=(50, "second"))
+    t = threading.Thread(target=job, args=(50, "second"), daemon=True)
     t.start()
-    time.sleep(0.3)
-    assert order == []                     # 60 + 50 > 100: waits
+    end = time.monotonic() + 5
+    while not blocked_on_budget(t) and time.monotonic() < end:   # 60 + 50 > 100: it must end up waiting
+        time.sleep(0.01)
+    assert t.is_alive() and blocked_on_budget(t) and order == []
+    time.sleep(0.5)
+    assert t.is_alive() and blocked_on_budget(t) and order == [] and b.reserved == 60   # and stay there
     b.release(60)
     t.join(2)
-    assert order == ["second"]
+    assert order == ["second"] and b.reserved == 50
     b.release(50)
     assert b.reserve(500)                  # bigger than the budget, nothing else running: goes alone
     stop = threading.Event()
@@ -93,3 +108,33 @@ def test_janitor_removes_only_our_stale_temp_files_and_old_results_when_asked(tm
     cfg = Config(inboxes=[{"path": str(inbox), "output": str(out), "failed": str(failed)}],
                  janitor={"outputs_max_age_days": 1})
     assert Janitor(cfg).run()["output"] == 1 and not result.exists()
+
+
+def test_an_inbox_symlinked_onto_a_network_mount_is_polled(tmp_path):
+    from ocrwatchd.daemon.server import NETWORK_FS, filesystem_type
+
+    share = tmp_path / "mnt" / "scans share"            # stands for an NFS mount point (space escaped as \040)
+    (share / "inbox").mkdir(parents=True)
+    mounts = tmp_path / "mounts"
+    mounts.write_text(f"/dev/vda1 / ext4 rw 0 0\n"
+                      f"nas:/export {str(share).replace(' ', chr(92) + '040')} nfs4 rw,relatime 0 0\n")
+    link = tmp_path / "srv-inbox"
+    link.symlink_to(share / "inbox")
+    assert filesystem_type(share / "inbox", mounts) == "nfs4"
+    assert filesystem_type(link, mounts) == "nfs4" and "nfs4" in NETWORK_FS   # resolved before the lookup
+    assert filesystem_type(tmp_path, mounts) == "ext4"
+
+
+def test_the_mount_lookup_follows_an_inbox_symlink_onto_another_filesystem(tmp_path):
+    import tempfile
+
+    import pytest
+
+    from ocrwatchd.daemon.server import filesystem_type
+
+    if not os.path.isdir("/dev/shm") or os.stat("/dev/shm").st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("no second filesystem")
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as elsewhere:
+        link = tmp_path / "inbox"
+        link.symlink_to(elsewhere)
+        assert filesystem_type(link) == filesystem_type(Path("/dev/shm")) != filesystem_type(tmp_path)

@@ -6,7 +6,7 @@ import time
 import pikepdf
 from PIL import Image, ImageDraw, ImageFont
 
-from test_daemon import Daemon, small_scan, sources, wait_for
+from conftest import Daemon, small_scan, sources, wait_for
 
 
 def text_page(text: str) -> Image.Image:

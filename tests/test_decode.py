@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import io
-import os
 import struct
 import time
 import zlib
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from conftest import need_shared, two_page_tiff
 from PIL import Image, ImageDraw, ImageOps
 
 from ocrwatchd.engine import decode as dec
@@ -79,13 +78,6 @@ def png_header(w: int, h: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
     crc = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
     return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + crc
-
-
-def shared_dir() -> Path | None:
-    for cand in (os.environ.get("OCRWATCHD_SHARED"), Path(__file__).resolve().parents[2] / "shared"):
-        if cand and Path(cand).is_dir():
-            return Path(cand)
-    return None
 
 
 # ---------------------------------------------------------------- sniff
@@ -441,10 +433,8 @@ REAL = [
 
 @pytest.mark.parametrize("rel, fmt, w, h, max_dark", REAL)
 def test_real_scans(rel, fmt, w, h, max_dark):
-    root = shared_dir()
-    path = root / "data" / "real" / rel if root else None
-    if path is None or not path.is_file():
-        pytest.skip("shared test data not available")
+    path = need_shared() / "data" / "real" / rel
+    assert path.is_file(), f"{path} is missing from the shared test data"
     img = decode_image(path.read_bytes())
     assert img.info.format == fmt
     assert (img.width, img.height) == (w, h)
@@ -475,3 +465,13 @@ def test_decode_page_reads_later_pages_alone_and_refuses_missing_ones():
     assert second.pixels.shape == (30, 50) and int(second.pixels[0, 0]) == 155 and second.info.pages == 3
     with pytest.raises(_Unsupported):
         decode_page(data, 5)
+
+
+@pytest.mark.parametrize("w2, h2", [(20_000, 20_000), (60_000, 60_000)])   # below and above OpenCV's own cap
+def test_a_bomb_on_a_later_tiff_page_is_refused_from_its_header(w2, h2):
+    from ocrwatchd.engine.decode import decode_page
+
+    data = two_page_tiff(w2, h2)
+    assert decode_page(data, 0).pixels.shape == (8, 8) and sniff(data).pages == 2
+    with pytest.raises(ImageTooLarge, match=f"page 2 is {w2}x{h2} = {w2 * h2:,} pixels"):
+        decode_page(data, 1)                      # refused before a byte of it is decoded

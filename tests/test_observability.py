@@ -1,9 +1,9 @@
 """Metrics exist with help texts and move as files flow; the dashboard and rules only name real metrics; a real
 Prometheus scrapes a real daemon."""
+import gzip
 import json
 import os
 import re
-import shutil
 import subprocess
 import urllib.parse
 import urllib.request
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, ProcessCollector
-from test_daemon import Daemon, free_port, small_scan, wait_for
+from conftest import Daemon, big_scan, free_port, need, scrape, small_scan, text_image, wait_for
 
 from ocrwatchd.daemon.metrics import Metrics, MetricsServer
 
@@ -37,20 +37,9 @@ def names_in(expr: str) -> set[str]:
             if t.startswith(("ocrwatchd_", "process_")) or t == "up"}
 
 
-def test_metrics_have_help_and_move_with_a_job():
+def test_every_metric_has_help_and_the_namespace():
     reg = CollectorRegistry()
-    m = Metrics(reg)
-    m.add_inbox("/in")
-    result = {"pages": [{"lines": [{}, {}, {}]}], "stats": {"tiles": 4, "pixels": 1000},
-              "timings": {"decode": 0.1, "detect": 1.0, "recognize": 0.5, "write": 0.01}}
-    m.job_done("/in", result, 2.0, 1.5, 1234.0)
-    v = reg.get_sample_value
-    assert v("ocrwatchd_files_total", {"inbox": "/in", "outcome": "done"}) == 1
-    assert v("ocrwatchd_files_total", {"inbox": "/in", "outcome": "failed"}) == 0
-    assert v("ocrwatchd_lines_total") == 3 and v("ocrwatchd_tiles_total") == 4 and v("ocrwatchd_pixels_total") == 1000
-    assert v("ocrwatchd_stage_seconds_count", {"stage": "settle"}) == 1
-    assert v("ocrwatchd_stage_seconds_sum", {"stage": "detect"}) == 1.0
-    assert v("ocrwatchd_last_success_timestamp_seconds", {"inbox": "/in"}) == 1234.0
+    Metrics(reg)
     for fam in reg.collect():
         assert fam.name.startswith("ocrwatchd_") and fam.documentation, fam.name
 
@@ -65,23 +54,111 @@ def test_no_gpu_metric_without_nvml():
     assert not any(f.name.startswith("ocrwatchd_gpu") for f in reg.collect())
 
 
-def test_metrics_and_healthz_endpoints():
+def ipv6_loopback() -> bool:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:0", "[::1]:0"])
+def test_metrics_and_healthz_endpoints(listen, capfd):
+    if listen.startswith("[") and not ipv6_loopback():
+        pytest.skip("this host has no IPv6 loopback")
     reg = CollectorRegistry()
     Metrics(reg).set_build("det", "CPUExecutionProvider")
     healthy = [True]
-    srv = MetricsServer("127.0.0.1:0", reg, lambda: healthy[0])
+    srv = MetricsServer(listen, reg, lambda: healthy[0])
     srv.start()
     try:
-        base = f"http://127.0.0.1:{srv.port}"
+        base = f"http://{listen.rpartition(':')[0]}:{srv.port}"
         body = urllib.request.urlopen(base + "/metrics").read().decode()
         assert 'ocrwatchd_build_info{model="det",provider="CPUExecutionProvider"' in body
         assert urllib.request.urlopen(base + "/healthz").status == 200
+        # prometheus-client's own exposition: OpenMetrics when asked for, gzip when accepted
+        ask = urllib.request.Request(base + "/metrics", headers={
+            "Accept": "application/openmetrics-text; version=1.0.0", "Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(ask) as r:
+            assert r.headers["Content-Type"].startswith("application/openmetrics-text")
+            assert r.headers["Content-Encoding"] == "gzip"
+            assert gzip.decompress(r.read()).decode().endswith("# EOF\n")
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(base + "/other")
+        assert e.value.code == 404
         healthy[0] = False
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(base + "/healthz")
         assert e.value.code == 503
     finally:
         srv.stop()
+    out, err = capfd.readouterr()
+    assert "GET /" not in out + err                      # scrapes every few seconds must not flood the log
+
+
+def test_every_moving_metric_follows_real_jobs_done_failed_and_retried(tmp_path):
+    import time
+
+    import cv2
+    import numpy as np
+
+    from ocrwatchd.daemon.budget import estimate_bytes
+
+    # [::1] where the host has it: the daemon's listener binds IPv6 addresses too
+    d = Daemon(tmp_path, workers=1, metrics_host="[::1]" if ipv6_loopback() else "127.0.0.1")
+    d.out.mkdir()
+    stale = d.out / ".old.json.x1y2z3.tmp"                   # a temp file of ours left by a crash, two days old
+    stale.write_text("{")
+    os.utime(stale, (time.time() - 2 * 86400,) * 2)
+    ok, jpg = cv2.imencode(".jpg", text_image(640, 240, [(20, 120, "cut short", 1.2)]))
+    (d.inbox / "a-cut.jpg").write_bytes(jpg.tobytes()[: len(jpg) // 2])   # retried, then quarantined
+    big = big_scan()
+    (d.inbox / "b-big.png").write_bytes(big)
+    (d.inbox / "c-notes.png").write_text("not a picture")                # quarantined at once
+    (d.inbox / "d-small.png").write_bytes(small_scan(1))
+    started = time.time()
+    d.start()
+    inbox = str(d.inbox)
+    key = lambda name, **labels: (name, frozenset(labels.items()))      # noqa: E731
+    h, w = cv2.imdecode(np.frombuffer(big, np.uint8), cv2.IMREAD_GRAYSCALE).shape
+
+    # The one worker on the big page: one job in flight holding exactly its estimate, the others queued.
+    busy = {}
+
+    def big_in_flight():
+        busy.update(scrape(d.metrics_url))
+        return (busy.get(key("ocrwatchd_memory_reserved_bytes")) == estimate_bytes(w, h)
+                and busy[key("ocrwatchd_queue_depth")] >= 2)
+    wait_for(big_in_flight, 120, "the big page in flight with the others queued")
+    assert busy[key("ocrwatchd_inflight_jobs")] == 1
+
+    wait_for(lambda: len(d.results()) == 2 and len(d.failures()) == 2, 120, "2 results and 2 failures")
+    time.sleep(0.5)
+    m = scrape(d.metrics_url)
+    assert d.stop()[0] == 0
+    results = [json.loads(p.read_text()) for p in d.results()]
+    cut = json.loads((d.failed / "a-cut.error.json").read_text())
+    assert m[key("ocrwatchd_files_total", inbox=inbox, outcome="done")] == 2
+    assert m[key("ocrwatchd_files_total", inbox=inbox, outcome="failed")] == 2
+    assert m[key("ocrwatchd_files_total", inbox=inbox, outcome="retried")] == cut["attempts"] - 1 >= 1
+    assert m[key("ocrwatchd_inflight_jobs")] == 0 and m[key("ocrwatchd_memory_reserved_bytes")] == 0
+    assert m[key("ocrwatchd_queue_depth")] == 0 and m[key("ocrwatchd_queue_capacity")] == 8
+    assert m[key("ocrwatchd_workers")] == 1 and m[key("ocrwatchd_memory_budget_bytes")] == 4096 << 20
+    assert m[key("ocrwatchd_janitor_removed_total", kind="temp")] == 1 and not stale.exists()
+    assert m[key("ocrwatchd_pages_total")] == 2
+    assert m[key("ocrwatchd_lines_total")] == sum(len(r["pages"][0]["lines"]) for r in results) >= 15
+    assert m[key("ocrwatchd_tiles_total")] == sum(r["stats"]["tiles"] for r in results)
+    assert m[key("ocrwatchd_pixels_total")] == sum(r["stats"]["pixels"] for r in results)
+    for stage in ("settle", "decode", "detect", "recognize", "write"):
+        assert m[key("ocrwatchd_stage_seconds_count", stage=stage)] == 2, stage
+    assert started < m[key("ocrwatchd_last_success_timestamp_seconds", inbox=inbox)] < time.time()
+    # claim -> written: the small page was claimed with the big one, so its time includes the big page's run
+    totals = {r["source"]["path"].rsplit("/", 1)[1]: r["timings"]["total"] for r in results}
+    assert m[key("ocrwatchd_job_seconds_count")] == 2
+    assert m[key("ocrwatchd_job_seconds_sum")] >= 2 * totals["b-big.png"] + totals["d-small.png"] - 0.5
 
 
 def test_dashboard_is_valid_json_and_queries_real_metrics():
@@ -99,18 +176,12 @@ def test_dashboard_is_valid_json_and_queries_real_metrics():
         assert topic in titles
 
 
-def need(binary: str) -> str:
-    path = shutil.which(binary)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{binary} missing in CI: .ci/run installs Debian's prometheus package")
-        pytest.skip(f"{binary} not installed (apt-get install prometheus)")
-    return path
+PROMETHEUS = ".ci/run installs Debian's prometheus package (apt-get install prometheus)"
 
 
 def test_alert_rules_pass_promtool_and_name_real_metrics():
     rules = REPO / "etc/prometheus/ocrwatchd.rules.yml"
-    p = subprocess.run([need("promtool"), "check", "rules", str(rules)], capture_output=True, text=True)
+    p = subprocess.run([need("promtool", PROMETHEUS), "check", "rules", str(rules)], capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr
     known = exposed_names()
     exprs = re.findall(r"expr: \|?\n?((?:.|\n)*?)\n\s+(?:for|labels):", rules.read_text())
@@ -121,7 +192,7 @@ def test_alert_rules_pass_promtool_and_name_real_metrics():
 
 
 def test_real_prometheus_scrapes_the_daemon(tmp_path):
-    prometheus = need("prometheus")
+    prometheus = need("prometheus", PROMETHEUS)
     metrics_port, prom_port = free_port(), free_port()
     d = Daemon(tmp_path, metrics_port=metrics_port)
     (tmp_path / "prometheus.yml").write_text(f"""

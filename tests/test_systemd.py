@@ -11,8 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-from test_daemon import Daemon, small_scan, wait_for
+from conftest import Daemon, need, small_scan, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -150,10 +149,7 @@ def unit_for_this_machine(tmp_path) -> Path:
 
 
 def need_analyze():
-    if shutil.which("systemd-analyze") is None:
-        if os.environ.get("CI"):
-            pytest.fail("systemd-analyze missing in CI: .ci/run installs systemd")
-        pytest.skip("systemd-analyze not installed")
+    need("systemd-analyze", ".ci/run installs systemd")
 
 
 def test_unit_verifies(tmp_path):

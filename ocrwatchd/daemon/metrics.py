@@ -7,11 +7,13 @@ where NVML (nvidia-ml-py) is importable and finds a device: an absent metric, ne
 from __future__ import annotations
 
 import logging
+import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram,
-                               disable_created_metrics, generate_latest)
+from prometheus_client import (REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics,
+                               make_wsgi_app)
 from prometheus_client.core import GaugeMetricFamily
 
 from .. import __version__
@@ -111,33 +113,40 @@ class GpuCollector:
         yield total
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):   # a scrape every few seconds would flood the journal
+        pass
+
+
 class MetricsServer:
-    """GET /metrics (Prometheus text format) and GET /healthz (200 when healthy() is true, else 503)."""
+    """GET /metrics (prometheus-client's WSGI app: text or OpenMetrics as the scraper asks, gzip when accepted) and
+    GET /healthz (200 when healthy() is true, else 503), on an IPv4 or IPv6 address ("[::1]:9464")."""
 
     def __init__(self, listen: str, registry: CollectorRegistry, healthy) -> None:
         host, _, port = listen.rpartition(":")
-        registry_, healthy_ = registry, healthy
+        host = host.strip("[]") or "127.0.0.1"
+        # The socket's family must match the address: a plain HTTP server is AF_INET and cannot bind "::1".
+        family = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                if self.path.split("?")[0] == "/metrics":
-                    body, ctype, code = generate_latest(registry_), CONTENT_TYPE_LATEST, 200
-                elif self.path.split("?")[0] == "/healthz":
-                    ok = healthy_()
-                    body, ctype, code = (b"ok\n" if ok else b"unhealthy\n"), "text/plain", 200 if ok else 503
-                else:
-                    body, ctype, code = b"not found\n", "text/plain", 404
-                self.send_response(code)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+        class Server(ThreadingMixIn, WSGIServer):
+            address_family = family
+            daemon_threads = True   # a stuck scraper must not hold up shutdown
 
-            def log_message(self, *args):   # scrapes every few seconds would flood the log
-                pass
+        metrics_app = make_wsgi_app(registry)
 
-        self.httpd = ThreadingHTTPServer((host.strip("[]") or "127.0.0.1", int(port)), Handler)
-        self.httpd.daemon_threads = True
+        def app(environ, start_response):
+            path = environ.get("PATH_INFO", "")
+            if path == "/metrics":
+                return metrics_app(environ, start_response)
+            if path == "/healthz":
+                ok = healthy()
+                status, body = ("200 OK", b"ok\n") if ok else ("503 Service Unavailable", b"unhealthy\n")
+            else:
+                status, body = "404 Not Found", b"not found\n"
+            start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+            return [body]
+
+        self.httpd = make_server(host, int(port), app, server_class=Server, handler_class=_QuietHandler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="metrics", daemon=True)
 
     @property

@@ -11,6 +11,7 @@ import itertools
 import logging
 import os
 import queue
+import re
 import signal
 import threading
 import time
@@ -34,16 +35,21 @@ log = logging.getLogger("ocrwatchd")
 NETWORK_FS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse", "9p", "afs", "ceph", "glusterfs")
 
 
-def filesystem_type(path: Path) -> str:
-    """The mount's filesystem type from /proc/self/mounts (longest matching mount point)."""
+def filesystem_type(path: Path, mounts: Path = Path("/proc/self/mounts")) -> str:
+    """The filesystem type of the mount holding `path` (longest matching mount point).
+
+    The path is resolved first: an inbox that is a symlink onto an NFS mount lies on NFS, not where the link is.
+    """
+    path = os.path.realpath(path)
     best, kind = "", ""
     try:
-        for line in Path("/proc/self/mounts").read_text().splitlines():
+        for line in mounts.read_text().splitlines():
             parts = line.split()
-            mnt = parts[1].replace("\\040", " ")
-            if (str(path) == mnt or str(path).startswith(mnt.rstrip("/") + "/")) and len(mnt) > len(best):
+            # the kernel escapes space, tab, newline and backslash in mount points as \ooo
+            mnt = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[1])
+            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) > len(best):
                 best, kind = mnt, parts[2]
-    except OSError:
+    except (OSError, IndexError):
         pass
     return kind
 
