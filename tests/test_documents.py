@@ -13,16 +13,13 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from conftest import shared_dir
+from conftest import need_shared
 from ocrwatchd.documents import DocumentOptions, EncryptedDocument, TooManyPages, open_document
 from ocrwatchd.engine.decode import ImageTooLarge, TruncatedImage, UnsupportedImage
 
 
 def pdf_data(name: str) -> Path:
-    root = shared_dir()
-    if root is None:
-        pytest.skip("../shared (OCRmyPDF's test PDFs) not available")
-    return root / "data" / "pdf" / name
+    return need_shared() / "data" / "pdf" / name
 
 
 def plan(name: str, **opts):

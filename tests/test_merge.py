@@ -132,3 +132,29 @@ def test_a_seam_cut_last_digit_taller_than_wide_joins_its_line():
     # a piece of the next line down, cut the same way, still doesn't
     below = Candidate(digit + [0, 90], 0.84, tile=20, cut_vertical=False, cut_horizontal=True)
     assert len(merge_candidates([a, below])) == 2
+
+
+def test_tiles_without_ink_are_not_run_and_text_anywhere_is_still_found():
+    from ocrwatchd.engine.detector import blank
+
+    rng = np.random.default_rng(3)
+    paper = np.clip(235 + rng.normal(0, 6, (640, 640)), 0, 255).astype(np.uint8)   # grain, JPEG-like noise
+    assert blank(paper) and blank(np.full((640, 640), 40, np.uint8))               # plain paper, a black area
+    label = paper.copy()
+    label[300:318, 300:360] = 60                                                    # one small label
+    assert not blank(label)
+    negative = np.full((640, 640), 30, np.uint8)
+    negative[100:120, 100:300] = 220                                                # light print on dark
+    assert not blank(negative)
+    faint = paper.copy()
+    faint[200:216, 100:200] = 235 - 60                                              # faint pencil
+    assert not blank(faint)
+    session = ThresholdSession()
+    img = np.full((1500, 1500), 255, np.uint8)
+    img[1400:1430, 1300:1450] = 0                                                   # text only in one corner
+    out = TextDetector(session, SPEC, TILING).detect(img)
+    assert len(out.grid.tiles) == 9 and out.blank_tiles == 8 and len(session.shapes) == 1
+    (line,) = out.lines
+    assert bounds(line)[0] == pytest.approx(1300, abs=3) and bounds(line)[3] == pytest.approx(1430, abs=3)
+    empty = TextDetector(ThresholdSession(), SPEC, TILING).detect(np.full((1500, 1500), 255, np.uint8))
+    assert empty.lines == [] and empty.blank_tiles == 9 and empty.batches == 0

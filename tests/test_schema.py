@@ -71,14 +71,29 @@ def test_every_page_of_a_multi_page_tiff_is_read(engine, tmp_path):
 
 
 def test_pdf_results_are_valid(engine):
-    from conftest import shared_dir
+    from conftest import need_shared
 
-    root = shared_dir()
-    if root is None:
-        pytest.skip("../shared not available")
+    root = need_shared()
     for name in ("graph_ocred.pdf", "palette.pdf"):
         result = process(root / "data" / "pdf" / name, engine).result
         jsonschema.validate(result, SCHEMA)
         page = result["pages"][0]
         assert page["pdf"]["rotate"] == 0 and page["dpi"] == 96 and page["lines"]
         assert page["source"] == ("pdf-text" if name == "graph_ocred.pdf" else "ocr")
+
+
+def test_words_spell_their_line_and_lie_inside_it(engine):
+    from conftest import need_shared
+
+    result = process(need_shared() / "data/real/sroie/100.jpg", engine).result
+    jsonschema.validate(result, SCHEMA)
+    lines = result["pages"][0]["lines"]
+    assert len(lines) > 30
+    for line in lines:
+        assert " ".join(w["text"] for w in line["words"]) == " ".join(line["text"].split())
+        x0, y0, x1, y1 = line["box"]
+        for w in line["words"]:
+            wx0, wy0, wx1, wy1 = w["box"]
+            assert x0 - 1 <= wx0 <= wx1 <= x1 + 1 and y0 - 1 <= wy0 <= wy1 <= y1 + 1
+        starts = [w["box"][0] for w in line["words"]]
+        assert starts == sorted(starts)             # in reading order along the line

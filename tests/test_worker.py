@@ -65,7 +65,7 @@ def test_disk_full_while_writing_is_retried_and_then_done(tmp_path, engine, monk
     RuntimeError("[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Failed to allocate memory for requested buffer"),
 ], ids=["MemoryError", "ENOSPC", "onnxruntime-oom"])
 def test_a_transient_error_is_retried_3_times_with_backoff_then_quarantined(tmp_path, engine, monkeypatch, error):
-    def process(path, engine):
+    def process(path, engine, **_):
         raise error
     monkeypatch.setattr(worker, "process", process)
     outcomes, pauses, inbox = run_one(tmp_path, engine)
@@ -78,7 +78,7 @@ def test_a_transient_error_is_retried_3_times_with_backoff_then_quarantined(tmp_
 
 
 def test_other_errors_are_quarantined_at_once(tmp_path, engine, monkeypatch):
-    def process(path, engine):
+    def process(path, engine, **_):
         raise ValueError("a bug, not the weather")
     monkeypatch.setattr(worker, "process", process)
     outcomes, pauses, inbox = run_one(tmp_path, engine)

@@ -84,9 +84,22 @@ def _split_at_gaps(run: list[tuple[str, tuple | None]]) -> list[dict]:
 
 
 def _line(part: list[tuple[str, tuple | None]]) -> dict:
-    boxes = [b for _, b in part if b]
-    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
-    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
-    text = " ".join("".join(ch for ch, _ in part).split())
-    return {"polygon": [[x0, y0], [x1, y0], [x1, y1], [x0, y1]], "box": [x0, y0, x1, y1], "score": 1.0,
-            "text": text, "text_score": 1.0}
+    """A result line from characters (a space has no box): its box and text, and its words with theirs."""
+    words: list[list[tuple[str, tuple]]] = [[]]
+    for ch, box in part:
+        if box is None:
+            words.append([])
+        else:
+            words[-1].append((ch, box))
+    words = [w for w in words if w]
+    line = _boxed([b for w in words for _, b in w])
+    line["text"] = " ".join("".join(ch for ch, _ in w) for w in words)
+    line["text_score"] = 1.0
+    line["words"] = [{"text": "".join(ch for ch, _ in w), **_boxed([b for _, b in w])} for w in words]
+    return line
+
+
+def _boxed(boxes: list[tuple]) -> dict:
+    x0, y0 = float(min(b[0] for b in boxes)), float(min(b[1] for b in boxes))
+    x1, y1 = float(max(b[2] for b in boxes)), float(max(b[3] for b in boxes))
+    return {"polygon": [[x0, y0], [x1, y0], [x1, y1], [x0, y1]], "box": [x0, y0, x1, y1], "score": 1.0}

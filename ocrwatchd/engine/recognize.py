@@ -13,7 +13,8 @@ import cv2
 import numpy as np
 
 from .preprocess import Profile
-from .segment import CharSpan, Piece, add_missed_spaces, ink_columns, ink_mask, split_fields, text_bounds
+from .segment import (CharSpan, Piece, add_missed_spaces, ink_columns, ink_mask, split_fields, text_bounds,
+                      word_pieces)
 
 BLANK = ""
 
@@ -196,6 +197,19 @@ def halfwidth_if_latin(text: str, fold_quotes: bool = False) -> str:
     return text.translate(_QUOTES) if fold_quotes else text
 
 
+def spread_words(text: str, t0: float, t1: float, score: float) -> tuple[Piece, ...]:
+    """Words placed by their share of the characters over [t0, t1], where no character positions are known
+    (turned crops, or a cleaned text whose words no longer match the read ones)."""
+    tokens = text.split()
+    total = sum(len(t) for t in tokens) + len(tokens) - 1
+    out, pos = [], 0
+    for token in tokens:
+        a, b = pos / total, (pos + len(token)) / total
+        out.append(Piece(t0 + a * (t1 - t0), t0 + b * (t1 - t0), token, score))
+        pos += len(token) + 1
+    return tuple(out)
+
+
 def crop_quad(image: np.ndarray, quad: np.ndarray, pad: float = 0.0) -> np.ndarray:
     """The quad's pixels, perspective-rectified to an upright rectangle; tall crops are turned to lie flat."""
     q = pad_quad(quad, pad).astype(np.float32)
@@ -259,6 +273,8 @@ class LineReading:
     # each character read (spaces too), in reading order: its centre as a fraction of the quad's width, the
     # character and its probability; empty for turned crops and when refit is off
     chars: tuple[tuple[float, str, float], ...] = ()
+    # each word of text (its whitespace-separated tokens, in order) and where it lies, [t0, t1] of the quad's width
+    words: tuple[Piece, ...] = ()
 
 
 class TextRecognizer:
@@ -312,7 +328,8 @@ class TextRecognizer:
             spans = unsure_letters_in_numbers(spans)
         w, h = quad_size(quad)
         if not spec.refit or h >= 1.5 * w or len(spans) < 1:   # turned crops keep their box whole
-            return LineReading(clean("".join(s.char for s in spans)), score)
+            text = clean("".join(s.char for s in spans))
+            return LineReading(text, score, words=spread_words(text, 0.0, 1.0, score))
         pad_px = spec.pad * min(w, h)
         mask = ink_mask(crop)
         ink = ink_columns(mask, pad_px)
@@ -331,8 +348,13 @@ class TextRecognizer:
         fold = clean if not _has_cjk(text) else (lambda c: c)     # as the line's text was cleaned, per character
         chars = tuple((((s.start + s.end) / 2 * px_per_frame - pad_px) / quad_px, fold(s.char), s.prob)
                       for s in spans)
+        found = word_pieces(spans, px_per_frame, ink, pad_px, h)
+        tokens = text.split()
+        words = (tuple(Piece(p.t0, p.t1, token, p.score) for p, token in zip(found, tokens))
+                 if len(found) == len(tokens) else spread_words(text, t0, t1, score))
         if flipped:   # a crop read turned by 180° runs against the quad's directions
             t0, t1, v0, v1 = 1 - t1, 1 - t0, 1 - v1, 1 - v0
             fields = [Piece(1 - f.t1, 1 - f.t0, f.text, f.score) for f in fields] if fields else None
             chars = tuple((1 - t, c, p) for t, c, p in chars)
-        return LineReading(text, score, fields, (t0, t1, v0, v1), chars)
+            words = tuple(Piece(1 - p.t1, 1 - p.t0, p.text, p.score) for p in words)
+        return LineReading(text, score, fields, (t0, t1, v0, v1), chars, words)

@@ -144,6 +144,40 @@ def add_missed_spaces(spans: list[CharSpan], px_per_frame: float, ink: np.ndarra
     return out
 
 
+def word_pieces(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray, pad_px: float,
+                line_height: float) -> list[Piece]:
+    """Each word of a read line (a run of characters between spaces) with where it lies, [t0, t1] of the quad's
+    width: from its first letter's ink to its last letter's, never past half-way to the neighbouring word.
+
+    A letter's CTC frames mark its middle, not its extent, so the ink around them says where a word starts and
+    ends; the half-way limit keeps a word from reaching over a narrow space into the next one.
+    """
+    width = len(ink)
+    quad_w = width - 2 * pad_px
+    words: list[list[CharSpan]] = [[]]
+    for span in spans:
+        if span.char == " ":
+            words.append([])
+        else:
+            words[-1].append(span)
+    words = [w for w in words if w]
+    if not words or quad_w <= 0:
+        return []
+    centre = [((w[0].start + w[0].end) / 2 * px_per_frame, (w[-1].start + w[-1].end) / 2 * px_per_frame)
+              for w in words]
+    out = []
+    for n, (word, (first, last)) in enumerate(zip(words, centre)):
+        left = (centre[n - 1][1] + first) / 2 if n else 0.0
+        right = (last + centre[n + 1][0]) / 2 if n + 1 < len(words) else float(width)
+        a, b = min(width - 1, int(first)), min(width - 1, int(last))
+        lo = _reach(ink, a, -1, 0.4 * line_height, int(max(0.0, first - left)))
+        hi = _reach(ink, b, 1, 0.4 * line_height, int(max(0.0, right - last))) + 1
+        t0 = min(max((lo - pad_px) / quad_w, 0.0), 1.0)
+        t1 = min(max((hi - pad_px) / quad_w, t0), 1.0)
+        out.append(Piece(t0, t1, "".join(s.char for s in word), float(np.mean([s.prob for s in word]))))
+    return out
+
+
 def sub_quad(quad: np.ndarray, t0: float, t1: float, v0: float = 0.0, v1: float = 1.0) -> np.ndarray:
     """The part of a quad (clockwise from top-left) between fractions t0..t1 of its width and v0..v1 of its
     height."""

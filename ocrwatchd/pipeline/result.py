@@ -57,6 +57,7 @@ def build_result(ctx, engine) -> dict:
             "pdf_text": ctx.options.pdf_text if doc.format == "pdf" else None,
         },
         "stats": {"tiles": sum(st["tiles"] for st in ctx.page_stats),
+                  "blank_tiles": sum(st["blank_tiles"] for st in ctx.page_stats),
                   "batches": sum(st["batches"] for st in ctx.page_stats),
                   "pixels": sum(st["pixels"] for st in ctx.page_stats),
                   "lines": len(all_lines), "dropped_lines": ctx.dropped_lines},

@@ -88,7 +88,8 @@ def _page(ctx: DocumentContext, engine: Engine, index: int, visualize: bool) -> 
     page_stages(pctx, engine)
     ctx.dropped_lines += pctx.dropped_lines
     det = pctx.detection
-    ctx.page_stats.append({"tiles": len(det.grid.tiles), "batches": det.batches, "scale": det.scale,
+    ctx.page_stats.append({"tiles": len(det.grid.tiles) - det.blank_tiles, "blank_tiles": det.blank_tiles,
+                           "batches": det.batches, "scale": det.scale,
                            "pixels": pctx.image.width * pctx.image.height, "timings": det.timings,
                            "input_width": det.grid.input_width})
     out = _page_json(info, pctx.lines, "ocr", pctx.orientation, text=engine.recognizer is not None)

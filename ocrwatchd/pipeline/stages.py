@@ -16,8 +16,8 @@ from ..engine.detector import DetectionOutput
 from ..engine.layout import reading_order
 from ..engine.orientation import turn, turn_back
 from ..engine.orphans import joined_with_neighbour, mark_box, orphan_candidates
-from ..engine.recognize import stray_cjk
-from ..engine.segment import sub_quad
+from ..engine.recognize import spread_words, stray_cjk
+from ..engine.segment import Piece, sub_quad
 from .engine import Engine
 from .result import line_json
 
@@ -53,9 +53,12 @@ def orientation_stage(ctx: PageContext, engine: Engine) -> None:
 
 def turn_back_stage(ctx: PageContext, width: int, height: int) -> None:
     """Lines found on the turned page, back in the page as given (width × height); reading order is kept."""
+    def back(pts: list) -> np.ndarray:
+        return turn_back(np.array(pts), ctx.orientation, width, height)
+
     for line in ctx.lines:
-        line.update(line_json(Detection(turn_back(np.array(line["polygon"]), ctx.orientation, width, height),
-                                        line["score"])))
+        line.update(line_json(Detection(back(line["polygon"]), line["score"])))
+        line["words"] = [word_json(back(w["polygon"]), w["text"], w["score"]) for w in line.get("words", [])]
 
 
 def recognize_stage(ctx: PageContext, engine: Engine) -> None:
@@ -66,23 +69,39 @@ def recognize_stage(ctx: PageContext, engine: Engine) -> None:
     dets: list[Detection] = ctx.detection.lines
     readings = engine.recognizer.read_lines(ctx.image.pixels, [d.quad for d in dets])
     kept, dropped = [], 0
-    for det, line, reading in zip(dets, ctx.lines, readings):
+    for det, reading in zip(dets, readings):
         t0, t1, v0, v1 = reading.bounds
-        if reading.fields:
-            parts = [(line_json(Detection(sub_quad(det.quad, f.t0, f.t1, v0, v1), det.score)), f.text, f.score)
-                     for f in reading.fields]
-        elif reading.bounds != (0.0, 1.0, 0.0, 1.0):
-            parts = [(line_json(Detection(sub_quad(det.quad, t0, t1, v0, v1), det.score)), reading.text, reading.score)]
-        else:
-            parts = [(line, reading.text, reading.score)]
-        for part, text, score in parts:
-            if text.strip() and score >= engine.settings.min_text_score:
-                part["text"], part["text_score"] = text, round(score, 4)
-                kept.append(part)
-            else:
+        pieces = reading.fields or [Piece(t0, t1, reading.text, reading.score)]
+        for piece in pieces:
+            if not piece.text.strip() or piece.score < engine.settings.min_text_score:
                 dropped += 1
+                continue
+            fitted = (piece.t0, piece.t1, v0, v1) != (0.0, 1.0, 0.0, 1.0)
+            part = line_json(Detection(sub_quad(det.quad, piece.t0, piece.t1, v0, v1), det.score) if fitted else det)
+            part["text"], part["text_score"] = piece.text, round(piece.score, 4)
+            part["words"] = _words(det.quad, reading.words, piece, v0, v1)
+            kept.append(part)
     ctx.dropped_lines = dropped
     ctx.lines = kept
+
+
+def _words(quad: np.ndarray, read: tuple[Piece, ...], part: Piece, v0: float, v1: float) -> list[dict]:
+    """The words of one result line (a whole read line or a field of it), each boxed in the line's quad.
+
+    They are the reading's words lying in the part; should their tokens not match the part's text (cleaning
+    changed its spacing), the part's words are spread over it by their share of its characters instead.
+    """
+    tokens = part.text.split()
+    inside = [w for w in read if part.t0 <= (w.t0 + w.t1) / 2 <= part.t1]
+    if [w.text for w in inside] != tokens:
+        inside = spread_words(part.text, part.t0, part.t1, part.score)
+    return [word_json(sub_quad(quad, max(w.t0, part.t0), min(w.t1, part.t1), v0, v1), w.text, w.score)
+            for w in inside]
+
+
+def word_json(quad: np.ndarray, text: str, score: float) -> dict:
+    out = line_json(Detection(quad, score))
+    return {"text": text, "polygon": out["polygon"], "box": out["box"], "score": out["score"]}
 
 
 def marks_stage(ctx: PageContext, engine: Engine) -> None:
@@ -110,10 +129,12 @@ def marks_stage(ctx: PageContext, engine: Engine) -> None:
         line_height = boxes[near.index, 3] - boxes[near.index, 1]
         mid = (near.lo + near.hi) / 2
         field = next((f for f in reading.fields or [] if f.t0 <= mid <= f.t1), None)
+        mark = mark_box(ink, line_height)
         if field is not None and all(near.lo <= t <= near.hi for t, c, _ in reading.chars
                                      if c != " " and field.t0 <= t <= field.t1):
-            line = line_json(Detection(mark_box(ink, line_height), score))
+            line = line_json(Detection(mark, score))
             line["text"], line["text_score"] = text, round(score, 4)   # no detector score: the reading's
+            line["words"] = [word_json(mark, text, score)]
             ctx.lines.append(line)
         else:
             on_right = ink[0] >= boxes[near.index, 0]
@@ -121,8 +142,14 @@ def marks_stage(ctx: PageContext, engine: Engine) -> None:
             space = " " if 0 <= beside < len(reading.chars) and reading.chars[beside][1] == " " else ""
             line = ctx.lines[near.index]
             line["text"] = line["text"] + space + text if on_right else text + space + line["text"]
-            line.update(line_json(Detection(_stretched(np.array(line["polygon"]), mark_box(ink, line_height)),
-                                            line["score"])))
+            line.update(line_json(Detection(_stretched(np.array(line["polygon"]), mark), line["score"])))
+            words = line["words"]
+            if space:    # a word of its own, before or after the line's words
+                words.insert(len(words) if on_right else 0, word_json(mark, text, score))
+            else:        # glued to the word beside it, which grows over it
+                k = -1 if on_right else 0
+                glued = words[k]["text"] + text if on_right else text + words[k]["text"]
+                words[k] = word_json(_stretched(np.array(words[k]["polygon"]), mark), glued, words[k]["score"])
 
 
 def _stretched(quad: np.ndarray, corners: np.ndarray) -> np.ndarray:
