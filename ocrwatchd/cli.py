@@ -14,6 +14,7 @@ from .config import DEFAULT_CONFIG
 from .engine.decode import DecodeError
 from .engine.session import GPUUnavailable
 from .engine.tiling import TILE_PRESETS
+from .outputs import FORMATS
 from .fsutil import replace_file, write_new_file
 from .modelstore import ModelError, install_from_wheels, load_manifest
 
@@ -77,8 +78,10 @@ def _engine_settings(a: argparse.Namespace):
 def cmd_detect(a: argparse.Namespace) -> int:
     from .pipeline import Engine, process
 
-    if len(a.images) > 1 and (a.output or a.visualize):
-        print("ocrwatchd: -o/--visualize take one file; several files print one JSON object per line", file=sys.stderr)
+    formats = {name: getattr(a, name) for name in ("pdf", "txt", "hocr", "alto") if getattr(a, name)}
+    if len(a.images) > 1 and (a.output or a.visualize or formats):
+        print("ocrwatchd: -o/--visualize/--pdf/--txt/--hocr/--alto take one file; several files print one JSON "
+              "object per line", file=sys.stderr)
         return 2
     engine = Engine(_engine_settings(a))
     log.info("detector %s (%s) on %s", engine.model_info["name"], engine.model_info["sha256"][:12], engine.provider)
@@ -102,6 +105,8 @@ def cmd_detect(a: argparse.Namespace) -> int:
             sys.stdout.flush()
         if a.visualize and ctx.visualization is not None:
             _write(Path(a.visualize), ctx.visualization, a.overwrite)
+        for name, out in formats.items():   # every format from the same result: the models ran once
+            _write(Path(out), FORMATS[name].write(ctx.result, Path(image)), a.overwrite)
     return 1 if failed else 0
 
 
@@ -169,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("images", nargs="+", metavar="FILE", help="images (PNG, JPEG, TIFF, …) or PDFs")
     d.add_argument("-o", "--output", help="write the JSON here instead of stdout (one file)")
     d.add_argument("--visualize", metavar="OUT.jpg", help="also draw the detected lines on (the first page of) the file")
+    d.add_argument("--pdf", metavar="OUT.pdf", help="also write a searchable PDF (the pages as they are + a text layer)")
+    d.add_argument("--txt", metavar="OUT.txt", help="also write the text, pages separated by form feeds")
+    d.add_argument("--hocr", metavar="OUT.hocr", help="also write hOCR 1.2")
+    d.add_argument("--alto", metavar="OUT.xml", help="also write ALTO 4.4")
     d.add_argument("--no-recognize", action="store_true", help="detection only (no text recognition)")
     d.add_argument("--overwrite", action="store_true", help="replace existing -o/--visualize files")
     _engine_args(d)

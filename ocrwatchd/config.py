@@ -30,6 +30,7 @@ ENV_PREFIX = "OCRWATCHD_"
 NOT_CONFIG_ENV = {
     "OCRWATCHD_MODELS_DIR": "modelstore.py: the folder holding the models manifest and ONNX files",
     "OCRWATCHD_SHARED": "tests/conftest.py: the shared test data (real scans, eval kit)",
+    "OCRWATCHD_FAULT": "daemon/publish.py: tests only: die right after the named publish step (crash tests)",
 }
 
 
@@ -46,13 +47,35 @@ class InboxConfig(_Strict):
     visualize: bool = False            # also write NAME.boxes.jpg
     pdf_text: Literal["use", "ocr"] | None = None   # PDF pages with a text layer; None: [engine] pdf_text
     extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
+    # What is written beside each original (outputs/): json always; pdf = NAME.ocr.pdf (searchable), txt, hocr,
+    # alto = NAME.alto.xml.
+    formats: tuple[Literal["json", "pdf", "txt", "hocr", "alto"], ...] = ("json",)
+    # Set: the searchable PDF takes the original's name (scan.jpg → scan.pdf) and the original is moved here
+    # instead (OCRmyPDF's watcher's archive folder). Needs "pdf" in formats.
+    archive: Path | None = None
 
-    @field_validator("path", "output", "failed")
+    @field_validator("path", "output", "failed", "archive")
     @classmethod
-    def _absolute(cls, v: Path) -> Path:
+    def _absolute(cls, v: Path | None) -> Path | None:
+        if v is None:
+            return v
         if not v.is_absolute():
             raise ValueError(f"must be an absolute path, got {str(v)!r}")
         return Path(os.path.normpath(v))
+
+    @field_validator("formats")
+    @classmethod
+    def _json_always(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(("json", *v)))     # JSON is always written (the set's commit marker)
+
+    def model_post_init(self, _ctx) -> None:
+        if self.archive is not None and "pdf" not in self.formats:
+            raise ValueError("archive needs \"pdf\" in formats: the searchable PDF is what takes the original's name")
+
+    @property
+    def folders(self) -> tuple[tuple[str, Path], ...]:
+        """The folders results go to, by key: output, failed, and archive where set."""
+        return tuple((k, getattr(self, k)) for k in ("output", "failed", "archive") if getattr(self, k) is not None)
 
     @field_validator("extensions")
     @classmethod
@@ -164,8 +187,7 @@ def check_layout(config: Config) -> None:
     """Folder relations that would loop or mix inboxes: outputs inside inboxes, inboxes inside each other."""
     for i, inbox in enumerate(config.inboxes):
         for j, other in enumerate(config.inboxes):
-            for key in ("output", "failed"):
-                target = getattr(inbox, key)
+            for key, target in inbox.folders:
                 if _inside(target, other.path):
                     raise ConfigError(f"inboxes.{i}.{key}: {target} is inside inboxes.{j}.path {other.path}: "
                                       "results would be picked up again (a processing loop)")
@@ -178,8 +200,7 @@ def check_folders(config: Config, create: bool = True) -> None:
     for i, inbox in enumerate(config.inboxes):
         if not inbox.path.is_dir():
             raise ConfigError(f"inboxes.{i}.path: {inbox.path} is not an existing folder")
-        for key in ("output", "failed"):
-            folder = getattr(inbox, key)
+        for key, folder in inbox.folders:
             if create:
                 try:
                     folder.mkdir(parents=True, exist_ok=True)
@@ -187,7 +208,6 @@ def check_folders(config: Config, create: bool = True) -> None:
                     raise ConfigError(f"inboxes.{i}.{key}: cannot create {folder}: {e.strerror}") from None
             if not folder.is_dir():
                 raise ConfigError(f"inboxes.{i}.{key}: {folder} is not a folder")
-        for key in ("path", "output", "failed"):
-            folder = getattr(inbox, key)
+        for key, folder in (("path", inbox.path), *inbox.folders):
             if not os.access(folder, os.W_OK | os.X_OK):
                 raise ConfigError(f"inboxes.{i}.{key}: {folder} is not writable by this user")

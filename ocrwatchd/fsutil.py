@@ -170,6 +170,24 @@ def move_new(src: Path, dst: Path) -> None:
     fsync_dir(src.parent)
 
 
+def place(src: Path, dst: Path) -> None:
+    """Give src's content the name dst as well, never replacing an existing dst (FileExistsError); src stays.
+
+    Same filesystem: a hard link (a symlink or FIFO links as itself). Across filesystems, or where the
+    filesystem has no hard links: a copy, published the way write_new_file publishes.
+    """
+    src, dst = Path(src), Path(dst)
+    try:
+        os.link(src, dst, follow_symlinks=False)
+    except OSError as e:
+        if e.errno == errno.EEXIST:
+            raise _refuse(dst) from None
+        if e.errno != errno.EXDEV and e.errno not in _NO_LINKS:
+            raise
+        _copy_new(src, dst)
+    fsync_dir(dst.parent)
+
+
 def _copy_new(src: Path, dst: Path) -> None:
     import shutil
     import stat

@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 from ocrwatchd.daemon.claims import claim, owner_alive, owner_name, processing_root, recover
-from ocrwatchd.daemon.outputs import publish
 
 
 def test_claim_moves_into_owner_folder_and_only_once(tmp_path):
@@ -38,54 +37,6 @@ def test_recover_takes_claims_of_dead_processes_only(tmp_path):
     assert (processing_root(inbox) / new_owner / "a.png").exists()
     assert (processing_root(inbox) / alive_owner / "b.png").exists()
     assert not (processing_root(inbox) / dead_owner).exists()
-
-
-def test_publish_writes_json_then_original_and_never_overwrites(tmp_path):
-    out = tmp_path / "out"
-    results = []
-    for i in range(3):
-        src = tmp_path / f"claimed{i}.png"
-        src.write_bytes(f"img{i}".encode())
-        results.append(publish(src, out, __import__("pathlib").Path("sub/scan.png"), {"n": i},
-                               extras={"boxes.jpg": b"jpg"}))
-    names = sorted(p.name for p in (out / "sub").iterdir())
-    assert names == ["scan-1.boxes.jpg", "scan-1.json", "scan-1.png", "scan-2.boxes.jpg", "scan-2.json",
-                     "scan-2.png", "scan.boxes.jpg", "scan.json", "scan.png"]
-    for i, r in enumerate(results):
-        assert json.loads(r["json"].read_text()) == {"n": i} and r["original"].read_bytes() == f"img{i}".encode()
-
-
-def test_publish_skips_a_name_taken_by_either_file_of_the_pair(tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "scan.json").write_text("user's own file")
-    src = tmp_path / "c.png"
-    src.write_bytes(b"img")
-    r = publish(src, out, __import__("pathlib").Path("scan.png"), {"ok": True})
-    assert r["original"].name == "scan-1.png" and r["json"].name == "scan-1.json"
-    assert (out / "scan.json").read_text() == "user's own file" and not (out / "scan.png").exists()
-
-
-def test_publish_error_json_name(tmp_path):
-    src = tmp_path / "c.png"
-    src.write_bytes(b"img")
-    r = publish(src, tmp_path / "failed", __import__("pathlib").Path("bad.png"), {"error": "x"}, json_name="error.json")
-    assert r["json"].name == "bad.error.json" and r["original"].name == "bad.png"
-    assert not list((tmp_path / "failed").glob(".*.tmp"))
-
-
-def test_publish_across_filesystems_falls_back_to_copy(tmp_path):
-    shm = "/dev/shm"
-    if not os.path.isdir(shm) or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
-        import pytest
-        pytest.skip("no second filesystem")
-    import tempfile
-    from pathlib import Path
-    with tempfile.TemporaryDirectory(dir=shm) as d:
-        src = Path(d) / "c.png"
-        src.write_bytes(b"img")
-        r = publish(src, tmp_path / "out", Path("x.png"), {})
-        assert r["original"].read_bytes() == b"img" and not src.exists()
 
 
 def test_results_follow_the_umask_not_mkstemps_0600(tmp_path):

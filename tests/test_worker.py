@@ -9,7 +9,7 @@ import pytest
 from conftest import small_scan
 
 from ocrwatchd.config import InboxConfig
-from ocrwatchd.daemon import outputs, worker
+from ocrwatchd.daemon import publish, worker
 from ocrwatchd.daemon.budget import MemoryBudget
 from ocrwatchd.daemon.claims import claim, owner_name
 from ocrwatchd.daemon.worker import Job, Worker
@@ -43,19 +43,20 @@ def run_one(tmp_path, engine, name="scan.png"):
 
 
 def test_disk_full_while_writing_is_retried_and_then_done(tmp_path, engine, monkeypatch):
-    real, calls = outputs.write_new_file, []
+    real, calls = publish.write_new_file, []
 
     def write_new_file(path, data):
         calls.append(path.name)
         if len(calls) <= 2:
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return real(path, data)
-    monkeypatch.setattr(outputs, "write_new_file", write_new_file)
+    monkeypatch.setattr(publish, "write_new_file", write_new_file)
     outcomes, pauses, inbox = run_one(tmp_path, engine)
     assert outcomes == ["retried", "retried", "done"] and pauses == [1.0, 2.0]
     assert json.loads((inbox.output / "scan.json").read_text())["pages"][0]["text"] == "scan number 3"
     assert (inbox.output / "scan.png").is_file() and not list(inbox.failed.rglob("*"))
-    assert sorted(p.name for p in inbox.output.iterdir()) == ["scan.json", "scan.png"]   # no temp, no -1 copy
+    assert sorted(p.name for p in inbox.output.iterdir() if p.name != ".ocrwatchd") == ["scan.json", "scan.png"]
+    assert not list((inbox.output / ".ocrwatchd").rglob("*.*"))                        # no temp, no -1 copy
 
 
 @pytest.mark.parametrize("error", [

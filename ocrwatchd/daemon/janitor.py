@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from ..config import Config
+from .claims import STATE_DIR
 
 log = logging.getLogger("ocrwatchd.janitor")
 
@@ -21,8 +22,8 @@ class Janitor:
         j = self.config.janitor
         counts = {"temp": 0, "output": 0, "failed": 0}
         for inbox in self.config.inboxes:
-            for folder in (inbox.output, inbox.failed):
-                counts["temp"] += self._sweep(folder, now - j.temp_max_age_hours * 3600, _our_temp)
+            for _, folder in inbox.folders:
+                counts["temp"] += self._sweep(folder, now - j.temp_max_age_hours * 3600, _our_temp, state=True)
             if j.outputs_max_age_days:
                 counts["output"] += self._sweep(inbox.output, now - j.outputs_max_age_days * 86400, _any)
             if j.failed_max_age_days:
@@ -34,9 +35,12 @@ class Janitor:
         return counts
 
     @staticmethod
-    def _sweep(folder: Path, cutoff: float, match) -> int:
+    def _sweep(folder: Path, cutoff: float, match, state: bool = False) -> int:
+        """Remove matching files older than cutoff; our state folder (sets being published) only if `state`."""
         n = 0
-        for root, _dirs, files in os.walk(folder):
+        for root, dirs, files in os.walk(folder):
+            if not state and STATE_DIR in dirs:
+                dirs.remove(STATE_DIR)
             for name in files:
                 p = Path(root) / name
                 try:

@@ -23,7 +23,8 @@ from ..config import Config, ConfigError, InboxConfig, check_folders, load_confi
 from ..pipeline import Engine
 from ..engine.session import available_cores
 from .budget import MemoryBudget
-from .claims import claim, owner_name, recover
+from .claims import claim, owner_alive, owner_name, recover
+from .publish import roll_forward
 from .intake import Settler, scan, wanted
 from .janitor import Janitor
 from .metrics import Metrics, MetricsServer
@@ -120,6 +121,9 @@ class Server:
                        cfg.truncated_retry_seconds)
             self.workers.append(w)
         for inbox_index, inbox in enumerate(cfg.inboxes):
+            # Sets a dead owner began publishing are finished first: their originals already left the claims.
+            for folder in (inbox.output, inbox.failed):
+                roll_forward(folder, lambda owner: owner_alive(owner) is False)
             for c in recover(inbox.path, self.owner):
                 log.info("recovered %s left by a stopped daemon", inbox.path / c.relative)
                 self.pending.append(Job(c, inbox))
@@ -341,7 +345,7 @@ class Server:
     def report(self, outcome: str, job: Job, result: dict | None, written, seconds: float) -> None:
         self.counts[outcome] += 1
         inbox = str(job.inbox.path)
-        if outcome == "done":
+        if outcome == "done" and result is not None:
             self.metrics.job_done(inbox, result, seconds, job.settle_seconds, time.time())
         else:
             self.metrics.files.labels(inbox, outcome).inc()

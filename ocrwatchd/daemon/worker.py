@@ -19,8 +19,9 @@ from ..documents import open_document
 from ..engine.decode import DecodeError, TruncatedImage
 from ..pipeline import Engine, process
 from .budget import MemoryBudget, page_bytes
+from ..outputs import FORMATS, write_json
 from .claims import Claim, prune_parents
-from .outputs import publish
+from .publish import SetFiles, publish, resume
 
 log = logging.getLogger("ocrwatchd.worker")
 
@@ -77,6 +78,15 @@ class Worker(threading.Thread):
     def handle(self, job: Job) -> None:
         job.attempts += 1
         path = job.claim.path
+        if not os.path.lexists(path):
+            # An earlier attempt already moved the original into a set it had named, then failed (a full disk):
+            # finish publishing that set rather than lose the job.
+            for folder, outcome in ((job.inbox.output, "done"), (job.inbox.failed, "failed")):
+                written = resume(folder, self.owner_dir(job).name, job.claim.relative)
+                if written is not None:
+                    log.info("finished publishing %s as %s", job.source,
+                             written.get(".json") or written.get(".error.json"))
+                    return self.report(outcome, job, None, written, time.time() - job.claim.claimed_at)
         st = os.lstat(path)
         if not stat.S_ISREG(st.st_mode):
             kind = f"symlink to {os.readlink(path)}" if stat.S_ISLNK(st.st_mode) else "not a regular file"
@@ -99,15 +109,19 @@ class Worker(threading.Thread):
             ctx = process(path, self.engine, options=options, document=document, visualize=job.inbox.visualize)
             result = ctx.result
             result["source"]["path"] = str(job.source)
-            extras = {"boxes.jpg": ctx.visualization} if ctx.visualization else {}
+            visualization = ctx.visualization
             del ctx
             t1 = time.perf_counter()
-            written = publish(path, job.inbox.output, job.claim.relative, result, extras=extras)
+            files = self.formats(job.inbox, result, path, visualization)
+            result["timings"]["formats"] = round(time.perf_counter() - t1, 4)
+            files[".json"] = write_json(result)       # the set's commit marker: published last
+            written = publish(SetFiles(job.inbox.output, job.claim.relative, files, path,
+                                       job.inbox.archive or job.inbox.output), self.owner_dir(job).name)
             prune_parents(path, self.owner_dir(job))
             result["timings"]["write"] = round(time.perf_counter() - t1, 4)
             # ocrwatchd_job_seconds is claim -> written: queue and memory-budget waits are part of what users wait
             self.report("done", job, result, written, time.time() - job.claim.claimed_at)
-            log.info("done %s -> %s (%d pages, %d lines, %.1f s)", job.source, written["json"], len(result["pages"]),
+            log.info("done %s -> %s (%d pages, %d lines, %.1f s)", job.source, written[".json"], len(result["pages"]),
                      result["stats"]["lines"], time.perf_counter() - t0)
         except TruncatedImage as e:
             self._again_or_fail(job, e, within=self.truncated_retry_seconds, reason=e.reason)
@@ -138,6 +152,21 @@ class Worker(threading.Thread):
             self.fail(job, type(e).__name__, f"{e} (gave up after {job.attempts} attempts)", reason)
 
     @staticmethod
+    def formats(inbox: InboxConfig, result: dict, original: Path, visualization: bytes | None) -> dict[str, bytes]:
+        """Every format the inbox asks for but the JSON, by file suffix, in the order they are published."""
+        files: dict[str, bytes] = {}
+        for name in inbox.formats:
+            if name == "json":
+                continue
+            fmt = FORMATS[name]
+            # with an archive folder, the searchable PDF takes the original's name: scan.jpg → scan.pdf
+            suffix = ".pdf" if name == "pdf" and inbox.archive is not None else fmt.suffix
+            files[suffix] = fmt.write(result, original)
+        if visualization:
+            files[".boxes.jpg"] = visualization
+        return files
+
+    @staticmethod
     def owner_dir(job: Job) -> Path:
         parts = job.claim.path.parts
         return Path(*parts[: len(parts) - len(job.claim.relative.parts)])
@@ -152,7 +181,8 @@ class Worker(threading.Thread):
             "first_seen": datetime.fromtimestamp(job.first_seen, timezone.utc).isoformat(timespec="seconds"),
             "failed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        written = publish(job.claim.path, job.inbox.failed, job.claim.relative, doc, json_name="error.json")
+        written = publish(SetFiles(job.inbox.failed, job.claim.relative, {".error.json": write_json(doc)},
+                                   job.claim.path, job.inbox.failed), self.owner_dir(job).name)
         prune_parents(job.claim.path, self.owner_dir(job))
         self.report("failed", job, None, written, 0.0)
-        log.warning("failed %s -> %s: %s: %s", job.source, written["json"], kind, message)
+        log.warning("failed %s -> %s: %s: %s", job.source, written[".error.json"], kind, message)

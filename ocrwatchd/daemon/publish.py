@@ -1,0 +1,227 @@
+"""Publishing a finished job: its whole set of files appears exactly once, whatever moment a crash hits.
+
+A set is the original plus what was made from it, under one base name: OUTPUT/sub/scan.png beside scan.json,
+scan.ocr.pdf, scan.txt, … (or FAILED/sub/scan.png + scan.error.json). A taken name gets -1, -2, … on the whole
+set; nothing is ever overwritten. Consumers rely on the JSON being the set's commit marker: whoever sees
+NAME.json finds every other file of the set complete beside it.
+
+How (maildir-like — stage, then commit by links):
+1. every new file is written, fsynced, into FOLDER/.ocrwatchd/staging/<job>/;
+2. names are chosen and a manifest records them (and where the claimed original lies);
+3. the original is moved from its claim into the staging folder;
+4. each staged file gets its final name with link() — never replacing anything — the JSON last;
+5. the manifest is marked committed and the staging folder removed.
+A crash before 2 leaves the claim in the inbox's processing folder: the job runs again and the staging folder is
+discarded. From 2 on, the set rolls forward: roll_forward() (at start, before claims are recovered, and from the
+janitor) finishes what a dead owner began, re-doing only the steps not yet done — so the job never runs twice and
+no set appears twice or half. Each step is a fault point (OCRWATCHD_FAULT=publish:STEP makes the process die
+right after it) so tests can crash the daemon at every one of them.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import logging
+import os
+import shutil
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..fsutil import fsync_dir, move_new, place, replace_file, write_new_file
+
+log = logging.getLogger("ocrwatchd.publish")
+
+STAGING = Path(".ocrwatchd") / "staging"
+MANIFEST, COMMITTED = "manifest.json", "committed.json"
+ORIGINAL = "original"               # the staged original's name
+MAX_SUFFIX = 10_000
+FAULT_ENV = "OCRWATCHD_FAULT"
+
+
+def fault_point(step: str) -> None:
+    """Die right here, as a crash would, when OCRWATCHD_FAULT names this step (tests only; unset in service)."""
+    if os.environ.get(FAULT_ENV) == f"publish:{step}":
+        os._exit(99)
+
+
+@dataclass(frozen=True)
+class SetFiles:
+    """What one job publishes.
+
+    folder: output or failed root; relative: the source's place in its inbox (sub/scan.png), which the set keeps;
+    files: suffix → bytes, in commit order, the marker last (".json" or ".error.json"); original: where the
+    claimed original lies; original_folder: where it goes (folder itself, or an archive root).
+    """
+
+    folder: Path
+    relative: Path
+    files: dict[str, bytes]
+    original: Path
+    original_folder: Path
+
+    @property
+    def marker(self) -> str:
+        return list(self.files)[-1]
+
+
+def job_token(owner: str, relative: Path) -> str:
+    """The staging folder's name: unique per claim (one owner never holds two claims of one relative path)."""
+    return f"{owner}~{hashlib.sha1(str(relative).encode()).hexdigest()[:16]}"
+
+
+def publish(job: SetFiles, owner: str) -> dict[str, Path]:
+    """Stage and commit the set; returns suffix → final path (key "original" for the original)."""
+    staging = job.folder / STAGING / job_token(owner, job.relative)
+    earlier = _load(staging) if staging.exists() else None
+    if earlier is not None:          # an earlier attempt got as far as naming the set: finish that one
+        return _roll(staging, earlier)
+    if staging.exists():             # an earlier attempt died while staging (disk full?): start afresh
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    for n, (suffix, data) in enumerate(job.files.items()):
+        write_new_file(staging / f"{n}{suffix}", data)
+    fault_point("staged")
+    entries = [[f"{n}{suffix}", suffix] for n, suffix in enumerate(job.files)]
+    manifest = {"schema": "ocrwatchd-publish/1", "owner": owner, "claim": str(job.original),
+                "relative": str(job.relative), "folder": str(job.folder), "original_folder": str(job.original_folder),
+                "original_suffix": job.relative.suffix, "entries": entries}
+    manifest["base"] = _free_base(manifest)
+    replace_file(staging / MANIFEST, _dump(manifest))
+    fault_point("manifest")
+    return _roll(staging, manifest)
+
+
+def resume(folder: Path, owner: str, relative: Path) -> dict[str, Path] | None:
+    """Finish this owner's own set for `relative` if an earlier attempt named it (its original already left
+    the claim for the staging folder); None when there is none."""
+    staging = folder / STAGING / job_token(owner, relative)
+    manifest = _load(staging) if staging.is_dir() else None
+    return None if manifest is None else _roll(staging, manifest)
+
+
+def roll_forward(folder: Path, dead) -> int:
+    """Finish the sets whose owner is dead (dead(owner) is True): returns how many were completed.
+
+    A staging folder without a manifest never got past writing: it is removed (its claim is still in processing
+    and runs again). Call before recovering claims, so a job that was being published is not run a second time.
+    """
+    root = folder / STAGING
+    done = 0
+    for staging in sorted(root.iterdir()) if root.is_dir() else []:
+        owner = staging.name.rsplit("~", 1)[0]
+        if not staging.is_dir() or not dead(owner):
+            continue
+        manifest = _load(staging)
+        if manifest is None:
+            shutil.rmtree(staging, ignore_errors=True)
+            continue
+        paths = _roll(staging, manifest)
+        log.info("finished publishing %s (left by %s) as %s", manifest["relative"], owner, paths.get(".json") or
+                 paths.get(".error.json"))
+        done += 1
+    return done
+
+
+def _roll(staging: Path, manifest: dict) -> dict[str, Path]:
+    """Steps 3-5, each done only if not done yet: safe to run again after a crash at any point."""
+    if not (staging / COMMITTED).exists():
+        staged_original = staging / ORIGINAL
+        claim = Path(manifest["claim"])
+        if os.path.lexists(claim):
+            if os.path.lexists(staged_original):   # a cross-filesystem move copied it, then died: drop the claim
+                os.unlink(claim)
+            else:
+                move_new(claim, staged_original)
+        fault_point("original-staged")
+        while not _commit(staging, manifest):
+            manifest["base"] = _free_base(manifest, after=manifest["base"] + 1)
+            replace_file(staging / MANIFEST, _dump(manifest))
+        os.replace(staging / MANIFEST, staging / COMMITTED)
+        fsync_dir(staging)
+        fault_point("committed")
+    paths = _finals(manifest)
+    shutil.rmtree(staging, ignore_errors=True)
+    fsync_dir(staging.parent)
+    fault_point("cleaned")
+    return paths
+
+
+def _commit(staging: Path, manifest: dict) -> bool:
+    """Give every staged file its final name, the original before the marker, the marker last. False when a
+    name turned out taken by someone else: our links so far are undone, and another base name is tried."""
+    finals = _finals(manifest)
+    order = [(staged, finals[suffix]) for staged, suffix in manifest["entries"][:-1]]
+    order.append((ORIGINAL, finals["original"]))
+    order.append((manifest["entries"][-1][0], finals[manifest["entries"][-1][1]]))
+    placed = []
+    for staged, final in order:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            place(staging / staged, final)
+        except FileExistsError:
+            if not _same(staging / staged, final):
+                for ours_staged, ours in placed:
+                    if _same(staging / ours_staged, ours):
+                        os.unlink(ours)
+                return False
+        placed.append((staged, final))
+        fault_point(f"linked:{'original' if staged == ORIGINAL else Path(staged).suffix.lstrip('.') or staged}")
+    return True
+
+
+def _finals(manifest: dict) -> dict[str, Path]:
+    base = _base_name(manifest)
+    folder = Path(manifest["folder"]) / Path(manifest["relative"]).parent
+    out = {suffix: folder / f"{base}{suffix}" for _, suffix in manifest["entries"]}
+    out["original"] = (Path(manifest["original_folder"]) / Path(manifest["relative"]).parent /
+                       f"{base}{manifest['original_suffix']}")
+    return out
+
+
+def _base_name(manifest: dict) -> str:
+    stem = Path(manifest["relative"]).stem
+    return stem if manifest["base"] == 0 else f"{stem}-{manifest['base']}"
+
+
+def _free_base(manifest: dict, after: int = 0) -> int:
+    for n in range(after, MAX_SUFFIX):
+        if not any(os.path.lexists(p) for p in _finals(manifest | {"base": n}).values()):
+            return n
+    raise FileExistsError(errno.EEXIST, f"no free name after {MAX_SUFFIX} tries", manifest["relative"])
+
+
+def _same(staged: Path, final: Path) -> bool:
+    """Is `final` our staged file (the same inode, or — after a copy across filesystems — the same bytes)?"""
+    try:
+        a, b = os.lstat(staged), os.lstat(final)
+    except FileNotFoundError:
+        return False
+    if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino):
+        return True
+    if stat.S_IFMT(a.st_mode) != stat.S_IFMT(b.st_mode):
+        return False
+    if stat.S_ISLNK(a.st_mode):
+        return os.readlink(staged) == os.readlink(final)
+    if not stat.S_ISREG(a.st_mode):
+        return True                  # a FIFO or socket has no content to compare (and must never be opened)
+    return a.st_size == b.st_size and _digest(staged) == _digest(final)
+
+
+def _digest(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _dump(manifest: dict) -> bytes:
+    return json.dumps(manifest, ensure_ascii=False).encode()
+
+
+def _load(staging: Path) -> dict | None:
+    for name in (COMMITTED, MANIFEST):
+        try:
+            return json.loads((staging / name).read_bytes())
+        except FileNotFoundError:
+            continue
+    return None
