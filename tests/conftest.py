@@ -185,10 +185,17 @@ listen = "{metrics_host}:{self.metrics_port}"
         self.proc.wait()
 
     def results(self) -> list[Path]:
-        return sorted(self.out.rglob("*.json"))
+        """Published result JSONs (a set being staged in .ocrwatchd/ is not published yet)."""
+        return sorted(p for p in self.out.rglob("*.json") if ".ocrwatchd" not in p.parts)
 
     def failures(self) -> list[Path]:
-        return sorted(self.failed.rglob("*.error.json"))
+        return sorted(p for p in self.failed.rglob("*.error.json") if ".ocrwatchd" not in p.parts)
+
+    def published(self, folder: Path | None = None) -> list[str]:
+        """Names of the files published in the output folder (or `folder`), state folder left out."""
+        folder = folder or self.out
+        return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                      if not p.is_dir() and ".ocrwatchd" not in p.parts)
 
     def left_in_inbox(self) -> list[Path]:
         return sorted(p for p in self.inbox.rglob("*") if not p.is_dir() or p.is_symlink())

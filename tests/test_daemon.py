@@ -105,7 +105,7 @@ def test_bad_inputs_are_quarantined_with_a_reason_and_good_ones_still_done(tmp_p
     assert set(errors) == {"cut.error.json", "empty.error.json", "notes.error.json", "passwd.error.json",
                            "pipe.error.json", "bomb.error.json"}
     assert errors["bomb.error.json"]["error"]["type"] == "ImageTooLarge"
-    assert "page 2 is 20000x20000" in errors["bomb.error.json"]["error"]["message"]
+    assert "page 2 of 2 is 20000x20000" in errors["bomb.error.json"]["error"]["message"]
     assert errors["cut.error.json"]["error"]["type"] == "TruncatedImage" and errors["cut.error.json"]["attempts"] > 1
     assert "not a supported image" in errors["notes.error.json"]["error"]["message"]
     assert "symlink to /etc/passwd" in errors["passwd.error.json"]["error"]["message"]
@@ -163,7 +163,7 @@ def test_sigterm_finishes_in_flight_jobs_and_the_next_start_does_the_queued_clai
     rc, seconds = d.stop()
     assert rc == 0 and seconds < 15
     # The job in flight finished and wrote its whole set; the queued ones stay claimed, untouched.
-    assert sorted(p.name for p in d.out.iterdir()) == ["a-big.json", "a-big.png"]
+    assert d.published() == ["a-big.json", "a-big.png"]
     assert json.loads((d.out / "a-big.json").read_text())["pages"][0]["text"].startswith("line 0 of a long page")
     assert sorted(p.name for p in d.claimed()) == names[1:]
     assert "4 queued jobs left claimed" in d.log.read_text()

@@ -105,7 +105,7 @@ def test_every_moving_metric_follows_real_jobs_done_failed_and_retried(tmp_path)
     import cv2
     import numpy as np
 
-    from ocrwatchd.daemon.budget import estimate_bytes
+    from ocrwatchd.daemon.budget import page_bytes
 
     # [::1] where the host has it: the daemon's listener binds IPv6 addresses too
     d = Daemon(tmp_path, workers=1, metrics_host="[::1]" if ipv6_loopback() else "127.0.0.1")
@@ -130,7 +130,7 @@ def test_every_moving_metric_follows_real_jobs_done_failed_and_retried(tmp_path)
 
     def big_in_flight():
         busy.update(scrape(d.metrics_url))
-        return (busy.get(key("ocrwatchd_memory_reserved_bytes")) == estimate_bytes(w, h)
+        return (busy.get(key("ocrwatchd_memory_reserved_bytes")) == page_bytes(w * h)
                 and busy[key("ocrwatchd_queue_depth")] >= 2)
     wait_for(big_in_flight, 120, "the big page in flight with the others queued")
     assert busy[key("ocrwatchd_inflight_jobs")] == 1
