@@ -137,7 +137,7 @@ class Daemon:
     made: list["Daemon"] = []   # killed after each test if still running (a failed assertion must not leave one)
 
     def __init__(self, root: Path, name: str = "d", metrics_port: int | None = None, metrics_host: str = "127.0.0.1",
-                 **cfg):
+                 inbox: dict | None = None, janitor: dict | None = None, **cfg):
         self.root = root
         self.inbox, self.out, self.failed = root / "in", root / "out", root / "failed"
         self.inbox.mkdir(exist_ok=True)
@@ -152,7 +152,7 @@ class Daemon:
 path = "{self.inbox}"
 output = "{self.out}"
 failed = "{self.failed}"
-[workers]
+{"".join(f"{k} = {json.dumps(v)}{chr(10)}" for k, v in (inbox or {}).items())}[workers]
 count = {cfg.get("workers", 2)}
 [queue]
 size = {cfg.get("queue", 8)}
@@ -161,7 +161,7 @@ device = "cpu"
 threads = 1
 [metrics]
 listen = "{metrics_host}:{self.metrics_port}"
-''')
+{"[janitor]" + chr(10) + "".join(f"{k} = {json.dumps(v)}{chr(10)}" for k, v in janitor.items()) if janitor else ""}''')
         self.log = root / f"{name}.log"
         self.proc = None
         Daemon.made.append(self)
