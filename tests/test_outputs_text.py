@@ -152,6 +152,19 @@ def test_file_names_the_title_syntax_cannot_carry(tmp_path):
     path = tmp_path / "n.hocr"
     path.write_bytes(write_hocr(result(page([])), Path('/in/a;b "c".png')))
     assert hocr_spec(path)[0] == 0
+    # a name that is not UTF-8 (Linux allows any bytes) loses the bytes XML cannot carry, not the document
+    odd = Path(b"/in/sc\xffan.png".decode("utf-8", "surrogateescape"))
+    assert titles(ET.fromstring(write_hocr(result(page([])), odd)), "ocr_page")[0].startswith('image "scan.png"')
+    assert ET.fromstring(write_alto(result(page([])), odd)).find(f".//{A}fileName").text == "scan.png"
+
+
+def test_characters_xml_cannot_carry_are_left_out():
+    """A PDF's text layer can hold control characters; the XML formats drop them (and a word of nothing else)."""
+    r = result(page([line([word("ab\x02c", 10, 10, 60, 30), word("\x07", 70, 10, 80, 30), word("d", 90, 10, 99, 30)])]))
+    hocr = ET.fromstring(write_hocr(r))
+    assert [e.text for e in hocr.iter() if e.get("class") == "ocrx_word"] == ["abc", "d"]
+    assert [s.get("CONTENT") for s in ET.fromstring(write_alto(r)).iter(f"{A}String")] == ["abc", "d"]
+    assert alto_errors(write_alto(r), need_shared()) == []
 
 
 def test_writers_need_only_the_result(tmp_path):

@@ -7,6 +7,7 @@ grouping and the direction of each line look at the page turned upright.
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 
 # Lines join the block above them when the blank between them is at most this many line heights (a paragraph
@@ -19,18 +20,29 @@ BLOCK_HEIGHT_RATIO = 2.0
 WORD_GAP = 0.05
 
 
+# Characters XML 1.0 cannot carry at all (a PDF's text layer can hold such control characters).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
 def text_lines(page: dict) -> list[dict]:
     """The page's lines that have text, in reading order, each with at least one word (a result line always
-    has its words; a line without them is taken as one word, so no text is ever dropped)."""
+    has its words; a line without them is taken as one word, so no text is ever dropped). Characters that XML
+    cannot carry are left out of the texts; a word of nothing else is left out."""
     out = []
     for line in page.get("lines", []):
-        if not (line.get("text") or "").strip():
+        text = xml_safe(line.get("text") or "").strip()
+        if not text:
             continue
-        words = [w for w in line.get("words") or [] if w.get("text")]
+        words = [{**w, "text": xml_safe(w.get("text") or "")} for w in line.get("words") or []]
+        words = [w for w in words if w["text"].strip()]
         if not words:
-            words = [{"text": line["text"].strip(), "box": line["box"], "polygon": line["polygon"],
+            words = [{"text": text, "box": line["box"], "polygon": line["polygon"],
                       "score": line.get("text_score", line.get("score", 0.0))}]
-        out.append({**line, "words": words})
+        out.append({**line, "text": text, "words": words})
     return out
 
 

@@ -12,7 +12,9 @@ What is written, and why:
   sizes glyphs from the axis-aligned box, so a long skewed line's glyphs grow to the box's height and mix
   with the next line's (measured while writing this, slope from the quad's lower edge: 14 of 22 words read
   back on a page skewed 5°, 22 of 22 without). A skewed line is written as its enclosing box;
-- on ocrx_word: x_wconf, the word's confidence as an integer percentage;
+- ocr_carea (one ocr_par in each): the lines grouped into blocks (blocks.blocks), the same as ALTO's TextBlocks;
+- on ocrx_word: the word's box (consecutive words at least a little apart: blocks.word_boxes) and x_wconf, its
+  confidence as an integer percentage;
 - the metas ocr-system, ocr-capabilities (every class this writer can produce; no ocrp_lang/dir/poly/font/nlp,
   since none of those is written), ocr-number-of-pages, ocr-langs (unknown: the recogniser reads scripts, and
   nothing in the result says which language) and ocr-scripts (the scripts of the recognised letters).
@@ -26,14 +28,15 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from .blocks import blocks, direction, pixel_box, scripts, text_lines, union, word_boxes
+from .blocks import blocks, direction, pixel_box, scripts, text_lines, union, word_boxes, xml_safe
 
 XHTML = "http://www.w3.org/1999/xhtml"
 CAPABILITIES = "ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_wconf"   # ocrp_wconf: Tesseract's name for x_wconf
 
 
 def source_name(result: dict, source: Path | None) -> str:
-    return Path(source).name if source is not None else Path(result["source"]["path"]).name
+    """The source file's name (the file given, else the one the result was read from), as XML can carry it."""
+    return xml_safe(Path(source).name if source is not None else Path(result["source"]["path"]).name)
 
 
 def _quoted(name: str) -> str:
