@@ -66,7 +66,11 @@ def engine_settings(options):
     """EngineSettings for one OCRmyPDF run: the config's [engine] table, then the plugin's own flags."""
     from .pipeline import EngineSettings
 
-    opts: OcrwatchdOptions = options.ocrwatchd
+    try:
+        opts: OcrwatchdOptions = options.ocrwatchd     # built from the flat ocrwatchd_* values on first use
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise BadArgsError(f"ocrwatchd_{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
     table: dict = {}
     if opts.config is not None:
         try:
