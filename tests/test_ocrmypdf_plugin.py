@@ -118,15 +118,16 @@ def test_linn_through_the_cli_without_tesseract(tools, bare_path, tmp_path):
 
 
 def test_multipage_every_page_read(tools, bare_path, tmp_path):
-    """multipage.pdf: six pages of 72-300 dpi (photo of a book page, charts, an 81-megapixel page, typeset text),
-    two at a time on two engines. --redo-ocr: the page that already has a text layer is read again too, so every
-    page's text comes from ocrwatchd. --max-ocr-image-mpixels 4 makes OCRmyPDF shrink the 81-MP page and lower
-    its resolution (the words must follow: the plugin takes the dpi from the image it is given) and keeps this
-    test short. --fast-web-view 999999 (no linearization): Debian's qpdf 11.3 warns about the hint tables that
-    pikepdf's newer libqpdf writes, for OCRmyPDF's Tesseract output too, and then checks nothing else."""
+    """multipage.pdf: six pages of 33-150 dpi (photo of a book page, charts, a big page, typeset text), two at a
+    time on two engines. --redo-ocr: the page that already has a text layer is read again too, so every page's
+    text comes from ocrwatchd. --max-ocr-image-mpixels 1 keeps this test short: OCRmyPDF shrinks the two pages
+    above 1 MP (the 81-MP one to 1000 x 1000 at 33 dpi) and lowers their dpi, which the words must follow (the
+    plugin takes the dpi from the image it is given). --fast-web-view 999999 (no linearization): Debian's qpdf
+    11.3 warns about the hint tables pikepdf's newer libqpdf writes, for OCRmyPDF's Tesseract output too, and
+    then checks nothing else."""
     shared = need_shared()
     out = tmp_path / "multipage.pdf"
-    run = ocrmypdf_cli(["--output-type", "pdf", "--jobs", "2", "--redo-ocr", "--max-ocr-image-mpixels", "4",
+    run = ocrmypdf_cli(["--output-type", "pdf", "--jobs", "2", "--redo-ocr", "--max-ocr-image-mpixels", "1",
                         "--fast-web-view", "999999", shared / "data/pdf/multipage.pdf", out], bare_path)
     assert run.returncode == 0, run.stderr
     with pikepdf.open(out) as pdf:
@@ -207,14 +208,18 @@ def test_refused_before_any_page_is_read(api, tmp_path, kw, message):
 
 
 def test_config_engine_table(api, tmp_path):
-    """--ocrwatchd-config takes the [engine] table of an ocrwatchd config; its errors name the file and key."""
-    from ocrmypdf.exceptions import BadArgsError
+    """--ocrwatchd-config takes the [engine] table of an ocrwatchd config; its errors name the file and key, and
+    missing models are reported before any page is rendered."""
+    from ocrmypdf.exceptions import BadArgsError, MissingDependencyError
 
     from ocrwatchd.ocrmypdf_plugin import OcrwatchdOptions, engine_settings
 
     config = tmp_path / "ocrwatchd.toml"
     config.write_text("[engine]\ntile_size = 7\n")
     with pytest.raises(BadArgsError, match=r"ocrwatchd.toml \[engine\]: .*tile_size must be one of"):
+        api(scan_pdf(tmp_path / "a.pdf", ["SOME TEXT"]), tmp_path / "out.pdf", ocrwatchd_config=config)
+    config.write_text(f"[engine]\nmanifest = '{tmp_path / 'none.toml'}'\n")
+    with pytest.raises(MissingDependencyError, match="none.toml not found.*ocrwatchd models install"):
         api(scan_pdf(tmp_path / "a.pdf", ["SOME TEXT"]), tmp_path / "out.pdf", ocrwatchd_config=config)
     config.write_text("[engine]\nmin_text_score = 0.7\nthreads = 3\n")
 
