@@ -192,20 +192,9 @@ class OcrwatchdEngine(OcrEngine):
         """The page image OCRmyPDF made (a PNG, its resolution in the pHYs chunk) through ocrwatchd's pipeline:
         (ocr_page tree in that image's pixels, the page text for the sidecar)."""
         from .outputs.ocr_tree import page_tree
-        from .pipeline import process
 
-        width, height, dpi = _image_dpi(Path(input_file))
-        settings = engine_settings(options)
-        with POOL.lend(settings) as engine:
-            ctx = process(Path(input_file), engine)
-        page = ctx.result["pages"][0]
-        if (page["width"], page["height"]) != (width, height):
-            # The tree must be in the pixels of exactly this image; a decoder that turned or scaled it would
-            # put every word in the wrong place.
-            raise RuntimeError(f"ocrwatchd read {input_file} as {page['width']}x{page['height']}, "
-                               f"not {width}x{height}")
-        for warning in ctx.warnings:
-            log.warning("ocrwatchd, page %d: %s", page_number + 1, warning)
+        result, dpi = _read(Path(input_file), options, page_number)
+        page = result["pages"][0]
         # No pHYs: None lets OCRmyPDF's grafter take the page's own resolution (_graft.py).
         tree = page_tree(page, dpi)
         tree.page_number = page_number
@@ -218,16 +207,37 @@ class OcrwatchdEngine(OcrEngine):
 
     @staticmethod
     def generate_hocr(input_file, output_hocr, output_text, options) -> None:
-        # OCRmyPDF 17 calls this only when an engine lacks generate_ocr, and from the experimental
-        # ocrmypdf.api._pdf_to_hocr(); OCRmyPDF 16 (paperless-ngx 2.x) calls only this.
-        raise NotImplementedError(
-            "ocrwatchd's OCRmyPDF plugin gives OCRmyPDF 17 its text through generate_ocr(); the hOCR path "
-            "(OCRmyPDF 16, ocrmypdf.api._pdf_to_hocr) is not implemented yet")
+        """The hOCR path: what OCRmyPDF 16 (paperless-ngx 2.x pins it) calls, and OCRmyPDF 17's experimental
+        ocrmypdf.api._pdf_to_hocr(); the same pipeline, written by ocrwatchd's own hOCR writer."""
+        from .outputs import FORMATS
+
+        result, _ = _read(Path(input_file), options, 0)
+        Path(output_hocr).write_bytes(FORMATS["hocr"].write(result, Path(input_file)))
+        text = result["pages"][0].get("text", "")
+        Path(output_text).write_text(text + "\n" if text else "", encoding="utf-8")
 
     @staticmethod
     def generate_pdf(input_file, output_pdf, output_text, options) -> None:
         # --pdf-renderer sandwich; refused in check_options before any page is read.
         raise NotImplementedError("ocrwatchd's OCRmyPDF plugin does not make sandwich PDFs")
+
+
+def _read(input_file: Path, options, page_number: int) -> tuple[dict, float | None]:
+    """One page image through the pipeline, on an engine lent to this thread: (result, the image's dpi)."""
+    from .pipeline import process
+
+    width, height, dpi = _image_dpi(input_file)
+    settings = engine_settings(options)
+    with POOL.lend(settings) as engine:
+        ctx = process(input_file, engine)
+    page = ctx.result["pages"][0]
+    if (page["width"], page["height"]) != (width, height):
+        # The tree must be in the pixels of exactly this image; a decoder that turned or scaled it would put
+        # every word in the wrong place.
+        raise RuntimeError(f"ocrwatchd read {input_file} as {page['width']}x{page['height']}, not {width}x{height}")
+    for warning in ctx.warnings:
+        log.warning("ocrwatchd, page %d: %s", page_number + 1, warning)
+    return ctx.result, dpi
 
 
 @hookimpl

@@ -335,3 +335,25 @@ def test_touching_words_are_pulled_apart():
     a, b, c = (w.bbox for w in tree.children[1].children)
     assert b.top - a.bottom == pytest.approx(gap) and (a.top, c.bottom) == (100, 400)
     assert tree.children[1].textangle == -90
+
+
+def test_the_hocr_path_for_ocrmypdf_16(tmp_path):
+    """OCRmyPDF 16 (what paperless-ngx 2.x pins) only calls generate_hocr: it gets ocrwatchd's hOCR of the page
+    image, valid for hocr-spec, and the page text."""
+    from conftest import text_image
+    from outputs_check import hocr_spec
+    from PIL import Image
+
+    from ocrwatchd.ocrmypdf_plugin import OcrwatchdOptions, OcrwatchdEngine
+
+    page = tmp_path / "000001_ocr.png"
+    Image.fromarray(text_image(900, 300, [(40, 160, "hocr for paperless", 1.4)])).save(page, dpi=(200, 200))
+
+    class Options:
+        jobs = 1
+        ocrwatchd = OcrwatchdOptions(device="cpu")
+    OcrwatchdEngine.generate_hocr(page, tmp_path / "p.hocr", tmp_path / "p.txt", Options())
+    assert (tmp_path / "p.txt").read_text() == "hocr for paperless\n"
+    hocr = (tmp_path / "p.hocr").read_text()
+    assert "ocrx_word" in hocr and ">paperless</span>" in hocr
+    assert hocr_spec(tmp_path / "p.hocr")[0] == 0
