@@ -14,8 +14,9 @@ How OCRmyPDF 17's renderer (fpdf_renderer/renderer.py, _render_line) reads a lin
 - Text extractors do not follow a sloped baseline far. Poppler (pdftotext, evince) starts a new word wherever a
   character's baseline is more than 0.5 pt off the word's first one, and a new line where a word's baseline is
   more than half the font size off the line's first word: a long line with a degree of skew comes out in
-  pieces, in the wrong order. With level_skewed a skewed line is drawn level through its middle instead, so
-  each word is where it is along the line and at most half the line's rise above or below its ink.
+  pieces, in the wrong order. With level_skewed a skewed line is drawn level instead: through its middle when
+  it rises by no more than its height end to end (then each word is at most half a line height above or below
+  its ink), else as level pieces of consecutive words that each rise no more than that.
 """
 from __future__ import annotations
 
@@ -86,9 +87,9 @@ def _quad(item: dict) -> list[list[float]]:
     return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
 
 
-def _line_geometry(line: dict, w: float, h: float, level: bool) -> tuple[_Frame, BoundingBox, Baseline, float]:
+def _line_geometry(line: dict, w: float, h: float) -> tuple[_Frame, BoundingBox, Baseline, float]:
     """(text frame, renderer line box, baseline, text height) of a line whose quad starts at the text's
-    top-left; level: no slope, through the middle of the line."""
+    top-left."""
     quad = _quad(line)
     frame = _Frame(round(line_angle(quad) / 90))
     uv = frame.to_uv(quad)
@@ -102,11 +103,6 @@ def _line_geometry(line: dict, w: float, h: float, level: bool) -> tuple[_Frame,
     if abs(math.degrees(math.atan(slope))) < _MIN_SKEW_DEG:
         slope = 0.0
         top, bottom = min(v for _, v in uv), max(v for _, v in uv)
-    elif level:
-        slope = 0.0
-        top, bottom = (uv[0][1] + uv[1][1]) / 2, (uv[3][1] + uv[2][1]) / 2
-        if bottom <= top:
-            top, bottom = min(v for _, v in uv), max(v for _, v in uv)
     return (frame, frame.page_box(u0, u1, top, bottom, w, h),
             Baseline(slope=slope, intercept=-descent_fraction() * (bottom - top)), bottom - top)
 
@@ -150,21 +146,55 @@ def _word(word: dict, w: float, h: float) -> OcrElement:
                       confidence=word.get("score"))
 
 
+def _level_pieces(line: dict, frame: _Frame, words: list[dict], slope: float, height: float, w: float,
+                  h: float) -> list[OcrElement]:
+    """A skewed line as level lines of consecutive words, each rising at most `height` end to end and drawn
+    between the line's top and bottom edges at its middle."""
+    (u0, t0), (u1, t1), (u2, b2), (u3, b3) = frame.to_uv(_quad(line))
+
+    def edge(u, a, va, b, vb):
+        return va + (vb - va) * (u - a) / (b - a) if b != a else va
+
+    spans = []
+    for word in words:
+        u = [p for p, _ in frame.to_uv(_quad(word))]
+        spans.append((min(u), max(u)))
+    pieces, start = [], 0
+    for end in range(1, len(words) + 1):
+        if end == len(words) or (spans[end][1] - spans[start][0]) * abs(slope) > height:
+            lo, hi = spans[start][0], spans[end - 1][1]
+            mid = (lo + hi) / 2
+            top, bottom = edge(mid, u0, t0, u1, t1), edge(mid, u3, b3, u2, b2)
+            if bottom <= top:
+                top, bottom = mid - height / 2, mid + height / 2
+            pieces.append(OcrElement(ocr_class=OcrClass.LINE, bbox=frame.page_box(lo, hi, top, bottom, w, h),
+                                     children=[_word(word, w, h) for word in words[start:end]],
+                                     baseline=Baseline(slope=0.0, intercept=-descent_fraction() * (bottom - top)),
+                                     textangle=frame.textangle, confidence=line.get("text_score")))
+            start = end
+    return pieces
+
+
 def page_tree(page: dict, dpi: float, size: tuple[float, float] | None = None,
               level_skewed: bool = False) -> OcrElement:
     """One result page (its lines with text and words) as an ocr_page OcrElement at `dpi` pixels per inch.
 
     size: the page's exact extent in pixels when it is not whole pixels (a PDF page rendered at `dpi` is
     rounded up to whole pixels; the text layer must be the page's own size to the point).
-    level_skewed: skewed lines are drawn level through their middle (for text extraction, see above)."""
+    level_skewed: skewed lines are drawn level (for text extraction, see above)."""
     w, h = size or (page["width"], page["height"])
     lines = []
     for line in page["lines"]:
         if not line.get("text"):
             continue
-        frame, box, baseline, height = _line_geometry(line, w, h, level_skewed)
+        frame, box, baseline, height = _line_geometry(line, w, h)
+        if box.width <= 0 or box.height <= 0:     # off the page (boxes are clipped to it): nothing to draw
+            continue
         # a line without word boxes is one word
         words = _spaced(line.get("words") or [line], frame, height)
+        if level_skewed and baseline.slope:
+            lines.extend(_level_pieces(line, frame, words, baseline.slope, height, w, h))
+            continue
         lines.append(OcrElement(ocr_class=OcrClass.LINE, bbox=box, baseline=baseline, textangle=frame.textangle,
                                 children=[_word(word, w, h) for word in words],
                                 confidence=line.get("text_score")))

@@ -9,10 +9,13 @@
   source "pdf-text") are not touched at all.
 - Each page's text layer is drawn by OCRmyPDF 17's renderer (fpdf2; fonts with ToUnicode maps, a glyphless
   fallback for scripts no installed font covers, so CJK extracts correctly) from the page's OcrElement tree
-  (ocr_tree.page_tree): each line's words at their own boxes, along the line's direction and skew.
+  (ocr_tree.page_tree): each line's words at their own places along the line, in the text's direction (pages
+  with orientation 90/180/270 get sideways or upside-down text); a skewed line is drawn level through its middle,
+  because extractors (poppler) break sloped lines into pieces.
 
-Pixels → points: a PDF page's result pixels are points × dpi / 72 of the page as displayed (after /Rotate); an
-image's are the image's own pixels on the page img2pdf made for it (its dpi, or img2pdf's 96 when it has none).
+Pixels → points: a PDF page's result pixels are points × dpi / 72 of the page as displayed (its crop box, after
+/Rotate); an image's are the image's own pixels on the page img2pdf made for it (its dpi, or img2pdf's 96 when
+it has none). The text layer is drawn for the page as displayed and placed with the page's /Rotate undone.
 
 Thread-safe: everything is per call (pikepdf documents, the renderer, a temporary folder) or per thread (the font
 manager and its caches); the one process-global thing, img2pdf's monochrome transcoder temporarily patching
