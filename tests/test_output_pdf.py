@@ -8,18 +8,19 @@ pipeline reads it as orientation 90, and graph_ocred.pdf's page, which keeps its
 from __future__ import annotations
 
 import io
+import sys
 import threading
 import time
 
 import img2pdf
 import pikepdf
 import pytest
-from PIL import Image
+from PIL import Image, TiffImagePlugin
 
 import pdf_checks as pc
 from conftest import need, need_shared
 from ocrwatchd.outputs import FORMATS
-from ocrwatchd.outputs.pdf import write_pdf
+from ocrwatchd.outputs.pdf import image_pdf, write_pdf
 
 
 @pytest.fixture(scope="module")
@@ -281,3 +282,30 @@ def test_two_threads_write_pdfs_at_the_same_time(receipt, scanned_pdf, tmp_path)
         (tmp_path / f"got{i}.pdf").write_bytes(got)
         (tmp_path / f"want{i}.pdf").write_bytes(want)
         assert pc.bbox_pages(tmp_path / f"got{i}.pdf") == pc.bbox_pages(tmp_path / f"want{i}.pdf")
+
+
+def test_monochrome_images_convert_safely_from_two_threads(shared):
+    """img2pdf turns raw 1-bit images into CCITT G4 by patching Pillow's TIFF strip size for the length of a
+    save; from two threads at once (switching often) the patches interleave and one thread's value stays
+    behind unless the writer serialises them."""
+    real = shared / "data" / "real" / "tesseract-test"
+    before, interval = TiffImagePlugin.STRIP_SIZE, sys.getswitchinterval()
+    errors = []
+
+    def work(source):
+        for _ in range(30):
+            try:
+                assert b"/CCITTFaxDecode" in image_pdf(source)
+            except Exception as e:    # noqa: BLE001 - collected for the assertion below
+                errors.append(e)
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work, args=(real / name,)) for name in ("phototest.tif", "eurotext.tif")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors
+    assert TiffImagePlugin.STRIP_SIZE == before
