@@ -25,7 +25,7 @@ import math
 
 from ocrmypdf.models.ocr_element import Baseline, BoundingBox, OcrClass, OcrElement
 
-# Below this the skew is not worth a sloped baseline (0.3° over a 2000 px line is 10 px).
+# Below this the skew is not worth a sloped baseline (0.05° over a 2000 px line is under 2 px).
 _MIN_SKEW_DEG = 0.05
 # Gaps between words, in text heights: poppler reads a space above 0.1 and a column break above 0.7 of the font
 # size, which is about 0.8 of the text's height (_spaced).
