@@ -196,7 +196,7 @@ class OcrwatchdEngine(OcrEngine):
         result, dpi = _read(Path(input_file), options, page_number)
         page = result["pages"][0]
         # No pHYs: None lets OCRmyPDF's grafter take the page's own resolution (_graft.py).
-        tree = page_tree(page, dpi)
+        tree = page_tree(page, dpi, level_skewed=True)    # poppler extracts skewed lines whole (ocr_tree.py)
         tree.page_number = page_number
         text = page.get("text", "")
         return tree, text + "\n" if text else ""

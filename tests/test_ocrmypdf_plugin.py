@@ -307,36 +307,6 @@ def test_engine_pool_lends_each_engine_to_one_thread(monkeypatch):
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=120)
 
 
-def test_touching_words_are_pulled_apart():
-    """Words whose boxes touch or overlap get a gap (pdftotext reads touching words as one); words already apart
-    and the words' other edges stay where they were; a line running down the page is spaced along its length."""
-    from ocrwatchd.outputs.ocr_tree import MIN_WORD_GAP, page_tree
-
-    def quad(x0, y0, x1, y1):
-        return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
-
-    words = [("simple", quad(100, 10, 220, 50)), ("to", quad(219, 10, 260, 50)), ("learn", quad(300, 10, 400, 50))]
-    level = {"text": "simple to learn", "polygon": quad(100, 10, 400, 50), "box": [100, 10, 400, 50],
-             "text_score": 0.9, "words": [{"text": t, "polygon": q, "box": [q[0][0], q[0][1], q[2][0], q[2][1]],
-                                           "score": 0.9} for t, q in words]}
-    # the same line turned to run down the page: it starts at its top-right corner (x, y) → (500 - y, x)
-    def down(q):
-        return [[500 - y, x] for x, y in q]
-    vertical = {"text": "simple to learn", "polygon": down(quad(100, 10, 400, 50)), "box": [450, 100, 490, 400],
-                "text_score": 0.9, "words": [{"text": t, "polygon": down(q), "box": [0, 0, 0, 0], "score": 0.9}
-                                             for t, q in words]}
-    page = {"page": 1, "width": 600, "height": 600, "lines": [level, vertical]}
-    tree = page_tree(page, 300.0)
-    a, b, c = (w.bbox for w in tree.children[0].children)
-    gap = MIN_WORD_GAP * 40
-    assert b.left - a.right == pytest.approx(gap) and (a.right + b.left) / 2 == pytest.approx(219.5)
-    assert (a.left, b.right, c.left, c.right) == (100, 260, 300, 400)
-    assert (a.top, a.bottom) == (10, 50)
-    a, b, c = (w.bbox for w in tree.children[1].children)
-    assert b.top - a.bottom == pytest.approx(gap) and (a.top, c.bottom) == (100, 400)
-    assert tree.children[1].textangle == -90
-
-
 def test_the_hocr_path_for_ocrmypdf_16(tmp_path):
     """OCRmyPDF 16 (what paperless-ngx 2.x pins) only calls generate_hocr: it gets ocrwatchd's hOCR of the page
     image, valid for hocr-spec, and the page text."""
