@@ -3,6 +3,8 @@ exactly once in output or failed, with their reason."""
 import json
 import time
 
+import numpy as np
+
 import pikepdf
 from PIL import Image, ImageDraw, ImageFont
 
@@ -60,3 +62,49 @@ def test_pdfs_and_images_end_exactly_once_with_reasons(tmp_path):
         assert all(p["dpi"] == 150 and p["source"] == "ocr" for p in result["pages"])
     assert "render" in json.loads((d.out / "good.json").read_text())["timings"]
     assert d.left_in_inbox() == []
+
+
+def test_an_inbox_with_every_format_publishes_complete_sets_once(tmp_path):
+    import re
+    import subprocess
+
+    import cv2
+    from conftest import need
+
+    d = Daemon(tmp_path, inbox={"formats": ["json", "pdf", "txt", "hocr", "alto"]})
+    work = tmp_path / "made"
+    work.mkdir()
+    texts = [f"mixed file {i}" for i in range(10)]
+    for i, text in enumerate(texts):
+        if i in (2, 5):
+            (d.inbox / f"f{i}.pdf").write_bytes(scanned_pdf(work / f"f{i}.pdf", [text]))
+        elif i == 7:
+            (d.inbox / f"f{i}.pdf").write_bytes(scanned_pdf(work / f"f{i}.pdf", [text, text + " again"]))
+        elif i == 8:
+            ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(np.asarray(text_page(text)), cv2.COLOR_GRAY2BGR))
+            (d.inbox / f"f{i}.jpg").write_bytes(jpg.tobytes())
+        else:
+            text_page(text).save(d.inbox / f"f{i}.png")
+    d.start()
+    wait_for(lambda: len(d.results()) >= 10, 240, "ten sets")
+    assert d.stop()[0] == 0
+    pdftotext = need("pdftotext", "apt-get install poppler-utils")
+    for i, text in enumerate(texts):
+        original = next(p for p in d.inbox.parent.joinpath("out").glob(f"f{i}.*") if p.suffix in (".png", ".pdf", ".jpg")
+                        and not p.name.endswith(".ocr.pdf"))
+        base = d.out / f"f{i}"
+        names = {p.name for p in d.out.glob(f"f{i}.*")}
+        assert names == {original.name, f"f{i}.json", f"f{i}.ocr.pdf", f"f{i}.txt", f"f{i}.hocr", f"f{i}.alto.xml"}
+        result = json.loads(base.with_suffix(".json").read_text())
+        assert base.with_name(f"f{i}.txt").read_text() == "\f".join(p["text"] for p in result["pages"]) + "\n"
+        layer = subprocess.run([pdftotext, str(base.with_name(f"f{i}.ocr.pdf")), "-"], capture_output=True, text=True)
+        assert text in layer.stdout
+        assert f">{text.split()[-1]}</span>" in base.with_name(f"f{i}.hocr").read_text()
+        assert f'CONTENT="{text.split()[0]}"' in base.with_name(f"f{i}.alto.xml").read_text()
+    assert sources(d.results()) == sorted(str(p) for p in [d.inbox / f"f{i}.{ext}" for i, ext in enumerate(
+        ["png", "png", "pdf", "png", "png", "pdf", "png", "pdf", "jpg", "png"])])
+    assert d.left_in_inbox() == [] and not list((d.out / ".ocrwatchd").rglob("*.*"))
+    # both workers made searchable PDFs; when their intervals overlap, they did so at the same time (no lock)
+    spans = [(float(a), float(b)) for a, b in re.findall(r"formats .*\.ocr\.pdf.* written from (\S+) to (\S+)",
+                                                         d.log.read_text())]
+    assert len(spans) == 10

@@ -112,8 +112,11 @@ class Worker(threading.Thread):
             visualization = ctx.visualization
             del ctx
             t1 = time.perf_counter()
+            started = time.time()
             files = self.formats(job.inbox, result, path, visualization)
             result["timings"]["formats"] = round(time.perf_counter() - t1, 4)
+            log.debug("formats %s of %s written from %.3f to %.3f", ",".join(files) or "-", job.source, started,
+                      time.time())
             files[".json"] = write_json(result)       # the set's commit marker: published last
             written = publish(SetFiles(job.inbox.output, job.claim.relative, files, path,
                                        job.inbox.archive or job.inbox.output), self.owner_dir(job).name)
