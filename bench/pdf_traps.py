@@ -61,7 +61,8 @@ def main() -> None:
                 if name in LINN:
                     row["f1_linn_txt"] = evalocr.words_f1(linn_txt, texts, True)["word_f1"]
             else:
-                row["error"] = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else ""
+                row["error"] = next((line for line in p.stderr.splitlines() if line.startswith("ocrwatchd: ")
+                                     and str(pdf) in line), "")
             rows.append(row)
             print(row, flush=True)
     lines = ["| PDF | result | pages | lines | dpi | source | model tiles | word F1 (hand GT / linn.txt) | "
