@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""The real daemon under a backlog of many small files: drop them all at once, or trickle them in faster than
-the workers drain them; every file must be done exactly once, memory must not grow with the backlog (the inbox
+"""The real daemon under a backlog of many small files: drop them all at once (burst), trickle them in faster than
+the workers drain them (trickle), or have them all waiting when the daemon starts (startup); every file must be done exactly once, memory must not grow with the backlog (the inbox
 is the queue), the bounded queue must stay bounded, and the first result must not wait for the backlog.
 
-Usage: python bench/campaign_scale.py [--files 10000] [--folders 100] [--modes burst,trickle] [--rate 60]
+Usage: python bench/campaign_scale.py [--files 10000] [--folders 100] [--modes burst,trickle,startup] [--rate 60]
                                       [--workers 2] [--out bench/out]
 Writes bench/out/campaign-scale.md (and .json). As a module: run(files=..., folders=..., mode=...) -> dict, for
 bench/campaign.py and for the test that runs it small (tests/test_scale.py).
 
-Measured: wall time (first drop → last result), files/min, the daemon's VmRSS when ~all files are waiting (after
+Measured: wall time (first drop, or for startup the daemon ready, → last result), files/min, the daemon's VmRSS when ~all files are waiting (after
 the first 50 results, engines warm) and again at 1,000 waiting (VmHWM too), the deepest the queue got
 (ocrwatchd_queue_depth_max, kept by the daemon itself, so no peak falls between two scrapes) against its size,
 the largest candidate window, time from the first drop to the first result, rescans by reason (overflow: the
@@ -93,6 +93,11 @@ def run(files: int = 10_000, folders: int = 100, mode: str = "burst", rate: floa
     pngs = {}
     payload = [pngs.setdefault(i % 50, tiny_png(f"word{i % 50}")) for i in range(files)]
     log_path = root / "daemon.log"
+    for d in {r.parent for r in rels}:
+        (inbox / d).mkdir(parents=True, exist_ok=True)
+    if mode == "startup":                   # all waiting before the daemon starts: its startup scan meets them
+        for rel, data in zip(rels, payload):
+            (inbox / rel).write_bytes(data)
     proc = subprocess.Popen([sys.executable, "-m", "ocrwatchd", "run", "--config", str(cfg)],
                             stderr=open(log_path, "w"), cwd=REPO)
     url = f"http://127.0.0.1:{port}/metrics"
@@ -103,7 +108,7 @@ def run(files: int = 10_000, folders: int = 100, mode: str = "burst", rate: floa
                 raise RuntimeError(f"daemon did not start:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.2)
         samples: list[dict] = []
-        dropped = [0]
+        dropped = [files if mode == "startup" else 0]
         first: dict[str, float] = {}
         stop = threading.Event()
 
@@ -125,11 +130,9 @@ def run(files: int = 10_000, folders: int = 100, mode: str = "burst", rate: floa
                                 "candidates": m.get("ocrwatchd_candidates", 0), "metrics": m})
                 stop.wait(0.1 if "first" not in first else 0.5)
 
-        for d in {r.parent for r in rels}:
-            (inbox / d).mkdir(parents=True, exist_ok=True)
-        t0 = time.monotonic()
+        t0 = time.monotonic()               # the first drop; startup: the daemon ready ("watching" logged)
         threading.Thread(target=monitor, daemon=True).start()
-        for i, (rel, data) in enumerate(zip(rels, payload)):
+        for i, (rel, data) in enumerate(zip(rels, payload) if mode != "startup" else ()):
             (inbox / rel).write_bytes(data)
             dropped[0] = i + 1
             if mode == "trickle":
@@ -217,7 +220,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=10_000)
     ap.add_argument("--folders", type=int, default=100)
-    ap.add_argument("--modes", default="burst,trickle")
+    ap.add_argument("--modes", default="burst,trickle,startup")
     ap.add_argument("--rate", type=float, default=60.0, help="trickle: files per second dropped")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--queue", type=int, default=32)

@@ -70,6 +70,10 @@ def test_killed_and_paused_daemons_on_other_hosts_are_taken_over_once_their_leas
              60, f"{paused} giving big.png up")
     time.sleep(REFRESH * 1.5)
     assert p.proc.poll() is None                                  # it runs on, healthy
+    mp = scrape(p.metrics_url)
+    assert mp[("ocrwatchd_lease_lost_total", frozenset())] >= 1
+    assert mp[("ocrwatchd_takeovers_total", frozenset({("kind", "lost")}))] >= 1
+    assert mp[("ocrwatchd_files_total", frozenset({("inbox", str(p.inbox)), ("outcome", "done")}))] == 0
     assert p.stop()[0] == 0 and hosts[survivor].stop()[0] == 0
     log_p = p.log.read_text()
     assert "Traceback" not in log_p and "failed " not in log_p

@@ -144,6 +144,17 @@ class Candidates:
             else:
                 self._asked.setdefault("backlog", None)
 
+    def folder(self, index: int, path: Path) -> None:
+        """A folder appeared (or moved in): a pass finds its files — unless it is one of ours (a claim's folder
+        in .ocrwatchd/processing) or otherwise ignored."""
+        inbox = self.inboxes[index] if index < len(self.inboxes) else None
+        try:
+            parts = path.relative_to(inbox.path).parts if inbox is not None else ()
+        except ValueError:
+            return
+        if parts and not any(ignored(part) for part in parts):
+            self.ask("folder")
+
     def ask(self, reason: str) -> None:
         """Ask for a scan pass (start, periodic, overflow, folder, backlog, reload)."""
         with self._lock:

@@ -59,8 +59,9 @@ class Metrics:
                                namespace=ns, registry=registry)
         self.candidates = Gauge("candidates", "Files being watched for settling (a bounded window over the inbox)",
                                 namespace=ns, registry=registry)
-        self.lease_lost = Gauge("lease_lost", "Times our lease was found expired or removed when we refreshed it "
-                                "(paused, stalled, cut off from the file server)", namespace=ns, registry=registry)
+        self.lease_lost = Counter("lease_lost", "Times our lease was found expired or removed when we refreshed "
+                                  "it (paused, stalled, cut off from the file server)", namespace=ns,
+                                  registry=registry)
         for r in ("start", "periodic", "overflow", "folder", "backlog", "reload"):
             self.rescans.labels(r)
         for k in ("claim", "set", "lost"):

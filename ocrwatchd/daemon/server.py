@@ -77,6 +77,7 @@ class Server:
         self.candidates = Candidates(config.inboxes, self.settler, window,
                                      counted=lambda reason: self.metrics.rescans.labels(reason).inc())
         self.leases = Leases(self.owner, [i.path for i in config.inboxes], config.lease_seconds)
+        self._lease_lock = threading.Lock()
         self.queue_max = 0                                    # the deepest the queue has been
         self.pending: list[Job] = []                          # claimed, waiting for queue room (taken over)
         self.retries: list[tuple[float, int, Job]] = []       # (due, seq, job)
@@ -128,7 +129,7 @@ class Server:
                        cfg.truncated_retry_seconds, lease_check=self.lease_check)
             self.workers.append(w)
         # Our lease goes into every inbox before our first claim there; then what dead daemons left is ours.
-        if not self.leases.refresh():
+        if not self.refresh_lease():
             raise ConfigError("cannot write our lease into every inbox's state folder (see the error above)")
         log.info("owner %s, lease %g s refreshed every %g s", self.owner, cfg.lease_seconds,
                  cfg.lease_refresh_seconds)
@@ -156,7 +157,6 @@ class Server:
         m.reserved.set_function(lambda: self.budget.reserved)
         m.queue_max.set_function(lambda: self.queue_max)
         m.candidates.set_function(lambda: len(self.candidates))
-        m.lease_lost.set_function(lambda: self.leases.lost)
         self.metrics_server.start()
         log.info("metrics on http://%s/metrics, health on /healthz", cfg.metrics.listen)
 
@@ -164,7 +164,7 @@ class Server:
         poll = inbox.poll if inbox.poll is not None else filesystem_type(inbox.path) in NETWORK_FS
         observer = start_observer(inbox.path, inbox.recursive, poll,
                                   on_path=lambda path: self.candidates.event(index, path),
-                                  on_folder=lambda: self.candidates.ask("folder"),
+                                  on_folder=lambda folder: self.candidates.folder(index, folder),
                                   on_overflow=self.overflowed)
         self.observers.append(observer)
         log.info("watching %s (%s)", inbox.path, "polling" if poll else "inotify")
@@ -233,7 +233,7 @@ class Server:
                 # The lease says "this daemon's loop runs". A hung job does not stop it: the job timeout and the
                 # systemd watchdog deal with that (restart); stopping the lease would only make others take over
                 # the claims our other workers are busy with.
-                self.leases.refresh()       # an inbox whose refresh failed judges nobody by lease (lease.py)
+                self.refresh_lease()        # an inbox whose refresh failed judges nobody by lease (lease.py)
                 self.take_over()
                 next_lease = now + cfg.lease_refresh_seconds
             if now >= next_janitor:
@@ -322,7 +322,16 @@ class Server:
         if self.leases.overdue():
             log.warning("our lease was not refreshed for over %g s (paused? stalled?): refreshing it before "
                         "publishing", self.config.lease_seconds)
-            self.leases.refresh()
+            self.refresh_lease()
+
+    def refresh_lease(self) -> bool:
+        """Refresh our leases (main loop; a worker whose publish finds it overdue), counting a lost lease."""
+        with self._lease_lock:
+            before = self.leases.lost
+            ok = self.leases.refresh()
+            if self.leases.lost > before:
+                self.metrics.lease_lost.inc(self.leases.lost - before)
+            return ok
 
     def feed(self) -> None:
         """Move work into the queue while it has room: pending takeovers, due retries, settled files."""

@@ -56,9 +56,3 @@ def _forget_dead_leases(inbox: Path, owner: str, leases: Leases) -> None:
         if gone or now - lease[0] > FORGET_AFTER * limit * 1e9:
             leases.forget(inbox, other)
             log.debug("removed the lease of %s (dead, holds nothing)", other)
-
-
-def staged_owners(folder: Path) -> set[str]:
-    """Owners with a staging folder in an output/failed folder (for tests and diagnostics)."""
-    root = folder / STATE_DIR / "staging"
-    return {p.name.rsplit("~", 1)[0] for p in root.iterdir()} if root.is_dir() else set()

@@ -18,9 +18,9 @@ log = logging.getLogger("ocrwatchd.watch")
 
 
 def start_observer(path: Path, recursive: bool, poll: bool, on_path: Callable[[Path], None],
-                   on_folder: Callable[[], None], on_overflow: Callable[[], None]):
-    """A started observer: on_path(file path) for created/moved-in/closed/modified files, on_folder() when a
-    folder appears (files inside it are not reported one by one), on_overflow() when inotify lost events."""
+                   on_folder: Callable[[Path], None], on_overflow: Callable[[], None]):
+    """A started observer: on_path(file path) for created/moved-in/closed/modified files, on_folder(folder) when
+    a folder appears (files inside it are not reported one by one), on_overflow() when inotify lost events."""
     from watchdog.events import FileSystemEventHandler
     from watchdog.observers import Observer
     from watchdog.observers.polling import PollingObserver
@@ -28,11 +28,11 @@ def start_observer(path: Path, recursive: bool, poll: bool, on_path: Callable[[P
     class Handler(FileSystemEventHandler):
         def on_any_event(self, event):   # never raises: one bad event must not kill the observer thread
             try:
+                target = getattr(event, "dest_path", "") or event.src_path
                 if event.is_directory:
                     if event.event_type in ("created", "moved"):
-                        on_folder()
+                        on_folder(Path(os.fsdecode(target)))
                     return
-                target = getattr(event, "dest_path", "") or event.src_path
                 if event.event_type in ("created", "moved", "closed", "modified"):
                     on_path(Path(os.fsdecode(target)))
             except Exception:
