@@ -31,6 +31,8 @@ NOT_CONFIG_ENV = {
     "OCRWATCHD_MODELS_DIR": "modelstore.py: the folder holding the models manifest and ONNX files",
     "OCRWATCHD_SHARED": "tests/conftest.py: the shared test data (real scans, eval kit)",
     "OCRWATCHD_FAULT": "daemon/publish.py: tests only: die right after the named publish step (crash tests)",
+    "OCRWATCHD_HOST_NAME": "daemon/claims.py: tests only: the host name in owner names (two 'hosts' on one "
+                           "machine); must differ between pid namespaces",
 }
 
 
@@ -121,7 +123,20 @@ class Config(BaseSettings):
     # A job running longer than this counts as a hung worker: systemd watchdog pings stop, so the service is
     # restarted (the claim is recovered and retried). Big drawings take about a minute on 2 CPU cores.
     job_timeout_seconds: float = Field(900.0, gt=0)
+    # Daemons sharing an inbox (several hosts on one NFS export): each refreshes a lease file in the inbox's
+    # state folder every lease_refresh_seconds (default: a third of lease_seconds); one whose lease is older than
+    # lease_seconds by the file server's clock is dead, and the others take over its claims and unfinished sets.
+    lease_seconds: float = Field(120.0, ge=2)
+    lease_refresh_seconds: float | None = Field(None, gt=0)
     log_level: str = "INFO"
+
+    def model_post_init(self, _ctx) -> None:
+        if self.lease_refresh_seconds is None:
+            self.lease_refresh_seconds = self.lease_seconds / 3
+        elif self.lease_refresh_seconds > self.lease_seconds / 2:
+            # one late or failed refresh (a slow NFS server, a busy loop) must not make us look dead
+            raise ValueError(f"lease_refresh_seconds ({self.lease_refresh_seconds:g}) must be at most half of "
+                             f"lease_seconds ({self.lease_seconds:g})")
 
     @field_validator("log_level")
     @classmethod

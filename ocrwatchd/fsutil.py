@@ -158,7 +158,7 @@ def move_new(src: Path, dst: Path) -> None:
         if e.errno == errno.EEXIST:
             raise FileExistsError(errno.EEXIST, "refusing to overwrite", str(dst)) from None
         if e.errno == errno.EXDEV:
-            _copy_new(src, dst)
+            copy_new(src, dst)
         elif e.errno in _NO_LINKS:
             _rename_new(src, dst)
             fsync_dir(dst.parent)
@@ -184,11 +184,13 @@ def place(src: Path, dst: Path) -> None:
             raise _refuse(dst) from None
         if e.errno != errno.EXDEV and e.errno not in _NO_LINKS:
             raise
-        _copy_new(src, dst)
+        copy_new(src, dst)
     fsync_dir(dst.parent)
 
 
-def _copy_new(src: Path, dst: Path) -> None:
+def copy_new(src: Path, dst: Path) -> None:
+    """Copy src to the new name dst (never replacing one: FileExistsError), published whole like
+    write_new_file; src stays. A symlink or FIFO is recreated as itself, never opened."""
     import shutil
     import stat
 
@@ -209,6 +211,7 @@ def _copy_new(src: Path, dst: Path) -> None:
             os.fsync(out.fileno())
         shutil.copystat(src, tmp)
         _publish(tmp, dst)
+        fsync_dir(dst.parent)
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)

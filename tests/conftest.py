@@ -166,9 +166,18 @@ listen = "{metrics_host}:{self.metrics_port}"
         self.proc = None
         Daemon.made.append(self)
 
-    def start(self):
+    def start(self, env: dict[str, str] | None = None):
+        """env: extra environment (OCRWATCHD_HOST_NAME for a second 'host', OCRWATCHD_ENGINE__… overrides)."""
+        return self.spawn(env).started()
+
+    def spawn(self, env: dict[str, str] | None = None):
+        """Start the process without waiting for it (several daemons load their models at once)."""
         self.proc = subprocess.Popen([sys.executable, "-m", "ocrwatchd", "-v", "run", "--config", str(self.config)],
-                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
+                                     stdout=subprocess.DEVNULL, stderr=open(self.log, "w"),
+                                     env={**os.environ, **(env or {})})
+        return self
+
+    def started(self):
         wait_for(lambda: "watching" in self.log.read_text() or self.proc.poll() is not None, 120,
                  f"daemon start ({self.log})")
         assert self.proc.poll() is None, self.log.read_text()

@@ -108,7 +108,7 @@ def test_a_crash_at_every_step_ends_in_exactly_one_complete_set(tmp_path, monkey
         assert step not in ("committed", "cleaned")
     monkeypatch.setattr(pub, "fault_point", lambda name: None)
     # the restart: finish what the dead owner began, then take its remaining claims and run those jobs again
-    roll_forward(folder, lambda owner: owner == dead)
+    roll_forward(folder, lambda owner: owner == dead, alive)
     again = [r for r in recover(tmp_path / "in", alive)]
     for r in again:
         publish(job(tmp_path, r, formats, marker), alive)

@@ -2,9 +2,13 @@
 
 INBOX/sub/scan.png → INBOX/.ocrwatchd/processing/<owner>/sub/scan.png. Only the process whose rename succeeded
 owns the file, so two daemons — even on two hosts sharing an NFS inbox — never process one file twice. The
-owner directory names host, pid and the process start, so claims left by a dead process on this host are
-recovered at start (renamed again, atomically, into the new owner's directory), while a live neighbour's are
-left alone.
+owner directory names host, pid and the process start. Claims of a dead owner are taken over by renaming them
+again, one by one, into the taker's directory (lease.py says who is dead: a process of this host that is gone,
+or an owner on any host whose lease was not refreshed in time); a live owner's claims are left alone.
+
+Only the daemon's main thread puts names into its own processing folder (claims and takeovers), and no other
+process ever does, so "is this name free in my folder, then rename into it" has no race: a claim never
+replaces one of our own (two files with the same relative path: the later waits for a later scan).
 """
 from __future__ import annotations
 
@@ -12,11 +16,13 @@ import errno
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 STATE_DIR = ".ocrwatchd"
 PROCESSING = "processing"
+HOST_ENV = "OCRWATCHD_HOST_NAME"
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,13 @@ class Claim:
     relative: Path       # where the file was inside it (kept for the output layout)
     path: Path           # where it lies now, owned by us
     claimed_at: float
+
+
+def host_name() -> str:
+    """This host's name in owner names. OCRWATCHD_HOST_NAME replaces it in tests (two 'hosts' on one machine);
+    it must differ between pid namespaces, or one daemon would judge the other's pids dead."""
+    name = os.environ.get(HOST_ENV) or socket.gethostname()
+    return name.replace("~", "_").replace("/", "_")
 
 
 def _start_ticks(pid: int) -> str:
@@ -37,18 +50,19 @@ def _start_ticks(pid: int) -> str:
 
 def owner_name(pid: int | None = None) -> str:
     pid = pid or os.getpid()
-    return f"{socket.gethostname()}~{pid}~{_start_ticks(pid)}"
+    return f"{host_name()}~{pid}~{_start_ticks(pid)}"
 
 
 def owner_alive(owner: str) -> bool | None:
-    """True/False for owners on this host; None (unknown) for other hosts."""
+    """True/False for owners on this host (is the process there?); None (unknown) for other hosts."""
     try:
         host, pid, ticks = owner.split("~")
+        pid_n = int(pid)
     except ValueError:
         return False   # not ours to interpret: a stray folder, treat as abandoned
-    if host != socket.gethostname():
+    if host != host_name():
         return None
-    return _start_ticks(int(pid)) == ticks and ticks != "0"
+    return _start_ticks(pid_n) == ticks and ticks != "0"
 
 
 def processing_root(inbox: Path) -> Path:
@@ -56,39 +70,48 @@ def processing_root(inbox: Path) -> Path:
 
 
 def claim(inbox: Path, path: Path, owner: str) -> Claim | None:
-    """Take `path` (inside inbox) by renaming it into our processing folder; None if someone else was faster."""
+    """Take `path` (inside inbox) by renaming it into our processing folder; None if someone else was faster
+    (or we still hold a file of the same relative path: this one is taken after that one is done)."""
     relative = path.relative_to(inbox)
     target = processing_root(inbox) / owner / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.rename(path, target)   # same filesystem by construction: atomic, and only one renamer wins
-    except FileNotFoundError:
+    if os.path.lexists(target):
         return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return Claim(inbox, relative, target, time.time()) if _rename_won(path, target) else None
+
+
+def _rename_won(src: Path, dst: Path) -> bool:
+    """rename(src, dst) where dst is a free name only we fill: True if we moved it, False if src was gone.
+
+    On the same filesystem a rename is atomic, so of several renamers of one name exactly one wins. NFS may
+    answer a retransmitted rename with ENOENT although the first one moved the file: dst tells."""
+    try:
+        os.rename(src, dst)
+        return True
     except OSError as e:
         if e.errno in (errno.ENOENT, errno.ESTALE):
-            return None
+            return os.path.lexists(dst)
         raise
-    return Claim(inbox, relative, target, time.time())
 
 
-def recover(inbox: Path, owner: str) -> list[Claim]:
-    """Re-claim files left in processing/ by dead processes of this host (a crash, kill -9)."""
+def recover(inbox: Path, owner: str, dead: Callable[[str], bool] | None = None) -> list[Claim]:
+    """Take over the claims of dead owners (default: processes of this host that are gone) into ours."""
+    dead = dead or (lambda o: owner_alive(o) is False)
     root = processing_root(inbox)
     if not root.is_dir():
         return []
     out = []
-    for owner_dir in root.iterdir():
-        if owner_dir.name == owner or not owner_dir.is_dir() or owner_alive(owner_dir.name) is not False:
+    for owner_dir in sorted(root.iterdir()):
+        if owner_dir.name == owner or not owner_dir.is_dir() or not dead(owner_dir.name):
             continue
-        for path in sorted(p for p in owner_dir.rglob("*") if p.is_file() and not p.is_symlink()):
+        for path in sorted(p for p in owner_dir.rglob("*") if not p.is_dir() or p.is_symlink()):
             relative = path.relative_to(owner_dir)
             target = root / owner / relative
+            if os.path.lexists(target):
+                continue   # we hold a file of that name already: taken on a later pass, after ours is done
             target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.rename(path, target)
-            except FileNotFoundError:
-                continue   # another recovering daemon took it
-            out.append(Claim(inbox, relative, target, time.time()))
+            if _rename_won(path, target):       # False: another taker (or the owner, resumed) was faster
+                out.append(Claim(inbox, relative, target, time.time()))
         _prune(owner_dir)
     return out
 
@@ -105,7 +128,8 @@ def prune_parents(path: Path, stop_at: Path) -> None:
 
 
 def _prune(folder: Path) -> None:
-    for d in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+    for d in sorted((p for p in folder.rglob("*") if p.is_dir() and not p.is_symlink()),
+                    key=lambda p: -len(p.parts)):
         try:
             d.rmdir()
         except OSError:

@@ -1,15 +1,22 @@
-"""Finding candidate files and deciding when they are ready: ignore rules, the scan, and settling.
+"""Finding candidate files and deciding when they are ready: ignore rules, the scan, settling, and the bounded
+window of candidates the daemon looks at.
 
 A scanner or an SMB copy writes a file slowly; a file is taken only when its size and mtime have stayed the
 same for settle_seconds. Names that are someone's temp or metadata files are never touched.
+
+The inbox is the queue: with 10,000 files waiting the daemon holds only a window of them (Candidates), topped
+up from watch events and from a scan that walks the inboxes incrementally, a little further each time the
+window has room. Memory and the work per tick do not grow with the backlog.
 """
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import os
 import stat
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .claims import STATE_DIR
@@ -34,22 +41,30 @@ def wanted(path: Path, inbox: Path, extensions: tuple[str, ...]) -> bool:
 
 
 def scan(inbox: Path, recursive: bool, extensions: tuple[str, ...]) -> Iterator[Path]:
-    """Every wanted entry below inbox; symlinked folders are never entered (they may lead outside)."""
+    """Every wanted entry below inbox, in name order: a folder's files, then its sub-folders one by one (so
+    files are taken in the order their names give, as a batch of scans is numbered). Symlinked folders are
+    never entered (they may lead outside). Lazy: one folder's listing is held at a time."""
     stack = [inbox]
     while stack:
         folder = stack.pop()
         try:
-            entries = list(os.scandir(folder))
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
             continue
+        subfolders = []
         for e in entries:
             if ignored(e.name):
                 continue
-            if e.is_dir(follow_symlinks=False):
+            try:
+                is_dir = e.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_dir:
                 if recursive:
-                    stack.append(Path(e.path))
+                    subfolders.append(Path(e.path))
             elif Path(e.name).suffix.lower() in extensions:
                 yield Path(e.path)
+        stack.extend(reversed(subfolders))
 
 
 class Settler:
@@ -78,7 +93,133 @@ class Settler:
             return self.settle_seconds <= 0
         return now - prev[1] >= self.settle_seconds
 
+    def clear(self) -> None:
+        self._seen.clear()
+
     def forget(self, path: Path) -> float | None:
         """Stop tracking; returns how long the file was watched (its settle time), if it was."""
         seen = self._seen.pop(path, None)
         return None if seen is None else self.clock() - seen[1]
+
+
+class Candidates:
+    """The files being watched for settling: at most `limit` of them, in the order they were found.
+
+    Watch events go straight in while there is room; when there is none they are dropped and a scan pass is
+    asked for instead (the file is found by it). A pass (scan of every inbox) is started when asked for —
+    at start, every rescan_seconds, after an inotify queue overflow, when a folder appears, after dropped
+    events — and continued only as far as the window has room; a pass asked for while one runs starts when it
+    ends, so whatever existed when it was asked for is seen by the end of the next pass.
+    """
+
+    def __init__(self, inboxes: list, settler: Settler, limit: int, counted: Callable[[str], None] | None = None,
+                 clock=time.monotonic, stale_seconds: float | None = None) -> None:
+        self.settler, self.limit, self.clock = settler, limit, clock
+        self.counted = counted or (lambda reason: None)
+        self.stale_seconds = stale_seconds or max(30.0, 10 * settler.settle_seconds)
+        self._lock = threading.Lock()
+        self.reset(inboxes)
+
+    def reset(self, inboxes: list) -> None:
+        """A new inbox list (reload): forget everything, scan again."""
+        with self._lock:
+            self.inboxes = list(inboxes)
+            self.window: dict[tuple[int, Path], float] = {}     # (inbox index, path) → when it came in
+            self._events: dict[tuple[int, Path], None] = {}
+            self._asked: dict[str, None] = {}                   # reasons for the next pass
+            self._cursor: Iterator[tuple[int, Path]] | None = None
+        self.settler.clear()
+
+    def __len__(self) -> int:
+        return len(self.window)
+
+    def event(self, index: int, path: Path) -> None:
+        """A watch event (watcher threads): the path if there is room, else a pass later finds it."""
+        with self._lock:
+            inbox = self.inboxes[index] if index < len(self.inboxes) else None
+            if inbox is None or not wanted(path, inbox.path, inbox.extensions):
+                return       # our own state folder's renames, temp files, other extensions
+            if len(self._events) + len(self.window) < self.limit:
+                self._events[(index, path)] = None
+            else:
+                self._asked.setdefault("backlog", None)
+
+    def folder(self, index: int, path: Path) -> None:
+        """A folder appeared (or moved in): a pass finds its files — unless it is one of ours (a claim's folder
+        in .ocrwatchd/processing) or otherwise ignored."""
+        inbox = self.inboxes[index] if index < len(self.inboxes) else None
+        try:
+            parts = path.relative_to(inbox.path).parts if inbox is not None else ()
+        except ValueError:
+            return
+        if parts and not any(ignored(part) for part in parts):
+            self.ask("folder")
+
+    def ask(self, reason: str) -> None:
+        """Ask for a scan pass (start, periodic, overflow, folder, backlog, reload)."""
+        with self._lock:
+            self._asked.setdefault(reason, None)
+
+    @property
+    def scanning(self) -> bool:
+        return self._cursor is not None
+
+    def top_up(self) -> None:
+        """Fill the window from the events, then from the scan pass, each new entry looked at once (its settle
+        time starts when it comes in)."""
+        with self._lock:
+            events, self._events = list(self._events), {}
+        for key in events:
+            self._enter(key)
+        while len(self.window) < self.limit:
+            if self._cursor is None:
+                with self._lock:
+                    reasons, self._asked = list(self._asked), {}
+                if not reasons:
+                    return
+                for r in reasons:
+                    self.counted(r)
+                self._cursor = itertools.chain.from_iterable(
+                    ((i, p) for p in scan(inbox.path, inbox.recursive, inbox.extensions))
+                    for i, inbox in enumerate(self.inboxes))
+            try:
+                key = next(self._cursor)
+            except StopIteration:
+                self._cursor = None
+                continue
+            self._enter(key)
+
+    def _enter(self, key: tuple[int, Path]) -> None:
+        if key in self.window or len(self.window) >= self.limit:
+            if key not in self.window:
+                self.ask("backlog")
+            return
+        index, path = key
+        if index >= len(self.inboxes) or not wanted(path, self.inboxes[index].path, self.inboxes[index].extensions):
+            return
+        self.window[key] = self.clock()
+        if self.settler.ready(path) is None:   # gone already (claimed by a neighbour)
+            del self.window[key]
+
+    def ready(self, room: int) -> list[tuple[int, Path, float | None]]:
+        """Up to `room` settled files, in the order they came in: (inbox index, path, seconds watched). Files
+        gone meanwhile leave the window; so do files still changing after stale_seconds while the window is
+        full (a pass finds them again later), so that copies that never end cannot block the intake."""
+        out: list[tuple[int, Path, float | None]] = []
+        now = self.clock()
+        full = len(self.window) >= self.limit
+        for key, since in list(self.window.items()):
+            if len(out) >= room:
+                break
+            state = self.settler.ready(key[1])
+            if state is False:
+                if full and now - since > self.stale_seconds:
+                    del self.window[key]
+                    self.settler.forget(key[1])
+                    self.ask("backlog")
+                continue
+            del self.window[key]
+            settled = self.settler.forget(key[1])
+            if state:
+                out.append((key[0], key[1], settled))
+        return out

@@ -1,5 +1,5 @@
-"""Temp cleanup the original deployment did by hand: our stale temp files, sets a dead owner left half-published
-(finished, see publish.py), and old results if configured."""
+"""Temp cleanup the original deployment did by hand: our stale temp files and old results if configured. (Sets a
+dead owner left half-published are finished by the takeover pass, takeover.py, every lease refresh.)"""
 from __future__ import annotations
 
 import logging
@@ -8,8 +8,7 @@ import time
 from pathlib import Path
 
 from ..config import Config
-from .claims import STATE_DIR, owner_alive
-from .publish import roll_forward
+from .claims import STATE_DIR
 
 log = logging.getLogger("ocrwatchd.janitor")
 
@@ -24,8 +23,6 @@ class Janitor:
         j = self.config.janitor
         counts = {"temp": 0, "output": 0, "failed": 0}
         for inbox in self.config.inboxes:
-            for folder in (inbox.output, inbox.failed):     # sets a dead owner left half-published: finish them
-                roll_forward(folder, lambda owner: owner_alive(owner) is False)
             for _, folder in inbox.folders:
                 counts["temp"] += self._sweep(folder, now - j.temp_max_age_hours * 3600, _our_temp, state=True)
             if j.outputs_max_age_days:

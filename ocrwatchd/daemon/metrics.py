@@ -49,6 +49,23 @@ class Metrics:
                               registry=registry)
         self.janitor = Counter("janitor_removed", "Files removed by the janitor, by kind", ["kind"], namespace=ns,
                                registry=registry)
+        self.rescans = Counter("rescans", "Scan passes over the inboxes, by why they were started (start, periodic, "
+                               "overflow: inotify lost events, folder: a folder appeared, backlog: events dropped "
+                               "for a full window, reload)", ["reason"], namespace=ns, registry=registry)
+        self.takeovers = Counter("takeovers", "Taken over from dead daemons (claim, set: a half-published set "
+                                 "finished) or given up to another daemon that took them (lost)", ["kind"],
+                                 namespace=ns, registry=registry)
+        self.queue_max = Gauge("queue_depth_max", "The deepest the bounded queue has been since start",
+                               namespace=ns, registry=registry)
+        self.candidates = Gauge("candidates", "Files being watched for settling (a bounded window over the inbox)",
+                                namespace=ns, registry=registry)
+        self.lease_lost = Counter("lease_lost", "Times our lease was found expired or removed when we refreshed "
+                                  "it (paused, stalled, cut off from the file server)", namespace=ns,
+                                  registry=registry)
+        for r in ("start", "periodic", "overflow", "folder", "backlog", "reload"):
+            self.rescans.labels(r)
+        for k in ("claim", "set", "lost"):
+            self.takeovers.labels(k)
         self.last_success = Gauge("last_success_timestamp_seconds", "Unix time of the last file done, per inbox",
                                   ["inbox"], namespace=ns, registry=registry)
         self.build = Gauge("build_info", "Version, detector model and execution provider (value 1)",

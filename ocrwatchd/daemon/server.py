@@ -1,8 +1,10 @@
 """The daemon process: one Server object with startup / main_loop / shutdown (after uvicorn's server.py).
 
 Signal handlers only set flags. The main loop is the single producer: it collects candidates (watchdog events
-plus a periodic rescan), settles them, claims a file only when the bounded queue has room (a full queue leaves
-files untouched in the inbox: backpressure without loss), and re-queues retries when due.
+plus incremental scans, into a bounded window: intake.Candidates), settles them, claims a file only when the
+bounded queue has room (a full queue leaves files untouched in the inbox: backpressure without loss), re-queues
+retries when due, and refreshes this daemon's leases and takes over what dead daemons left (lease.py,
+takeover.py).
 """
 from __future__ import annotations
 
@@ -23,10 +25,12 @@ from ..config import Config, ConfigError, InboxConfig, check_folders, load_confi
 from ..pipeline import Engine
 from ..engine.session import available_cores
 from .budget import MemoryBudget
-from .claims import claim, owner_alive, owner_name, recover
-from .publish import roll_forward
-from .intake import Settler, scan, wanted
+from .claims import claim, owner_name
+from .intake import Candidates, Settler
 from .janitor import Janitor
+from .lease import Leases
+from .takeover import take_over
+from .watch import start_observer
 from .metrics import Metrics, MetricsServer
 from .sdnotify import Notifier
 from .worker import Job, Worker
@@ -65,22 +69,26 @@ class Server:
         self.jobs: queue.Queue = queue.Queue(maxsize=config.queue.size)
         self.budget = MemoryBudget(config.memory_budget_mb << 20)
         self.settler = Settler(config.settle_seconds)
-        self.candidates: set[tuple[int, Path]] = set()
-        self.candidates_lock = threading.Lock()
-        self.pending: list[Job] = []                          # claimed, waiting for queue room (recovery)
+        self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)     # process_resident_memory_bytes and friends
+        self.metrics = Metrics(self.registry)
+        # The window of files looked at: what the queue can take, twice, plus a margin (intake.Candidates).
+        window = 2 * (config.queue.size + config.workers.count) + 16
+        self.candidates = Candidates(config.inboxes, self.settler, window,
+                                     counted=lambda reason: self.metrics.rescans.labels(reason).inc())
+        self.leases = Leases(self.owner, [i.path for i in config.inboxes], config.lease_seconds)
+        self._lease_lock = threading.Lock()
+        self.queue_max = 0                                    # the deepest the queue has been
+        self.pending: list[Job] = []                          # claimed, waiting for queue room (taken over)
         self.retries: list[tuple[float, int, Job]] = []       # (due, seq, job)
         self.retries_lock = threading.Lock()
         self.seq = itertools.count()
         self.workers: list[Worker] = []
         self.observers = []
-        self.counts = {"done": 0, "failed": 0, "retried": 0}
-        self.registry = CollectorRegistry()
-        ProcessCollector(registry=self.registry)     # process_resident_memory_bytes and friends
-        self.metrics = Metrics(self.registry)
+        self.counts = {"done": 0, "failed": 0, "retried": 0, "lost": 0}
         self.metrics_server: MetricsServer | None = None
         self.notifier = Notifier()
         self.reload_requested = threading.Event()
-        self._rescan_wanted = threading.Event()
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def run(self) -> int:
@@ -118,20 +126,20 @@ class Server:
                 log.info("%d workers, detector %s on %s, queue %d, memory budget %d MB", cfg.workers.count,
                          engine.model_info["name"], engine.provider, cfg.queue.size, cfg.memory_budget_mb)
             w = Worker(i, engine, self.jobs, self.budget, self.schedule_retry, self.report, self.should_exit,
-                       cfg.truncated_retry_seconds)
+                       cfg.truncated_retry_seconds, lease_check=self.lease_check)
             self.workers.append(w)
+        # Our lease goes into every inbox before our first claim there; then what dead daemons left is ours.
+        if not self.refresh_lease():
+            raise ConfigError("cannot write our lease into every inbox's state folder (see the error above)")
+        log.info("owner %s, lease %g s refreshed every %g s", self.owner, cfg.lease_seconds,
+                 cfg.lease_refresh_seconds)
+        self.take_over()
         for inbox_index, inbox in enumerate(cfg.inboxes):
-            # Sets a dead owner began publishing are finished first: their originals already left the claims.
-            for folder in (inbox.output, inbox.failed):
-                roll_forward(folder, lambda owner: owner_alive(owner) is False)
-            for c in recover(inbox.path, self.owner):
-                log.info("recovered %s left by a stopped daemon", inbox.path / c.relative)
-                self.pending.append(Job(c, inbox))
             self.start_observer(inbox_index, inbox)
         for w in self.workers:
             w.start()
         self.start_metrics()
-        self.rescan()
+        self.candidates.ask("start")
         self.feed()
         # Only now: models are loaded and the startup scan is queued.
         self.notifier.ready(self.status_text())
@@ -147,36 +155,24 @@ class Server:
         m.inflight.set_function(lambda: sum(w.busy_since is not None for w in self.workers))
         m.budget.set(self.budget.budget)
         m.reserved.set_function(lambda: self.budget.reserved)
+        m.queue_max.set_function(lambda: self.queue_max)
+        m.candidates.set_function(lambda: len(self.candidates))
         self.metrics_server.start()
         log.info("metrics on http://%s/metrics, health on /healthz", cfg.metrics.listen)
 
     def start_observer(self, index: int, inbox: InboxConfig) -> None:
-        from watchdog.events import FileSystemEventHandler
-        from watchdog.observers import Observer
-        from watchdog.observers.polling import PollingObserver
-
-        server = self
-
-        class Handler(FileSystemEventHandler):
-            def on_any_event(self, event):   # never raises: one bad event must not kill the observer thread
-                try:
-                    if event.is_directory:
-                        if event.event_type in ("created", "moved"):
-                            server.wake_rescan()   # files inside a moved-in folder are not reported one by one
-                        return
-                    path = getattr(event, "dest_path", "") or event.src_path
-                    if event.event_type in ("created", "moved", "closed", "modified"):
-                        server.add_candidate(index, Path(os.fsdecode(path)))
-                except Exception:
-                    log.exception("watch event %r", event)
-
         poll = inbox.poll if inbox.poll is not None else filesystem_type(inbox.path) in NETWORK_FS
-        observer = (PollingObserver if poll else Observer)()
-        observer.schedule(Handler(), str(inbox.path), recursive=inbox.recursive)
-        observer.daemon = True
-        observer.start()
+        observer = start_observer(inbox.path, inbox.recursive, poll,
+                                  on_path=lambda path: self.candidates.event(index, path),
+                                  on_folder=lambda folder: self.candidates.folder(index, folder),
+                                  on_overflow=self.overflowed)
         self.observers.append(observer)
         log.info("watching %s (%s)", inbox.path, "polling" if poll else "inotify")
+
+    def overflowed(self) -> None:
+        """inotify lost events (watcher thread): scan now."""
+        log.warning("inotify queue overflowed (more than fs.inotify.max_queued_events events unread): rescanning")
+        self.candidates.ask("overflow")
 
     def shutdown(self) -> None:
         self.notifier.stopping()
@@ -200,13 +196,21 @@ class Server:
         for w in self.workers:
             w.join(max(0.0, deadline - time.monotonic()))
         busy = [w.name for w in self.workers if w.is_alive()]
-        log.info("stopped (%d done, %d failed; %d queued jobs left claimed%s)", self.counts["done"],
-                 self.counts["failed"], drained + len(self.pending), f"; still busy: {busy}" if busy else "")
+        if not busy:
+            # Nothing of ours is half-done: the lease goes. Our queued claims stay where they are: a daemon of this
+            # host takes them at its start (our pid is gone), one of another host once it has seen them without a
+            # lease for lease_seconds. With a job still running, the lease is left to expire, so that whoever
+            # takes over also finishes the set that job may have left half-published.
+            self.leases.release()
+        log.info("stopped (%d done, %d failed, %d given up to daemons that took them over; %d queued jobs left "
+                 "claimed%s)", self.counts["done"], self.counts["failed"], self.counts["lost"],
+                 drained + len(self.pending), f"; still busy: {busy}" if busy else "")
 
     # -- the loop --------------------------------------------------------------------------------------------
     def main_loop(self) -> None:
         cfg = self.config
         next_rescan = time.monotonic() + cfg.rescan_seconds
+        next_lease = time.monotonic() + cfg.lease_refresh_seconds
         janitor = Janitor(cfg)
         next_janitor = time.monotonic()
         next_ping = next_status = time.monotonic()
@@ -222,10 +226,16 @@ class Server:
             if now >= next_status:
                 self.notifier.status(self.status_text())
                 next_status = now + 5.0
-            if now >= next_rescan or self._rescan_wanted.is_set():
-                self._rescan_wanted.clear()
-                self.rescan()
+            if now >= next_rescan:
+                self.candidates.ask("periodic")
                 next_rescan = now + cfg.rescan_seconds
+            if now >= next_lease and self.healthy():
+                # The lease says "this daemon's loop runs". A hung job does not stop it: the job timeout and the
+                # systemd watchdog deal with that (restart); stopping the lease would only make others take over
+                # the claims our other workers are busy with.
+                self.refresh_lease()        # an inbox whose refresh failed judges nobody by lease (lease.py)
+                self.take_over()
+                next_lease = now + cfg.lease_refresh_seconds
             if now >= next_janitor:
                 for kind, n in janitor.run().items():
                     if n:
@@ -238,9 +248,6 @@ class Server:
                 self.exit_code = 1
                 break
             self.should_exit.wait(0.25)
-
-    def wake_rescan(self) -> None:
-        self._rescan_wanted.set()
 
     def healthy(self) -> bool:
         """Observers and workers alive (also what /healthz answers)."""
@@ -271,7 +278,8 @@ class Server:
             self.notifier.ready(self.status_text())
             return
         old = self.config
-        needs_restart = [k for k in ("workers", "queue", "engine", "metrics", "memory_budget_mb")
+        needs_restart = [k for k in ("workers", "queue", "engine", "metrics", "memory_budget_mb", "lease_seconds",
+                                     "lease_refresh_seconds")
                          if getattr(old, k) != getattr(new, k)]
         logging.getLogger().setLevel(new.log_level)
         self.settler.settle_seconds = new.settle_seconds
@@ -280,30 +288,53 @@ class Server:
         for o in self.observers:
             o.stop()
         self.observers = []
-        with self.candidates_lock:
-            self.candidates.clear()
+        self.candidates.reset(self.config.inboxes)
+        if {i.path for i in self.config.inboxes} != old_paths:
+            self.leases.set_inboxes([i.path for i in self.config.inboxes])
         for index, inbox in enumerate(self.config.inboxes):
             if inbox.path not in old_paths:
                 self.metrics.add_inbox(str(inbox.path))
             self.start_observer(index, inbox)
-        self.rescan()
+        self.candidates.ask("reload")
         if needs_restart:
             log.warning("reloaded; these changes need a restart to take effect: %s", ", ".join(needs_restart))
         else:
             log.info("reloaded")
         self.notifier.ready(self.status_text())
 
-    def add_candidate(self, index: int, path: Path) -> None:
-        with self.candidates_lock:
-            self.candidates.add((index, path))
+    def take_over(self) -> None:
+        """Finish the sets and take the claims dead daemons left, in every inbox (after a lease refresh)."""
+        for inbox in self.config.inboxes:
+            try:
+                sets, claims = take_over(inbox, self.owner, self.leases)
+            except OSError as e:        # an unreachable inbox must not stop the others (or the loop)
+                log.error("taking over in %s: %s", inbox.path, e)
+                continue
+            if sets:
+                self.metrics.takeovers.labels("set").inc(sets)
+            if claims:
+                self.metrics.takeovers.labels("claim").inc(len(claims))
+            self.pending.extend(Job(c, inbox) for c in claims)
 
-    def rescan(self) -> None:
-        for index, inbox in enumerate(self.config.inboxes):
-            for path in scan(inbox.path, inbox.recursive, inbox.extensions):
-                self.add_candidate(index, path)
+    def lease_check(self) -> None:
+        """Before a worker publishes: were we paused or stalled past our lease? Then refresh it now (others may
+        have taken some of our claims meanwhile: each claim's rename decides, and the worker finds out)."""
+        if self.leases.overdue():
+            log.warning("our lease was not refreshed for over %g s (paused? stalled?): refreshing it before "
+                        "publishing", self.config.lease_seconds)
+            self.refresh_lease()
+
+    def refresh_lease(self) -> bool:
+        """Refresh our leases (main loop; a worker whose publish finds it overdue), counting a lost lease."""
+        with self._lease_lock:
+            before = self.leases.lost
+            ok = self.leases.refresh()
+            if self.leases.lost > before:
+                self.metrics.lease_lost.inc(self.leases.lost - before)
+            return ok
 
     def feed(self) -> None:
-        """Move work into the queue while it has room: pending recoveries, due retries, settled files."""
+        """Move work into the queue while it has room: pending takeovers, due retries, settled files."""
         while self.pending and self._put(self.pending[0]):
             self.pending.pop(0)
         now = time.monotonic()
@@ -311,20 +342,16 @@ class Server:
             while self.retries and self.retries[0][0] <= now and not self.jobs.full():
                 _, _, job = heapq.heappop(self.retries)
                 self._put(job)
-        with self.candidates_lock:
-            candidates = sorted(self.candidates, key=lambda c: str(c[1]))
-        for index, path in candidates:
-            if self.jobs.full() or self.should_exit.is_set():
-                return   # backpressure: the rest stay in the inbox untouched, looked at again next tick
+        if self.should_exit.is_set():
+            return
+        # Bounded work per tick whatever the backlog: the window is topped up (events, the scan pass) and at
+        # most as many files are claimed as the queue has room for.
+        self.candidates.top_up()
+        room = self.config.queue.size - self.jobs.qsize()
+        if room <= 0:
+            return   # backpressure: the files stay in the inbox untouched
+        for index, path, settled in self.candidates.ready(room):
             inbox = self.config.inboxes[index]
-            state = self.settler.ready(path) if wanted(path, inbox.path, inbox.extensions) else None
-            if state is False:
-                continue
-            with self.candidates_lock:
-                self.candidates.discard((index, path))
-            settled = self.settler.forget(path)
-            if state is None:
-                continue
             c = claim(inbox.path, path, self.owner)
             if c is not None:
                 self._put(Job(c, inbox, settle_seconds=settled))
@@ -334,7 +361,9 @@ class Server:
             self.jobs.put_nowait(job)
         except queue.Full:
             return False
-        log.debug("queued %s (queue depth %d/%d)", job.source, self.jobs.qsize(), self.config.queue.size)
+        depth = self.jobs.qsize()
+        self.queue_max = max(self.queue_max, depth)
+        log.debug("queued %s (queue depth %d/%d)", job.source, depth, self.config.queue.size)
         return True
 
     # -- callbacks from workers ------------------------------------------------------------------------------
@@ -344,6 +373,9 @@ class Server:
 
     def report(self, outcome: str, job: Job, result: dict | None, written, seconds: float) -> None:
         self.counts[outcome] += 1
+        if outcome == "lost":
+            self.metrics.takeovers.labels("lost").inc()
+            return
         inbox = str(job.inbox.path)
         if outcome == "done" and result is not None:
             self.metrics.job_done(inbox, result, seconds, job.settle_seconds, time.time())

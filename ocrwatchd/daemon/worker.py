@@ -1,5 +1,6 @@
 """A worker: owns one Engine (its ONNX sessions), takes claimed jobs off the bounded queue, and ends each one
-in the output folder or in quarantine — never dying of a job."""
+in the output folder or in quarantine — never dying of a job. A job whose claim another daemon took over (we
+were paused or cut off past our lease: takeover.py) ends in neither: it is given up, quietly, to the taker."""
 from __future__ import annotations
 
 import errno
@@ -21,7 +22,7 @@ from ..pipeline import Engine, process
 from .budget import MemoryBudget, page_bytes
 from ..outputs import FORMATS, write_json
 from .claims import Claim, prune_parents
-from .publish import SetFiles, publish, resume
+from .publish import STAGING, ClaimLost, SetFiles, job_token, publish, resume
 
 log = logging.getLogger("ocrwatchd.worker")
 
@@ -54,9 +55,10 @@ def _transient(e: BaseException) -> bool:
 
 class Worker(threading.Thread):
     def __init__(self, index: int, engine: Engine, jobs: queue.Queue, budget: MemoryBudget, retry, report,
-                 stop: threading.Event, truncated_retry_seconds: float = 120.0) -> None:
+                 stop: threading.Event, truncated_retry_seconds: float = 120.0, lease_check=None) -> None:
         super().__init__(name=f"worker-{index}", daemon=True)
         self.engine, self.jobs, self.budget = engine, jobs, budget
+        self.lease_check = lease_check or (lambda: None)
         self.truncated_retry_seconds = truncated_retry_seconds
         self.retry, self.report, self.stop = retry, report, stop
         self.busy_since: float | None = None
@@ -76,6 +78,12 @@ class Worker(threading.Thread):
                 self.jobs.task_done()
 
     def handle(self, job: Job) -> None:
+        try:
+            self._handle(job)
+        except ClaimLost as e:
+            self.lost(job, str(e))
+
+    def _handle(self, job: Job) -> None:
         job.attempts += 1
         path = job.claim.path
         if not os.path.lexists(path):
@@ -87,6 +95,7 @@ class Worker(threading.Thread):
                     log.info("finished publishing %s as %s", job.source,
                              written.get(".json") or written.get(".error.json"))
                     return self.report(outcome, job, None, written, time.time() - job.claim.claimed_at)
+            raise ClaimLost(f"our claim {path} is gone")
         st = os.lstat(path)
         if not stat.S_ISREG(st.st_mode):
             kind = f"symlink to {os.readlink(path)}" if stat.S_ISLNK(st.st_mode) else "not a regular file"
@@ -118,6 +127,7 @@ class Worker(threading.Thread):
             log.debug("formats %s of %s written from %.3f to %.3f", ",".join(files) or "-", job.source, started,
                       time.time())
             files[".json"] = write_json(result)       # the set's commit marker: published last
+            self.lease_check()     # paused past our lease? (the claim's rename in publish() decides in any case)
             written = publish(SetFiles(job.inbox.output, job.claim.relative, files, path,
                                        job.inbox.archive or job.inbox.output), self.owner_dir(job).name)
             prune_parents(path, self.owner_dir(job))
@@ -126,12 +136,18 @@ class Worker(threading.Thread):
             self.report("done", job, result, written, time.time() - job.claim.claimed_at)
             log.info("done %s -> %s (%d pages, %d lines, %.1f s)", job.source, written[".json"], len(result["pages"]),
                      result["stats"]["lines"], time.perf_counter() - t0)
-        except TruncatedImage as e:
-            self._again_or_fail(job, e, within=self.truncated_retry_seconds, reason=e.reason)
-        except DecodeError as e:
-            self.fail(job, type(e).__name__, str(e), e.reason)
+        except ClaimLost:
+            raise
         except Exception as e:
-            if _transient(e):
+            if not os.path.lexists(path) and not self._staged(job):
+                # The file went while we worked on it (the searchable PDF reads it again): a daemon that judged
+                # us dead took the claim over. Not this file's error: no retry, no quarantine.
+                raise ClaimLost(f"our claim {path} was taken while we worked on it ({type(e).__name__})") from None
+            if isinstance(e, TruncatedImage):
+                self._again_or_fail(job, e, within=self.truncated_retry_seconds, reason=e.reason)
+            elif isinstance(e, DecodeError):
+                self.fail(job, type(e).__name__, str(e), e.reason)
+            elif _transient(e):
                 self._again_or_fail(job, e, retries=TRANSIENT_RETRIES, reason="resources")
             else:
                 self.fail(job, type(e).__name__, str(e), "internal")
@@ -168,6 +184,20 @@ class Worker(threading.Thread):
         if visualization:
             files[".boxes.jpg"] = visualization
         return files
+
+    def lost(self, job: Job, why: str) -> None:
+        """Our claim or staging folder was taken over. If the claim is still ours after all (only a staging
+        folder without a manifest was taken), the job simply runs again shortly; else it is the taker's now."""
+        if os.path.lexists(job.claim.path):
+            log.info("%s: %s; our claim is still here: running it again", job.source, why)
+            return self.retry(job, 1.0)
+        log.warning("gave up %s to the daemon that took it over: %s", job.source, why)
+        self.report("lost", job, None, None, 0.0)
+
+    def _staged(self, job: Job) -> bool:
+        """Does a staging folder of ours hold this job's set (its original already moved there)?"""
+        token = job_token(self.owner_dir(job).name, job.claim.relative)
+        return any((folder / STAGING / token).is_dir() for folder in (job.inbox.output, job.inbox.failed))
 
     @staticmethod
     def owner_dir(job: Job) -> Path:

@@ -1,0 +1,68 @@
+"""Watching an inbox: watchdog's inotify observer (or its polling one on network mounts), with the inotify
+queue overflow reported to us.
+
+When the kernel's inotify queue overflows (more than fs.inotify.max_queued_events events unread — 10,000 files
+dropped at once do that), every later event is lost until the queue is read. watchdog 7 notices (IN_Q_OVERFLOW),
+logs it and rebuilds its recursive watches, but tells no event handler; we hook its inotify reader so that an
+overflow asks for a rescan at once. Older watchdog versions drop the overflow event silently: there, and where
+the hook cannot be placed, only the periodic rescan finds what was missed (a warning at start says so).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger("ocrwatchd.watch")
+
+
+def start_observer(path: Path, recursive: bool, poll: bool, on_path: Callable[[Path], None],
+                   on_folder: Callable[[Path], None], on_overflow: Callable[[], None]):
+    """A started observer: on_path(file path) for created/moved-in/closed/modified files, on_folder(folder) when
+    a folder appears (files inside it are not reported one by one), on_overflow() when inotify lost events."""
+    from watchdog.events import FileSystemEventHandler
+    from watchdog.observers import Observer
+    from watchdog.observers.polling import PollingObserver
+
+    class Handler(FileSystemEventHandler):
+        def on_any_event(self, event):   # never raises: one bad event must not kill the observer thread
+            try:
+                target = getattr(event, "dest_path", "") or event.src_path
+                if event.is_directory:
+                    if event.event_type in ("created", "moved"):
+                        on_folder(Path(os.fsdecode(target)))
+                    return
+                if event.event_type in ("created", "moved", "closed", "modified"):
+                    on_path(Path(os.fsdecode(target)))
+            except Exception:
+                log.exception("watch event %r", event)
+
+    observer = (PollingObserver if poll else Observer)()
+    if not poll and not hook_overflow(observer, on_overflow):
+        log.warning("this watchdog version does not report inotify queue overflows: events lost in one are found "
+                    "by the periodic rescan (rescan_seconds) only")
+    observer.schedule(Handler(), str(path), recursive=recursive)
+    observer.daemon = True
+    observer.start()
+    return observer
+
+
+def hook_overflow(observer, on_overflow: Callable[[], None]) -> bool:
+    """Wrap the inotify reader's handle_event (watchdog >= 7: one reader thread per observer) so IN_Q_OVERFLOW
+    calls on_overflow() first; watchdog's own handling (rebuilding watches) still runs. False if not possible."""
+    fd = getattr(observer, "_inotify_fd", None)
+    handle = getattr(fd, "handle_event", None)
+    if handle is None:
+        return False
+
+    def handle_event(event):
+        if getattr(event, "is_queue_overflow", False):
+            try:
+                on_overflow()
+            except Exception:
+                log.exception("overflow callback")
+        return handle(event)
+
+    fd.handle_event = handle_event
+    return True

@@ -1,0 +1,87 @@
+"""Three real `ocrwatchd run` processes on one inbox, as three hosts (OCRWATCHD_HOST_NAME: none can see another's
+pids, so only the lease tells). One is killed -9 holding claims; one is stopped (SIGSTOP) with a job in flight,
+past its lease, and resumed once the work is done. The survivor takes both over when their leases expire, the
+resumed one gives up what was taken without a trace in the output, and every file is done exactly once.
+(One test, three daemons: the models load once, in parallel — `make test` time is short.)"""
+import signal
+import time
+
+from conftest import Daemon, big_scan, scrape, small_scan, sources, wait_for
+
+LEASE = 3.0
+REFRESH = LEASE / 3
+# the engine settings of bench/campaign_scale.py: small pages go fast; recognition stays on
+FAST = {"OCRWATCHD_ENGINE__TILE_SIZE": "640", "OCRWATCHD_ENGINE__MIN_SIDE": "0",
+        "OCRWATCHD_ENGINE__ORIENTATION": "false"}
+
+
+def held(d: Daemon, host: str) -> list[str]:
+    root = d.inbox / ".ocrwatchd" / "processing"
+    return sorted(p.name for p in root.glob(f"{host}~*/**/*") if not p.is_dir()) if root.is_dir() else []
+
+
+def staged(d: Daemon, host: str) -> list:
+    root = d.out / ".ocrwatchd" / "staging"
+    return list(root.glob(f"{host}~*")) if root.is_dir() else []
+
+
+def test_killed_and_paused_daemons_on_other_hosts_are_taken_over_once_their_leases_expire(tmp_path):
+    hosts = {h: Daemon(tmp_path, h, workers=1, queue=4, lease_seconds=LEASE) for h in ("hostA", "hostB", "hostC")}
+    for h, d in hosts.items():
+        d.spawn({"OCRWATCHD_HOST_NAME": h, **FAST})
+    for d in hosts.values():
+        d.started()
+    any_d = hosts["hostA"]
+    (any_d.inbox / "big.png").write_bytes(big_scan(20))           # keeps one worker busy for seconds
+    wait_for(lambda: any("big.png" in held(any_d, h) for h in hosts), 30, "big.png claimed")
+    paused = next(h for h in hosts if "big.png" in held(any_d, h))
+    names = ["big.png"] + [f"s{i:02d}.png" for i in range(10)]
+    for i, n in enumerate(names[1:]):
+        (any_d.inbox / n).write_bytes(small_scan(i))
+    others = [h for h in hosts if h != paused]
+    wait_for(lambda: any(len(held(any_d, h)) >= 2 for h in others), 30, "a second daemon holding claims")
+    killed = max(others, key=lambda h: len(held(any_d, h)))
+    survivor = next(h for h in others if h != killed)
+    hosts[killed].kill()
+    hosts[paused].proc.send_signal(signal.SIGSTOP)                # big.png in flight there
+    t0 = time.monotonic()
+    lost_with = {killed: held(any_d, killed), paused: held(any_d, paused)}
+    assert lost_with[killed] and "big.png" in lost_with[paused]
+    try:
+        wait_for(lambda: not held(any_d, killed) and not staged(any_d, killed), 30, f"{survivor} taking over")
+        took_killed = time.monotonic() - t0
+        wait_for(lambda: not held(any_d, paused) and not staged(any_d, paused), 30, f"{survivor} taking over")
+        took_paused = time.monotonic() - t0
+        print(f"\n{killed} killed -9 holding {lost_with[killed]}, {paused} stopped holding {lost_with[paused]}; "
+              f"{survivor} took them over after {took_killed:.1f} s and {took_paused:.1f} s "
+              f"(lease {LEASE:g} s, refreshed every {REFRESH:g} s)")
+        # not before the leases could have expired (refreshed at most REFRESH before), and soon after
+        assert LEASE - REFRESH - 0.3 <= min(took_killed, took_paused)
+        assert max(took_killed, took_paused) <= LEASE + REFRESH + 4
+        s = hosts[survivor]
+        wait_for(lambda: len(s.results()) >= len(names), 120, f"{survivor} doing every file")
+        m = scrape(s.metrics_url)
+        assert m[("ocrwatchd_takeovers_total", frozenset({("kind", "claim")}))] >= 2
+    finally:
+        hosts[paused].proc.send_signal(signal.SIGCONT)
+    # The paused daemon wakes up: its in-flight job and its queue find their claims gone, and give them up.
+    p = hosts[paused]
+    wait_for(lambda: "gave up" in p.log.read_text() and "big.png" in p.log.read_text().split("gave up", 1)[1],
+             60, f"{paused} giving big.png up")
+    time.sleep(REFRESH * 1.5)
+    assert p.proc.poll() is None                                  # it runs on, healthy
+    mp = scrape(p.metrics_url)
+    assert mp[("ocrwatchd_lease_lost_total", frozenset())] >= 1
+    assert mp[("ocrwatchd_takeovers_total", frozenset({("kind", "lost")}))] >= 1
+    assert mp[("ocrwatchd_files_total", frozenset({("inbox", str(p.inbox)), ("outcome", "done")}))] == 0
+    assert p.stop()[0] == 0 and hosts[survivor].stop()[0] == 0
+    log_p = p.log.read_text()
+    assert "Traceback" not in log_p and "failed " not in log_p
+    assert "our lease" in log_p                                   # it noticed it had been away
+    assert any_d.failures() == []
+    assert sources(any_d.results()) == sorted(str(any_d.inbox / n) for n in names)   # each exactly once
+    assert sorted(q.name for q in any_d.out.glob("*.png")) == names
+    assert any_d.claimed() == [] and any_d.left_in_inbox() == []
+    assert not [q for q in (any_d.out / ".ocrwatchd").rglob("*") if q.is_file()]
+    assert not list((any_d.inbox / ".ocrwatchd" / "leases").glob(f"{killed}~*"))      # the dead lease is cleaned
+    print(f"{paused} gave up {log_p.count('gave up')} job(s) after {time.monotonic() - t0:.1f} s stopped in all")
