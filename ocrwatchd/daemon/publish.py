@@ -16,6 +16,13 @@ discarded. From 2 on, the set rolls forward: roll_forward() (at start, before cl
 janitor) finishes what a dead owner began, re-doing only the steps not yet done — so the job never runs twice and
 no set appears twice or half. Each step is a fault point (OCRWATCHD_FAULT=publish:STEP makes the process die
 right after it) so tests can crash the daemon at every one of them.
+
+A failure before the set is named (a full disk, a folder turned read-only while staging) removes the staging
+folder and leaves the claim as it was: nothing of the set is left under any name, and the caller retries. After
+the set is named, publishing again (or resume) finishes that same set. An original nobody may link or read (another
+user's 0600 file, refused by fs.protected_hardlinks) is renamed to its final name instead of linked; the manifest
+records its inode so a later roll finds it there. A name too long for the filesystem once a suffix is added is
+shortened, the same way for every file of the set.
 """
 from __future__ import annotations
 
@@ -29,7 +36,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..fsutil import fsync_dir, move_new, place, replace_file, write_new_file
+from ..fsutil import fsync_dir, move_new, place, rename_new, replace_file, write_new_file
 
 log = logging.getLogger("ocrwatchd.publish")
 
@@ -38,6 +45,12 @@ MANIFEST, COMMITTED = "manifest.json", "committed.json"
 ORIGINAL = "original"               # the staged original's name
 MAX_SUFFIX = 10_000
 FAULT_ENV = "OCRWATCHD_FAULT"
+NAME_MAX = 255                      # bytes in one file name (every Linux filesystem we publish to)
+
+
+class Vanished(FileNotFoundError):
+    """The original is gone (removed after it was claimed, or taken by another daemon's recovery) before the set
+    was published: there is nothing to publish, and nothing of the set was."""
 
 
 def fault_point(step: str) -> None:
@@ -68,7 +81,7 @@ class SetFiles:
 
 def job_token(owner: str, relative: Path) -> str:
     """The staging folder's name: unique per claim (one owner never holds two claims of one relative path)."""
-    return f"{owner}~{hashlib.sha1(str(relative).encode()).hexdigest()[:16]}"
+    return f"{owner}~{hashlib.sha1(os.fsencode(relative)).hexdigest()[:16]}"
 
 
 def publish(job: SetFiles, owner: str) -> dict[str, Path]:
@@ -77,18 +90,29 @@ def publish(job: SetFiles, owner: str) -> dict[str, Path]:
     earlier = _load(staging) if staging.exists() else None
     if earlier is not None:          # an earlier attempt got as far as naming the set: finish that one
         return _roll(staging, earlier)
-    if staging.exists():             # an earlier attempt died while staging (disk full?): start afresh
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    for n, (suffix, data) in enumerate(job.files.items()):
-        write_new_file(staging / f"{n}{suffix}", data)
-    fault_point("staged")
-    entries = [[f"{n}{suffix}", suffix] for n, suffix in enumerate(job.files)]
-    manifest = {"schema": "ocrwatchd-publish/1", "owner": owner, "claim": str(job.original),
-                "relative": str(job.relative), "folder": str(job.folder), "original_folder": str(job.original_folder),
-                "original_suffix": job.relative.suffix, "entries": entries}
-    manifest["base"] = _free_base(manifest)
-    replace_file(staging / MANIFEST, _dump(manifest))
+    try:
+        original = os.lstat(job.original)
+    except FileNotFoundError:
+        raise Vanished(errno.ENOENT, "the claimed original is gone", str(job.original)) from None
+    try:
+        if staging.exists():         # an earlier attempt died while staging (disk full?): start afresh
+            shutil.rmtree(staging)
+        staging.mkdir(parents=True)
+        for n, (suffix, data) in enumerate(job.files.items()):
+            write_new_file(staging / f"{n}{suffix}", data)
+        fault_point("staged")
+        entries = [[f"{n}{suffix}", suffix] for n, suffix in enumerate(job.files)]
+        manifest = {"schema": "ocrwatchd-publish/1", "owner": owner, "claim": str(job.original),
+                    "relative": str(job.relative), "folder": str(job.folder),
+                    "original_folder": str(job.original_folder), "original_suffix": job.relative.suffix,
+                    "original_id": [original.st_dev, original.st_ino], "entries": entries}
+        manifest["base"] = _free_base(manifest)
+        replace_file(staging / MANIFEST, _dump(manifest))
+    except BaseException:
+        # Not named yet: nothing of the set may stay (its files would take the space a full disk lacks); the claim
+        # is untouched and the caller tries again. On a read-only disk this removal fails too: the next try does it.
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     fault_point("manifest")
     return _roll(staging, manifest)
 
@@ -117,7 +141,14 @@ def roll_forward(folder: Path, dead) -> int:
         if manifest is None:
             shutil.rmtree(staging, ignore_errors=True)
             continue
-        paths = _roll(staging, manifest)
+        try:
+            paths = _roll(staging, manifest)
+        except Vanished:
+            log.warning("dropped the set of %s left by %s: its original is gone", manifest["relative"], owner)
+            continue
+        except OSError as e:         # a full or read-only disk: the set stays named, the janitor tries again
+            log.warning("could not finish publishing %s (left by %s) now: %s", manifest["relative"], owner, e)
+            continue
         log.info("finished publishing %s (left by %s) as %s", manifest["relative"], owner, paths.get(".json") or
                  paths.get(".error.json"))
         done += 1
@@ -134,6 +165,11 @@ def _roll(staging: Path, manifest: dict) -> dict[str, Path]:
                 os.unlink(claim)
             else:
                 move_new(claim, staged_original)
+        elif not os.path.lexists(staged_original) and not _renamed_into_place(manifest):
+            # Not claimed, not staged, not at its final name: removed by someone, or recovered and run by another
+            # process. The original is staged before any file of the set is linked, so none was published.
+            shutil.rmtree(staging, ignore_errors=True)
+            raise Vanished(errno.ENOENT, "the claimed original is gone", str(claim))
         fault_point("original-staged")
         while not _commit(staging, manifest):
             manifest["base"] = _free_base(manifest, after=manifest["base"] + 1)
@@ -159,16 +195,40 @@ def _commit(staging: Path, manifest: dict) -> bool:
     for staged, final in order:
         final.parent.mkdir(parents=True, exist_ok=True)
         try:
-            place(staging / staged, final)
+            if staged != ORIGINAL or os.path.lexists(staging / ORIGINAL) or not _renamed_into_place(manifest):
+                _place(staging / staged, final, staged == ORIGINAL)
         except FileExistsError:
             if not _same(staging / staged, final):
                 for ours_staged, ours in placed:
-                    if _same(staging / ours_staged, ours):
+                    if ours_staged == ORIGINAL and not os.path.lexists(staging / ORIGINAL):
+                        os.rename(ours, staging / ORIGINAL)      # renamed there, not linked: bring it back
+                    elif _same(staging / ours_staged, ours):
                         os.unlink(ours)
                 return False
         placed.append((staged, final))
         fault_point(f"linked:{'original' if staged == ORIGINAL else Path(staged).suffix.lstrip('.') or staged}")
     return True
+
+
+def _place(staged: Path, final: Path, original: bool) -> None:
+    try:
+        place(staged, final)
+    except OSError as e:
+        # The original is the one file that may be neither linkable nor readable by us (another user's 0600 scan:
+        # protected_hardlinks refuses the link, the copy cannot read it). Renaming needs only the folders.
+        if not original or e.errno not in (errno.EPERM, errno.EACCES):
+            raise
+        rename_new(staged, final)
+
+
+def _renamed_into_place(manifest: dict) -> bool:
+    """Whether the original already lies at its final name, renamed there (see _place): the inode the manifest
+    recorded when the set was named."""
+    try:
+        st = os.lstat(_finals(manifest)["original"])
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return [st.st_dev, st.st_ino] == manifest.get("original_id")
 
 
 def _finals(manifest: dict) -> dict[str, Path]:
@@ -182,7 +242,21 @@ def _finals(manifest: dict) -> dict[str, Path]:
 
 def _base_name(manifest: dict) -> str:
     stem = Path(manifest["relative"]).stem
-    return stem if manifest["base"] == 0 else f"{stem}-{manifest['base']}"
+    tail = "" if manifest["base"] == 0 else f"-{manifest['base']}"
+    suffixes = [suffix for _, suffix in manifest["entries"]] + [manifest["original_suffix"]]
+    room = NAME_MAX - max(len(os.fsencode(s)) for s in suffixes) - len(tail)
+    raw = os.fsencode(stem)
+    if len(raw) > room:
+        # scan.png may be 255 bytes long, scan.error.json cannot: the whole set takes the name's first bytes and a
+        # hash of all of it (two long names that start alike stay apart)
+        digest = hashlib.sha1(raw).hexdigest()[:8]
+        head = raw[: max(0, room - 9)]
+        try:
+            stem = head.decode("utf-8", "ignore") if raw.decode("utf-8") else ""   # never cut a character in two
+        except UnicodeDecodeError:
+            stem = os.fsdecode(head)
+        stem = f"{stem}~{digest}"
+    return stem + tail
 
 
 def _free_base(manifest: dict, after: int = 0) -> int:
@@ -215,7 +289,8 @@ def _digest(path: Path) -> str:
 
 
 def _dump(manifest: dict) -> bytes:
-    return json.dumps(manifest, ensure_ascii=False).encode()
+    # ASCII with escapes: a path with bytes that are not UTF-8 (lone surrogates from os.fsdecode) survives the trip
+    return json.dumps(manifest).encode()
 
 
 def _load(staging: Path) -> dict | None:

@@ -29,6 +29,7 @@ from .intake import Settler, scan, wanted
 from .janitor import Janitor
 from .metrics import Metrics, MetricsServer
 from .sdnotify import Notifier
+from .space import OutputWaits
 from .worker import Job, Worker
 
 log = logging.getLogger("ocrwatchd")
@@ -74,6 +75,8 @@ class Server:
         self.workers: list[Worker] = []
         self.observers = []
         self.counts = {"done": 0, "failed": 0, "retried": 0}
+        self.waits = OutputWaits()          # jobs whose output folder is full or read-only (space.py)
+        self.watched: dict[int, tuple] = {}  # inbox index → (observer, handler, the folder's (st_dev, st_ino))
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)     # process_resident_memory_bytes and friends
         self.metrics = Metrics(self.registry)
@@ -147,6 +150,8 @@ class Server:
         m.inflight.set_function(lambda: sum(w.busy_since is not None for w in self.workers))
         m.budget.set(self.budget.budget)
         m.reserved.set_function(lambda: self.budget.reserved)
+        m.add_outputs(lambda: [(str(i.path), key, path) for i in self.config.inboxes for key, path in i.folders],
+                      self.waits.counts)
         self.metrics_server.start()
         log.info("metrics on http://%s/metrics, health on /healthz", cfg.metrics.listen)
 
@@ -172,11 +177,31 @@ class Server:
 
         poll = inbox.poll if inbox.poll is not None else filesystem_type(inbox.path) in NETWORK_FS
         observer = (PollingObserver if poll else Observer)()
-        observer.schedule(Handler(), str(inbox.path), recursive=inbox.recursive)
+        handler = Handler()
+        observer.schedule(handler, str(inbox.path), recursive=inbox.recursive)
         observer.daemon = True
         observer.start()
         self.observers.append(observer)
+        self.watched[index] = (observer, handler, _identity(inbox.path))
         log.info("watching %s (%s)", inbox.path, "polling" if poll else "inotify")
+
+    def rewatch(self, index: int, inbox: InboxConfig) -> None:
+        """An inbox folder deleted (and maybe made again) ends its inotify watch for good, while the observer
+        thread lives on: watch the folder again once it exists, so events — not only the rescan — find its files."""
+        observer, handler, identity = self.watched.get(index, (None, None, None))
+        now = _identity(inbox.path)
+        if observer is None or now == identity and all(e.is_alive() for e in observer.emitters):
+            return
+        if now is None:
+            if identity is not None:
+                log.warning("inbox %s is gone; watching it again when it is back", inbox.path)
+                self.watched[index] = (observer, handler, None)
+            return
+        observer.unschedule_all()
+        observer.schedule(handler, str(inbox.path), recursive=inbox.recursive)
+        self.watched[index] = (observer, handler, now)
+        self.wake_rescan()        # files that came between the folder's return and the new watch (as at start)
+        log.warning("inbox %s is a new folder (deleted and made again): watching it again", inbox.path)
 
     def shutdown(self) -> None:
         self.notifier.stopping()
@@ -209,7 +234,7 @@ class Server:
         next_rescan = time.monotonic() + cfg.rescan_seconds
         janitor = Janitor(cfg)
         next_janitor = time.monotonic()
-        next_ping = next_status = time.monotonic()
+        next_ping = next_status = next_rewatch = time.monotonic()
         while not self.should_exit.is_set():
             now = time.monotonic()
             if self.reload_requested.is_set():
@@ -222,6 +247,10 @@ class Server:
             if now >= next_status:
                 self.notifier.status(self.status_text())
                 next_status = now + 5.0
+            if now >= next_rewatch:      # an inbox deleted and made again needs a new watch (rewatch)
+                for index, inbox in enumerate(self.config.inboxes):
+                    self.rewatch(index, inbox)
+                next_rewatch = now + 1.0
             if now >= next_rescan or self._rescan_wanted.is_set():
                 self._rescan_wanted.clear()
                 self.rescan()
@@ -257,8 +286,9 @@ class Server:
         return self.healthy() and not hung
 
     def status_text(self) -> str:
+        waiting = self.waits.total()
         return (f"queue {self.jobs.qsize()}/{self.config.queue.size}, done {self.counts['done']}, "
-                f"failed {self.counts['failed']}")
+                f"failed {self.counts['failed']}" + (f", {waiting} waiting for output space" if waiting else ""))
 
     def reload(self) -> None:
         """SIGHUP: apply what can change live (log level, thresholds, inbox list); say what needs a restart."""
@@ -280,6 +310,7 @@ class Server:
         for o in self.observers:
             o.stop()
         self.observers = []
+        self.watched = {}
         with self.candidates_lock:
             self.candidates.clear()
         for index, inbox in enumerate(self.config.inboxes):
@@ -317,6 +348,8 @@ class Server:
             if self.jobs.full() or self.should_exit.is_set():
                 return   # backpressure: the rest stay in the inbox untouched, looked at again next tick
             inbox = self.config.inboxes[index]
+            if self.waits.paused(str(inbox.path)):
+                continue   # its output folder is full or read-only: the files wait in the inbox (space.py)
             state = self.settler.ready(path) if wanted(path, inbox.path, inbox.extensions) else None
             if state is False:
                 continue
@@ -344,8 +377,17 @@ class Server:
 
     def report(self, outcome: str, job: Job, result: dict | None, written, seconds: float) -> None:
         self.counts[outcome] += 1
+        self.waits.update(job)
         inbox = str(job.inbox.path)
         if outcome == "done" and result is not None:
             self.metrics.job_done(inbox, result, seconds, job.settle_seconds, time.time())
         else:
-            self.metrics.files.labels(inbox, outcome).inc()
+            self.metrics.files.labels(inbox, outcome, "" if outcome == "done" else job.reason).inc()
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino

@@ -21,12 +21,32 @@ from ..pipeline import Engine, process
 from .budget import MemoryBudget, page_bytes
 from ..outputs import FORMATS, write_json
 from .claims import Claim, prune_parents
-from .publish import SetFiles, publish, resume
+from .publish import SetFiles, Vanished, publish, resume
 
 log = logging.getLogger("ocrwatchd.worker")
 
-TRANSIENT_RETRIES = 3      # out of memory, disk full: retried a few times with backoff first
+TRANSIENT_RETRIES = 3      # out of memory, disk full while processing: retried a few times with backoff first
 MAX_BACKOFF = 30.0
+# A set that cannot be published because its folder is full or read-only waits, retried with growing pauses up to
+# this, for as long as it takes: that is not the file's fault, and its attempts are not counted.
+OUTPUT_BACKOFF = 60.0
+# The short names in error.json's "reason" and in ocrwatchd_files_total's reason label: DecodeError.reason values
+# and the worker's own. A fixed set (a metric label): anything else is reported as "internal".
+FAILED_REASONS = ("unsupported", "truncated", "too-large", "encrypted", "too-many-pages", "unreadable",
+                  "not-a-file", "permission", "vanished", "resources", "internal")
+RETRIED_REASONS = ("truncated", "permission", "resources", "no-space", "read-only", "internal")
+
+
+@dataclass
+class Ready:
+    """A job's set, made and waiting to be published. Kept while its folder is full or read-only, so the file is
+    not read again when space returns."""
+
+    outcome: str                  # "done" | "failed"
+    files: SetFiles
+    result: dict | None = None    # done: the result (for the metrics)
+    reason: str = ""              # failed: the short reason
+    message: str = ""
 
 
 @dataclass
@@ -37,6 +57,10 @@ class Job:
     first_seen: float = field(default_factory=time.time)
     errors: list[str] = field(default_factory=list)
     settle_seconds: float | None = None   # how long the file was watched before it was claimed
+    ready: Ready | None = None
+    blocked: tuple[str, str] | None = None   # (folder key, "no-space" | "read-only") while its set waits for it
+    waits: int = 0                            # publish tries its folder refused
+    reason: str = ""                          # why it was last retried or failed (the metric's reason label)
 
     @property
     def source(self) -> Path:
@@ -50,6 +74,19 @@ def _transient(e: BaseException) -> bool:
         return True
     text = str(e).lower()
     return "out of memory" in text or "failed to allocate" in text or "cudaerrormemoryallocation" in text
+
+
+def output_problem(e: BaseException, original: Path) -> str | None:
+    """"no-space" or "read-only" when publishing failed because the folder cannot take files now (full, over
+    quota, mounted read-only, its permissions changed), else None. An error about the original itself (a file we
+    may not read) is not the folder's."""
+    if not isinstance(e, OSError) or (e.filename is not None and Path(os.fsdecode(e.filename)) == original):
+        return None
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "no-space"
+    if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "read-only"
+    return None
 
 
 class Worker(threading.Thread):
@@ -69,25 +106,51 @@ class Worker(threading.Thread):
                     return
                 self.busy_since = time.monotonic()
                 self.handle(job)
-            except Exception:     # never die of a job: even a bug in handle() only costs that job
-                log.exception("unexpected error handling %s", getattr(job, "source", job))
+            except Exception as e:   # never die of a job, nor leave it in limbo: even a bug costs only a pause
+                log.exception("unexpected error handling %s; trying again in %.0f s", getattr(job, "source", job),
+                              OUTPUT_BACKOFF)
+                if isinstance(job, Job):
+                    job.blocked, job.reason = None, "internal"
+                    job.errors.append(f"{type(e).__name__}: {e}")
+                    self.report("retried", job, None, None, 0.0)
+                    self.retry(job, OUTPUT_BACKOFF)
             finally:
                 self.busy_since = None
                 self.jobs.task_done()
 
     def handle(self, job: Job) -> None:
+        if job.ready is None:
+            if not os.path.lexists(job.claim.path) and self._resumed(job):
+                return
+            self.work(job)
+        if job.ready is not None:
+            self.deliver(job)
+
+    def _resumed(self, job: Job) -> bool:
+        """The claim is gone: an earlier attempt moved the original into a set it had named, then failed (a full
+        disk) — finish that set; or someone removed the file — say so. True when the job is over."""
+        for folder, outcome in ((job.inbox.output, "done"), (job.inbox.failed, "failed")):
+            try:
+                written = resume(folder, self.owner_dir(job).name, job.claim.relative)
+            except Vanished:
+                continue
+            if written is not None:
+                log.info("finished publishing %s as %s", job.source,
+                         written.get(".json") or written.get(".error.json"))
+                job.reason = ""
+                self.report(outcome, job, None, written, time.time() - job.claim.claimed_at)
+                return True
+        self.vanished(job)
+        return True
+
+    def work(self, job: Job) -> None:
+        """Read the file and make its set (job.ready), or schedule a retry."""
         job.attempts += 1
         path = job.claim.path
-        if not os.path.lexists(path):
-            # An earlier attempt already moved the original into a set it had named, then failed (a full disk):
-            # finish publishing that set rather than lose the job.
-            for folder, outcome in ((job.inbox.output, "done"), (job.inbox.failed, "failed")):
-                written = resume(folder, self.owner_dir(job).name, job.claim.relative)
-                if written is not None:
-                    log.info("finished publishing %s as %s", job.source,
-                             written.get(".json") or written.get(".error.json"))
-                    return self.report(outcome, job, None, written, time.time() - job.claim.claimed_at)
-        st = os.lstat(path)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return self.vanished(job)
         if not stat.S_ISREG(st.st_mode):
             kind = f"symlink to {os.readlink(path)}" if stat.S_ISLNK(st.st_mode) else "not a regular file"
             return self.fail(job, "NotARegularFile", f"refused: {kind} (never followed or read)", "not-a-file")
@@ -115,28 +178,92 @@ class Worker(threading.Thread):
             files = self.formats(job.inbox, result, path, visualization)
             result["timings"]["formats"] = round(time.perf_counter() - t1, 4)
             files[".json"] = write_json(result)       # the set's commit marker: published last
-            written = publish(SetFiles(job.inbox.output, job.claim.relative, files, path,
-                                       job.inbox.archive or job.inbox.output), self.owner_dir(job).name)
-            prune_parents(path, self.owner_dir(job))
-            result["timings"]["write"] = round(time.perf_counter() - t1, 4)
-            # ocrwatchd_job_seconds is claim -> written: queue and memory-budget waits are part of what users wait
-            self.report("done", job, result, written, time.time() - job.claim.claimed_at)
-            log.info("done %s -> %s (%d pages, %d lines, %.1f s)", job.source, written[".json"], len(result["pages"]),
-                     result["stats"]["lines"], time.perf_counter() - t0)
+            result["timings"]["run"] = round(t1 - t0, 4)
+            job.ready = Ready("done", SetFiles(job.inbox.output, job.claim.relative, files, path,
+                                               job.inbox.archive or job.inbox.output), result)
+        except FileNotFoundError as e:
+            if e.filename is not None and Path(os.fsdecode(e.filename)) == path:
+                return self.vanished(job)     # removed between the claim and the read
+            self._error(job, e)
+        except PermissionError as e:
+            # Another user's 0600 file: the writer may still chmod it once done, so it gets the truncated file's
+            # grace period; then it is quarantined (renamed: it can be neither linked nor copied).
+            self._again_or_fail(job, e, within=self.truncated_retry_seconds, reason="permission")
         except TruncatedImage as e:
             self._again_or_fail(job, e, within=self.truncated_retry_seconds, reason=e.reason)
         except DecodeError as e:
             self.fail(job, type(e).__name__, str(e), e.reason)
         except Exception as e:
-            if _transient(e):
-                self._again_or_fail(job, e, retries=TRANSIENT_RETRIES, reason="resources")
-            else:
-                self.fail(job, type(e).__name__, str(e), "internal")
+            self._error(job, e)
         finally:
             if document is not None:
                 document.close()
             if reserved:
                 self.budget.release(reserved)
+
+    def _error(self, job: Job, e: Exception) -> None:
+        if _transient(e):
+            self._again_or_fail(job, e, retries=TRANSIENT_RETRIES, reason="resources")
+        else:
+            self.fail(job, type(e).__name__, str(e), "internal")
+
+    def deliver(self, job: Job) -> None:
+        """Publish the job's set; a folder that is full or read-only makes it wait, however long that takes."""
+        ready = job.ready
+        key = "output" if ready.outcome == "done" else "failed"
+        t0 = time.perf_counter()
+        try:
+            written = publish(ready.files, self.owner_dir(job).name)
+        except Vanished:
+            job.ready = None
+            return self.vanished(job)
+        except Exception as e:
+            problem = output_problem(e, job.claim.path)
+            if problem is not None:
+                return self._wait_for_folder(job, key, problem, e)
+            if ready.outcome == "done":
+                job.ready = None                   # a plain error: handled like one while reading (retry, or fail)
+                self._error(job, e)
+                return self.deliver(job) if job.ready is not None else None
+            # A quarantine that fails for another reason: the job stays claimed and is tried again, never dropped.
+            job.errors.append(f"{type(e).__name__}: {e}")
+            job.waits += 1
+            job.reason = "internal"
+            log.error("cannot quarantine %s (%s); trying again in %.0f s", job.source, e, OUTPUT_BACKOFF)
+            self.report("retried", job, None, None, 0.0)
+            return self.retry(job, OUTPUT_BACKOFF)
+        prune_parents(job.claim.path, self.owner_dir(job))
+        if job.blocked is not None:
+            log.info("%s: its %s folder takes files again", job.source, job.blocked[0])
+        job.ready, job.blocked, job.reason = None, None, ready.reason
+        if ready.result is not None:
+            ready.result["timings"]["write"] = round(ready.result["timings"].get("formats", 0.0)
+                                                     + time.perf_counter() - t0, 4)
+        # ocrwatchd_job_seconds is claim -> written: queue and memory-budget waits are part of what users wait
+        self.report(ready.outcome, job, ready.result, written, time.time() - job.claim.claimed_at)
+        if ready.outcome == "done":
+            log.info("done %s -> %s (%d pages, %d lines, %.1f s)", job.source, written[".json"],
+                     len(ready.result["pages"]), ready.result["stats"]["lines"],
+                     ready.result["timings"].pop("run", 0.0))
+        else:
+            log.warning("failed %s -> %s: %s", job.source, written[".error.json"], ready.message)
+
+    def _wait_for_folder(self, job: Job, key: str, problem: str, e: OSError) -> None:
+        first = job.blocked is None
+        job.blocked, job.reason = (key, problem), problem
+        job.waits += 1
+        delay = min(OUTPUT_BACKOFF, 2.0 ** (job.waits - 1))
+        (log.warning if first else log.debug)("%s: the %s folder cannot take its files (%s); waiting, next try in "
+                                              "%.0f s", job.source, key, e, delay)
+        self.report("retried", job, None, None, 0.0)
+        self.retry(job, delay)
+
+    def vanished(self, job: Job) -> None:
+        job.ready, job.blocked, job.reason = None, None, "vanished"
+        log.warning("%s was removed after it was claimed, before it was published: nothing to publish",
+                    job.source)
+        prune_parents(job.claim.path, self.owner_dir(job))
+        self.report("failed", job, None, None, 0.0)
 
     def _again_or_fail(self, job: Job, e: Exception, retries: int | None = None, within: float | None = None,
                        reason: str = "internal") -> None:
@@ -146,6 +273,7 @@ class Worker(threading.Thread):
         again = job.attempts <= retries if retries is not None else time.time() + delay - job.first_seen <= within
         if again:
             log.warning("%s: %s; retrying in %.0f s (attempt %d)", job.source, e, delay, job.attempts)
+            job.reason = reason
             self.report("retried", job, None, None, 0.0)
             self.retry(job, delay)
         else:
@@ -172,8 +300,10 @@ class Worker(threading.Thread):
         return Path(*parts[: len(parts) - len(job.claim.relative.parts)])
 
     def fail(self, job: Job, kind: str, message: str, reason: str) -> None:
-        """Quarantine: the original and NAME.error.json in the failed folder. reason is a short fixed name
-        (DecodeError.reason: encrypted, truncated, too-large…; not-a-file, resources, internal)."""
+        """Make the quarantine set (the original and NAME.error.json for the failed folder); deliver() publishes
+        it. reason is a short fixed name (FAILED_REASONS: DecodeError.reason: encrypted, truncated, too-large…;
+        not-a-file, permission, resources, internal)."""
+        reason = reason if reason in FAILED_REASONS else "internal"
         doc = {
             "schema": "ocrwatchd-error/1", "ocrwatchd_version": __version__,
             "source": str(job.source), "error": {"type": kind, "reason": reason, "message": message},
@@ -181,8 +311,6 @@ class Worker(threading.Thread):
             "first_seen": datetime.fromtimestamp(job.first_seen, timezone.utc).isoformat(timespec="seconds"),
             "failed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        written = publish(SetFiles(job.inbox.failed, job.claim.relative, {".error.json": write_json(doc)},
-                                   job.claim.path, job.inbox.failed), self.owner_dir(job).name)
-        prune_parents(job.claim.path, self.owner_dir(job))
-        self.report("failed", job, None, written, 0.0)
-        log.warning("failed %s -> %s: %s: %s", job.source, written[".error.json"], kind, message)
+        job.ready = Ready("failed", SetFiles(job.inbox.failed, job.claim.relative, {".error.json": write_json(doc)},
+                                             job.claim.path, job.inbox.failed), reason=reason,
+                          message=f"{kind}: {message}")
