@@ -110,16 +110,18 @@ def _run(root: Path, short: bool, why: str | None, notes: list[str], t0: float) 
     n = 0
 
     def drop(good: int, bad: int) -> None:
+        """good scans and bad files (quarantined: they go to the failed folder), the bad ones spread among the
+        good ones from the second on: files are claimed in name order, and both folders must get work."""
         nonlocal n
-        for _ in range(good):
-            data = small_scan(7000 + n)
-            (d.inbox / f"scan{n:03d}.png").write_bytes(data)
-            sources[hashlib.sha256(data).hexdigest()] = f"scan{n:03d}.png"
-            n += 1
-        for _ in range(bad):
-            data = f"not a picture {n}\n".encode()
-            (d.inbox / f"notes{n:03d}.png").write_bytes(data)
-            sources[hashlib.sha256(data).hexdigest()] = f"notes{n:03d}.png"
+        every = (good + bad) // bad if bad else 0
+        for i in range(good + bad):
+            if bad and i % every == 1:
+                name, data = f"{n:03d}-notes.png", f"not a picture {n}\n".encode()
+                bad -= 1
+            else:
+                name, data = f"{n:03d}-scan.png", small_scan(7000 + n)
+            (d.inbox / name).write_bytes(data)
+            sources[hashlib.sha256(data).hexdigest()] = name
             n += 1
 
     def all_ended() -> bool:

@@ -190,3 +190,19 @@ def test_an_unreadable_file_gets_the_grace_period_then_is_quarantined_as_permiss
     seen, pauses, inbox, job = run_watched(tmp_path, engine, small_scan(6), truncated_retry_seconds=2.0)
     assert [s[:2] for s in seen] == [("retried", "permission"), ("failed", "permission")]
     assert json.loads((inbox.failed / "scan.error.json").read_text())["error"]["reason"] == "permission"
+
+
+def test_a_plain_error_after_the_set_was_named_finishes_that_set_later(tmp_path, engine, monkeypatch):
+    """EIO while linking a named set: its original already lies in the output's staging folder, so quarantining
+    it would find nothing to move. The set is tried again (60 s later) and finished, not redone or dropped."""
+    real, calls = publish.place, []
+
+    def place(src, dst):
+        calls.append(dst)
+        if len(calls) == 1:
+            raise OSError(errno.EIO, "Input/output error", str(dst))
+        return real(src, dst)
+    monkeypatch.setattr(publish, "place", place)
+    seen, pauses, inbox, job = run_watched(tmp_path, engine, small_scan(7))
+    assert seen == [("retried", "internal", 1), ("done", "", 1)] and pauses == [60.0]
+    assert (inbox.output / "scan.json").exists() and not inbox.failed.exists()

@@ -125,6 +125,12 @@ def resume(folder: Path, owner: str, relative: Path) -> dict[str, Path] | None:
     return None if manifest is None else _roll(staging, manifest)
 
 
+def named(folder: Path, owner: str, relative: Path) -> bool:
+    """Whether an attempt of this owner got as far as naming the set (it can then only be finished, not redone)."""
+    staging = folder / STAGING / job_token(owner, relative)
+    return (staging / MANIFEST).exists() or (staging / COMMITTED).exists()
+
+
 def roll_forward(folder: Path, dead) -> int:
     """Finish the sets whose owner is dead (dead(owner) is True): returns how many were completed.
 

@@ -21,7 +21,7 @@ from ..pipeline import Engine, process
 from .budget import MemoryBudget, page_bytes
 from ..outputs import FORMATS, write_json
 from .claims import Claim, prune_parents
-from .publish import SetFiles, Vanished, publish, resume
+from .publish import SetFiles, Vanished, named, publish, resume
 
 log = logging.getLogger("ocrwatchd.worker")
 
@@ -221,15 +221,17 @@ class Worker(threading.Thread):
             problem = output_problem(e, job.claim.path)
             if problem is not None:
                 return self._wait_for_folder(job, key, problem, e)
-            if ready.outcome == "done":
+            if ready.outcome == "done" and not named(ready.files.folder, self.owner_dir(job).name, job.claim.relative):
                 job.ready = None                   # a plain error: handled like one while reading (retry, or fail)
                 self._error(job, e)
                 return self.deliver(job) if job.ready is not None else None
-            # A quarantine that fails for another reason: the job stays claimed and is tried again, never dropped.
+            # A quarantine, or a set already named (its original in staging), that fails for another reason: the
+            # job stays as it is and is tried again, never dropped.
             job.errors.append(f"{type(e).__name__}: {e}")
             job.waits += 1
             job.reason = "internal"
-            log.error("cannot quarantine %s (%s); trying again in %.0f s", job.source, e, OUTPUT_BACKOFF)
+            log.error("cannot publish %s to the %s folder (%s); trying again in %.0f s", job.source, key, e,
+                      OUTPUT_BACKOFF)
             self.report("retried", job, None, None, 0.0)
             return self.retry(job, OUTPUT_BACKOFF)
         prune_parents(job.claim.path, self.owner_dir(job))
@@ -253,8 +255,9 @@ class Worker(threading.Thread):
         job.blocked, job.reason = (key, problem), problem
         job.waits += 1
         delay = min(OUTPUT_BACKOFF, 2.0 ** (job.waits - 1))
-        (log.warning if first else log.debug)("%s: the %s folder cannot take its files (%s); waiting, next try in "
-                                              "%.0f s", job.source, key, e, delay)
+        # the condition itself is logged once per folder, as a warning (space.py); each job says why, once
+        (log.info if first else log.debug)("%s: the %s folder cannot take its files (%s); waiting, next try in "
+                                           "%.0f s", job.source, key, e, delay)
         self.report("retried", job, None, None, 0.0)
         self.retry(job, delay)
 
