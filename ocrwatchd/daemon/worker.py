@@ -32,7 +32,7 @@ MAX_BACKOFF = 30.0
 OUTPUT_BACKOFF = 60.0
 # The short names in error.json's "reason" and in ocrwatchd_files_total's reason label: DecodeError.reason values
 # and the worker's own. A fixed set (a metric label): anything else is reported as "internal".
-FAILED_REASONS = ("unsupported", "truncated", "too-large", "encrypted", "too-many-pages", "unreadable",
+FAILED_REASONS = ("unsupported", "truncated", "too-large", "encrypted", "too-many-pages",
                   "not-a-file", "permission", "vanished", "resources", "internal")
 RETRIED_REASONS = ("truncated", "permission", "resources", "no-space", "read-only", "internal")
 
