@@ -28,7 +28,9 @@ def _split(name: str) -> tuple[str, str]:
 
 
 def _published(folder: Path) -> list[Path]:
-    return [p for p in folder.rglob("*") if not p.is_dir() and ".ocrwatchd" not in p.parts] if folder.is_dir() else []
+    """Files published in folder; a symlink (to a folder too) is a file here: quarantined as the link itself."""
+    return [p for p in folder.rglob("*") if (p.is_symlink() or not p.is_dir()) and ".ocrwatchd" not in p.parts] \
+        if folder.is_dir() else []
 
 
 def audit(sources: dict[str, str], d: Daemon, formats: tuple[str, ...] = ()) -> dict:
@@ -182,3 +184,15 @@ def kill_anywhere(root: Path, short: bool = False, formats: tuple[str, ...] = ("
 
 
 PARTS = {"kill": kill_anywhere}
+
+
+def _more_parts() -> None:
+    """Parts kept in their own modules (they import this one for audit())."""
+    import campaign_bad      # module imports: they work while those modules are themselves importing this one
+    import campaign_disk
+
+    PARTS["bad"] = lambda root, short=False: campaign_bad.bad_inputs(root, short)
+    PARTS["disk"] = lambda root, short=False: campaign_disk.full_disk(root, short)
+
+
+_more_parts()

@@ -109,6 +109,13 @@ def _rename_new(src: Path, dst: Path) -> None:
         raise
 
 
+def rename_new(src: Path, dst: Path) -> None:
+    """Rename src to dst on one filesystem, never replacing an existing dst (FileExistsError): for a file we may
+    neither link nor read (protected_hardlinks refuses links to another user's unreadable file)."""
+    _rename_new(Path(src), Path(dst))
+    fsync_dir(Path(dst).parent)
+
+
 def _renameat2_noreplace(src: Path, dst: Path) -> None:
     """Linux renameat2(RENAME_NOREPLACE) through libc (glibc >= 2.28); ENOSYS where libc lacks it."""
     fn = getattr(_libc(), "renameat2", None)

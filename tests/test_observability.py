@@ -141,9 +141,23 @@ def test_every_moving_metric_follows_real_jobs_done_failed_and_retried(tmp_path)
     assert d.stop()[0] == 0
     results = [json.loads(p.read_text()) for p in d.results()]
     cut = json.loads((d.failed / "a-cut.error.json").read_text())
-    assert m[key("ocrwatchd_files_total", inbox=inbox, outcome="done")] == 2
-    assert m[key("ocrwatchd_files_total", inbox=inbox, outcome="failed")] == 2
-    assert m[key("ocrwatchd_files_total", inbox=inbox, outcome="retried")] == cut["attempts"] - 1 >= 1
+    assert m[key("ocrwatchd_files_total", inbox=inbox, outcome="done", reason="")] == 2
+    # the reason label: the short name error.json carries, from a fixed set (every series exists from the start)
+    assert m[key("ocrwatchd_files_total", inbox=inbox, outcome="failed", reason="truncated")] == 1
+    assert m[key("ocrwatchd_files_total", inbox=inbox, outcome="failed", reason="unsupported")] == 1
+    assert cut["error"]["reason"] == "truncated"
+    assert sum(v for (name, labels), v in m.items() if name == "ocrwatchd_files_total"
+               and ("outcome", "failed") in labels) == 2
+    assert m[key("ocrwatchd_files_total", inbox=inbox, outcome="retried", reason="truncated")] == cut["attempts"] - 1 >= 1
+    from ocrwatchd.daemon.worker import FAILED_REASONS
+    assert {dict(labels)["reason"] for (name, labels) in m if name == "ocrwatchd_files_total"
+            and ("outcome", "failed") in labels} == set(FAILED_REASONS)
+    # free space of every output folder's filesystem, read at scrape time; no job waits for a full folder
+    for folder in ("output", "failed"):
+        st = os.statvfs(d.out if folder == "output" else d.failed)
+        free = m[key("ocrwatchd_output_free_bytes", inbox=inbox, folder=folder)]
+        assert abs(free - st.f_bavail * st.f_frsize) < 256 << 20, (folder, free)
+        assert m[key("ocrwatchd_output_blocked_jobs", inbox=inbox, folder=folder)] == 0
     assert m[key("ocrwatchd_inflight_jobs")] == 0 and m[key("ocrwatchd_memory_reserved_bytes")] == 0
     assert m[key("ocrwatchd_queue_depth")] == 0 and m[key("ocrwatchd_queue_capacity")] == 8
     assert m[key("ocrwatchd_workers")] == 1 and m[key("ocrwatchd_memory_budget_bytes")] == 4096 << 20

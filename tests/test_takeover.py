@@ -73,7 +73,9 @@ def test_killed_and_paused_daemons_on_other_hosts_are_taken_over_once_their_leas
     mp = scrape(p.metrics_url)
     assert mp[("ocrwatchd_lease_lost_total", frozenset())] >= 1
     assert mp[("ocrwatchd_takeovers_total", frozenset({("kind", "lost")}))] >= 1
-    assert mp[("ocrwatchd_files_total", frozenset({("inbox", str(p.inbox)), ("outcome", "done")}))] == 0
+    assert mp[("ocrwatchd_files_total", frozenset({("inbox", str(p.inbox)), ("outcome", "done"), ("reason", "")}))] == 0
+    assert not [v for (name, labels), v in mp.items() if name == "ocrwatchd_files_total" and v
+                and dict(labels)["outcome"] == "failed"]                    # nothing given up counted as failed
     assert p.stop()[0] == 0 and hosts[survivor].stop()[0] == 0
     log_p = p.log.read_text()
     assert "Traceback" not in log_p and "failed " not in log_p

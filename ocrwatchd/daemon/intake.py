@@ -201,16 +201,19 @@ class Candidates:
         if self.settler.ready(path) is None:   # gone already (claimed by a neighbour)
             del self.window[key]
 
-    def ready(self, room: int) -> list[tuple[int, Path, float | None]]:
-        """Up to `room` settled files, in the order they came in: (inbox index, path, seconds watched). Files
-        gone meanwhile leave the window; so do files still changing after stale_seconds while the window is
-        full (a pass finds them again later), so that copies that never end cannot block the intake."""
+    def ready(self, room: int, skip: set[int] = frozenset()) -> list[tuple[int, Path, float | None]]:
+        """Up to `room` settled files, in the order they came in: (inbox index, path, seconds watched); none of the
+        inboxes in `skip` (paused). Files gone meanwhile leave the window; so do files still changing after
+        stale_seconds while the window is full (a pass finds them again later), so that copies that never end
+        cannot block the intake."""
         out: list[tuple[int, Path, float | None]] = []
         now = self.clock()
         full = len(self.window) >= self.limit
         for key, since in list(self.window.items()):
             if len(out) >= room:
                 break
+            if key[0] in skip:
+                continue
             state = self.settler.ready(key[1])
             if state is False:
                 if full and now - since > self.stale_seconds:

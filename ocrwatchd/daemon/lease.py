@@ -65,6 +65,7 @@ class Leases:
         self.server_now: dict[Path, int] = {}      # inbox → our lease's mtime just after our last touch (ns)
         self.refreshed_at: float | None = None     # our clock, when every lease was last refreshed
         self.lost = 0                              # times our lease was found expired or gone (paused, cut off)
+        self.lost_at: float | None = None          # wall time of the last such finding
         self._missing_since: dict[tuple[Path, str], float] = {}
         self._lock = threading.Lock()              # the main loop refreshes; a worker may, before publishing
 
@@ -108,6 +109,7 @@ class Leases:
 
     def _lost(self, inbox: Path, why: str) -> None:
         self.lost += 1
+        self.lost_at = time.time()
         log.warning("our lease in %s %s; other daemons may have taken over our claims there — the ones they "
                     "took are left to them", inbox, why)
 

@@ -7,6 +7,7 @@ where NVML (nvidia-ml-py) is importable and finds a device: an absent metric, ne
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 from socketserver import ThreadingMixIn
@@ -21,7 +22,9 @@ from .. import __version__
 log = logging.getLogger("ocrwatchd.metrics")
 disable_created_metrics()   # *_created series double the scrape for nothing a dashboard uses
 
-STAGES = ("settle", "decode", "detect", "recognize", "write")
+STAGES = ("settle", "decode", "render", "detect", "orientation", "recognize", "marks", "formats", "write")
+# The reason label of ocrwatchd_files_total: "" for done; for failed and retried the worker's short reasons
+# (worker.FAILED_REASONS / RETRIED_REASONS, the same names error.json carries): a fixed, documented set.
 SECONDS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60, 120, 300, 600)
 
 
@@ -29,8 +32,9 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
         ns = "ocrwatchd"
         self.registry = registry
-        self.files = Counter("files", "Files finished, by inbox and outcome (done, failed, retried)",
-                             ["inbox", "outcome"], namespace=ns, registry=registry)
+        self.files = Counter("files", "Files finished, by inbox, outcome (done, failed, retried) and reason (why it "
+                             "failed or was retried: unsupported, truncated, too-large, no-space…; empty for done)",
+                             ["inbox", "outcome", "reason"], namespace=ns, registry=registry)
         self.pages = Counter("pages", "Pages processed", namespace=ns, registry=registry)
         self.lines = Counter("lines", "Text lines found", namespace=ns, registry=registry)
         self.tiles = Counter("tiles", "Detector tiles run", namespace=ns, registry=registry)
@@ -72,6 +76,8 @@ class Metrics:
                            ["version", "model", "provider"], namespace=ns, registry=registry)
         for s in STAGES:
             self.stage.labels(s)
+        self.outputs = OutputCollector(lambda: [], lambda: {})
+        registry.register(self.outputs)
         gpu = GpuCollector.create()
         if gpu is not None:
             registry.register(gpu)
@@ -81,17 +87,27 @@ class Metrics:
 
     def add_inbox(self, inbox: str) -> None:
         """Series exist (at 0) before the first file, so rate() and ratios work from the start."""
-        for outcome in ("done", "failed", "retried"):
-            self.files.labels(inbox, outcome)
+        from .worker import FAILED_REASONS, RETRIED_REASONS
+
+        self.files.labels(inbox, "done", "")
+        for reason in FAILED_REASONS:
+            self.files.labels(inbox, "failed", reason)
+        for reason in RETRIED_REASONS:
+            self.files.labels(inbox, "retried", reason)
+
+    def add_outputs(self, folders, waits) -> None:
+        """ocrwatchd_output_free_bytes and ocrwatchd_output_blocked_jobs, read at scrape time: folders() gives
+        (inbox, folder key, path) for every output, failed and archive folder; waits() (inbox, key) → jobs."""
+        self.outputs.folders, self.outputs.waits = folders, waits
 
     def job_done(self, inbox: str, result: dict, seconds: float, settle: float | None, when: float) -> None:
-        self.files.labels(inbox, "done").inc()
+        self.files.labels(inbox, "done", "").inc()
         self.pages.inc(len(result["pages"]))
         self.lines.inc(sum(len(p["lines"]) for p in result["pages"]))
         self.tiles.inc(result["stats"]["tiles"])
         self.pixels.inc(result["stats"]["pixels"])
         t = result["timings"]
-        for s in ("decode", "detect", "recognize", "write"):
+        for s in STAGES[1:]:       # settle is observed below, from the job
             if s in t:
                 self.stage.labels(s).observe(t[s])
         if settle is not None:
@@ -128,6 +144,32 @@ class GpuCollector:
             total.add_metric([str(i)], info.total)
         yield used
         yield total
+
+
+class OutputCollector:
+    """Free space of each output folder's filesystem (os.statvfs at scrape time: what an unprivileged writer may
+    still use) and how many jobs wait for a folder that is full or read-only."""
+
+    def __init__(self, folders, waits) -> None:
+        self.folders, self.waits = folders, waits
+
+    def collect(self):
+        free = GaugeMetricFamily("ocrwatchd_output_free_bytes", "Bytes free for the daemon on the filesystem of "
+                                 "each output, failed and archive folder", labels=["inbox", "folder"])
+        blocked = GaugeMetricFamily("ocrwatchd_output_blocked_jobs", "Jobs whose finished set waits because its "
+                                    "folder is full or read-only (claiming from that inbox is paused meanwhile)",
+                                    labels=["inbox", "folder"])
+        waits = self.waits()
+        for inbox, key, path in self.folders():
+            try:
+                st = os.statvfs(path)
+            except OSError:             # the folder is gone: no sample rather than a made-up one
+                pass
+            else:
+                free.add_metric([inbox, key], st.f_bavail * st.f_frsize)
+            blocked.add_metric([inbox, key], waits.get((inbox, key), 0))
+        yield free
+        yield blocked
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -25,6 +25,14 @@ claim is gone by then and lies in another owner's processing folder, that owner 
 if it lies nowhere (an NFS retransmission can answer ENOENT to an unlink that did happen) we publish — a taker
 that took the claim in between and already finished it could then have made a second set: a duplicate is
 possible there, a lost file is not.
+
+A failure before the set is named (a full disk, a folder turned read-only while staging) removes the staging
+folder and leaves the claim as it was: nothing of the set is left under any name, and the caller retries. After
+the set is named, publishing again (or resume) finishes that same set. An original nobody may link or read (another
+user's 0600 file, refused by fs.protected_hardlinks) is renamed to its final name instead of linked; the manifest
+records its inode so a later roll finds it there. A name too long for the filesystem once a suffix is added is
+shortened, the same way for every file of the set. An original that is gone with nobody else holding it
+(removed after it was claimed) is Vanished: nothing of its set was published.
 """
 from __future__ import annotations
 
@@ -39,7 +47,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..fsutil import copy_new, fsync_dir, place, replace_file, write_new_file
+from ..fsutil import copy_new, fsync_dir, place, rename_new, replace_file, write_new_file
 
 log = logging.getLogger("ocrwatchd.publish")
 
@@ -48,10 +56,16 @@ MANIFEST, COMMITTED = "manifest.json", "committed.json"
 ORIGINAL = "original"               # the staged original's name
 MAX_SUFFIX = 10_000
 FAULT_ENV = "OCRWATCHD_FAULT"
+NAME_MAX = 255                      # bytes in one file name (every Linux filesystem we publish to)
 
 
 class ClaimLost(Exception):
     """Our claim or our staging folder is gone: another daemon judged us dead and took the job over."""
+
+
+class Vanished(FileNotFoundError):
+    """The original is gone (removed after it was claimed) and no other daemon holds it, before the set was
+    published: there is nothing to publish, and nothing of the set was."""
 
 
 def fault_point(step: str) -> None:
@@ -82,7 +96,7 @@ class SetFiles:
 
 def job_token(owner: str, relative: Path) -> str:
     """The staging folder's name: unique per claim (one owner never holds two claims of one relative path)."""
-    return f"{owner}~{hashlib.sha1(str(relative).encode()).hexdigest()[:16]}"
+    return f"{owner}~{hashlib.sha1(os.fsencode(relative)).hexdigest()[:16]}"
 
 
 def publish(job: SetFiles, owner: str) -> dict[str, Path]:
@@ -91,12 +105,14 @@ def publish(job: SetFiles, owner: str) -> dict[str, Path]:
     earlier = _load(staging) if staging.exists() else None
     if earlier is not None:          # an earlier attempt got as far as naming the set: finish that one
         return _roll(staging, earlier)
-    if staging.exists():             # an earlier attempt died while staging (disk full?): start afresh
-        shutil.rmtree(staging)
-    if not os.path.lexists(job.original):
-        raise ClaimLost(f"our claim {job.original} is gone")
-    staging.mkdir(parents=True)
     try:
+        original = os.lstat(job.original)
+    except FileNotFoundError:
+        raise _gone(job.original, job.relative) from None
+    try:
+        if staging.exists():         # an earlier attempt died while staging (disk full?): start afresh
+            shutil.rmtree(staging)
+        staging.mkdir(parents=True)
         for n, (suffix, data) in enumerate(job.files.items()):
             write_new_file(staging / f"{n}{suffix}", data)
         fault_point("staged")
@@ -104,11 +120,15 @@ def publish(job: SetFiles, owner: str) -> dict[str, Path]:
         manifest = {"schema": "ocrwatchd-publish/1", "owner": owner, "claim": str(job.original),
                     "relative": str(job.relative), "folder": str(job.folder),
                     "original_folder": str(job.original_folder), "original_suffix": job.relative.suffix,
-                    "entries": entries}
+                    "original_id": [original.st_dev, original.st_ino], "entries": entries}
         manifest["base"] = _free_base(manifest)
         replace_file(staging / MANIFEST, _dump(manifest))
-    except FileNotFoundError:
-        if not staging.is_dir():     # a daemon that judged us dead took the folder (and will take the claim)
+    except BaseException as e:
+        # Not named yet: nothing of the set may stay (its files would take the space a full disk lacks); the claim
+        # is untouched and the caller tries again. On a read-only disk this removal fails too: the next try does it.
+        taken = isinstance(e, FileNotFoundError) and not staging.is_dir()
+        shutil.rmtree(staging, ignore_errors=True)
+        if taken:                    # a daemon that judged us dead took the folder (and will take the claim)
             raise ClaimLost(f"our staging folder {staging} was taken over") from None
         raise
     fault_point("manifest")
@@ -123,26 +143,40 @@ def resume(folder: Path, owner: str, relative: Path) -> dict[str, Path] | None:
     return None if manifest is None else _roll(staging, manifest)
 
 
+def named(folder: Path, owner: str, relative: Path) -> bool:
+    """Whether an attempt of this owner got as far as naming the set (it can then only be finished, not redone)."""
+    staging = folder / STAGING / job_token(owner, relative)
+    return (staging / MANIFEST).exists() or (staging / COMMITTED).exists()
+
+
 def roll_forward(folder: Path, dead, taker: str) -> int:
     """Take over and finish the sets whose owner is dead (dead(owner) is True): returns how many were completed.
 
     Each staging folder is first renamed to one of the taker's names: a rename of one name succeeds once, so of
-    two daemons taking over the same dead owner only one finishes a set. A staging folder without a manifest
+    two daemons taking over the same dead owner only one finishes a set; one the taker could not finish (a full
+    disk) keeps that name and is tried again at its next pass. A staging folder without a manifest
     never got past writing: it is removed (its claim is still in processing and runs again). Call before claims
     are taken over, so a job that was being published is not run a second time.
     """
     root = folder / STAGING
     done = 0
     for staging in sorted(root.iterdir()) if root.is_dir() else []:
-        owner = staging.name.rsplit("~", 1)[0]
-        if owner == taker or not staging.is_dir() or not dead(owner):
+        owner, tail = staging.name.rsplit("~", 1) if "~" in staging.name else ("", staging.name)
+        if not staging.is_dir():
             continue
-        mine = root / f"{taker}~{staging.name.rsplit('~', 1)[1]}.{secrets.token_hex(4)}"
-        try:
-            os.rename(staging, mine)
-        except FileNotFoundError:
-            if not mine.is_dir():    # another taker (or the owner, finishing) was faster
+        if owner == taker:
+            if "." not in tail or staging in _ROLLING:   # one of our own jobs, being published right now
                 continue
+            mine = staging           # taken over earlier and not finished then (a full disk): try again
+        else:
+            if not dead(owner):
+                continue
+            mine = root / f"{taker}~{tail}.{secrets.token_hex(4)}"
+            try:
+                os.rename(staging, mine)
+            except FileNotFoundError:
+                if not mine.is_dir():    # another taker (or the owner, finishing) was faster
+                    continue
         manifest = _load(mine)
         if manifest is None:
             shutil.rmtree(mine, ignore_errors=True)
@@ -152,15 +186,32 @@ def roll_forward(folder: Path, dead, taker: str) -> int:
         except ClaimLost as e:
             log.info("dropped %s's unfinished set of %s: %s", owner, manifest["relative"], e)
             continue
+        except Vanished:
+            log.warning("dropped the set of %s left by %s: its original is gone", manifest["relative"], owner)
+            continue
+        except OSError as e:         # a full or read-only disk: the set stays named (ours now), the next pass retries
+            log.warning("could not finish publishing %s (left by %s) now: %s", manifest["relative"], owner, e)
+            continue
         log.info("finished publishing %s (left by %s) as %s", manifest["relative"], owner, paths.get(".json") or
                  paths.get(".error.json"))
         done += 1
     return done
 
 
+_ROLLING: set[Path] = set()          # staging folders this process is rolling forward right now
+
+
 def _roll(staging: Path, manifest: dict) -> dict[str, Path]:
     """Steps 3-5, each done only if not done yet: safe to run again after a crash at any point. ClaimLost when
     the original went to someone else, or the staging folder did (then whoever took it finishes the set)."""
+    _ROLLING.add(staging)
+    try:
+        return _roll_steps(staging, manifest)
+    finally:
+        _ROLLING.discard(staging)
+
+
+def _roll_steps(staging: Path, manifest: dict) -> dict[str, Path]:
     try:
         if not (staging / COMMITTED).exists():
             _take_original(staging, manifest)
@@ -183,11 +234,14 @@ def _roll(staging: Path, manifest: dict) -> dict[str, Path]:
 
 
 def _take_original(staging: Path, manifest: dict) -> None:
-    """Step 3: the original leaves its claim for the staging folder, or ClaimLost (staging removed)."""
+    """Step 3: the original leaves its claim for the staging folder; ClaimLost (another daemon has it) or Vanished
+    (nobody has it) with the staging folder removed."""
     staged, claim = staging / ORIGINAL, Path(manifest["claim"])
     if os.path.lexists(staged):
         if os.path.lexists(claim):   # a copy across filesystems was made, its unlink did not happen yet
             _unlink_claim(staging, manifest)
+        return
+    if _renamed_into_place(manifest):   # an original we may not link went to its final name already (_place)
         return
     try:
         os.rename(claim, staged)     # same filesystem: atomic — owner and taker cannot both win the file
@@ -197,7 +251,7 @@ def _take_original(staging: Path, manifest: dict) -> None:
             return
         if staging.is_dir():
             shutil.rmtree(staging, ignore_errors=True)
-            raise ClaimLost(f"the claim {claim} was taken over") from None
+            raise _gone(claim, Path(manifest["relative"])) from None
         raise
     except OSError as e:
         if e.errno != errno.EXDEV:
@@ -205,6 +259,22 @@ def _take_original(staging: Path, manifest: dict) -> None:
     copy_new(claim, staged)
     fault_point("original-copied")
     _unlink_claim(staging, manifest)
+
+
+def holders(claim: Path, relative: Path) -> list[str]:
+    """The other owners whose processing folder holds this relative path (a daemon that took our claim over)."""
+    root = claim.parents[len(relative.parts) - 1]      # …/.ocrwatchd/processing/<owner>
+    if not root.parent.is_dir():
+        return []
+    return [d.name for d in root.parent.iterdir() if d.name != root.name and os.path.lexists(d / relative)]
+
+
+def _gone(claim: Path, relative: Path) -> Exception:
+    """Why a claimed original is not where we left it: another daemon took it over, or somebody removed it."""
+    takers = holders(claim, relative)
+    if takers:
+        return ClaimLost(f"the claim {claim} was taken over by {takers[0]}")
+    return Vanished(errno.ENOENT, "the claimed original is gone", str(claim))
 
 
 def _unlink_claim(staging: Path, manifest: dict) -> None:
@@ -217,12 +287,10 @@ def _unlink_claim(staging: Path, manifest: dict) -> None:
     except FileNotFoundError:
         if not staging.is_dir():     # a taker took our set (and unlinked the claim itself): it finishes the set
             raise ClaimLost(f"the staging folder {staging.name} was taken over") from None
-    root = claim.parents[len(Path(manifest["relative"]).parts) - 1]      # …/.ocrwatchd/processing/<owner>
-    holders = [d.name for d in root.parent.iterdir()
-               if d.name != root.name and os.path.lexists(d / manifest["relative"])] if root.parent.is_dir() else []
-    if holders:
+    takers = holders(claim, Path(manifest["relative"]))
+    if takers:
         shutil.rmtree(staging, ignore_errors=True)
-        raise ClaimLost(f"the claim {claim} was taken over by {holders[0]} while we copied it")
+        raise ClaimLost(f"the claim {claim} was taken over by {takers[0]} while we copied it")
     log.warning("the claim %s was gone when we removed it after copying and nobody else holds it: publishing our "
                 "copy", claim)
 
@@ -238,16 +306,40 @@ def _commit(staging: Path, manifest: dict) -> bool:
     for staged, final in order:
         final.parent.mkdir(parents=True, exist_ok=True)
         try:
-            place(staging / staged, final)
+            if staged != ORIGINAL or os.path.lexists(staging / ORIGINAL) or not _renamed_into_place(manifest):
+                _place(staging / staged, final, staged == ORIGINAL)
         except FileExistsError:
             if not _same(staging / staged, final):
                 for ours_staged, ours in placed:
-                    if _same(staging / ours_staged, ours):
+                    if ours_staged == ORIGINAL and not os.path.lexists(staging / ORIGINAL):
+                        os.rename(ours, staging / ORIGINAL)      # renamed there, not linked: bring it back
+                    elif _same(staging / ours_staged, ours):
                         os.unlink(ours)
                 return False
         placed.append((staged, final))
         fault_point(f"linked:{'original' if staged == ORIGINAL else Path(staged).suffix.lstrip('.') or staged}")
     return True
+
+
+def _place(staged: Path, final: Path, original: bool) -> None:
+    try:
+        place(staged, final)
+    except OSError as e:
+        # The original is the one file that may be neither linkable nor readable by us (another user's 0600 scan:
+        # protected_hardlinks refuses the link, the copy cannot read it). Renaming needs only the folders.
+        if not original or e.errno not in (errno.EPERM, errno.EACCES):
+            raise
+        rename_new(staged, final)
+
+
+def _renamed_into_place(manifest: dict) -> bool:
+    """Whether the original already lies at its final name, renamed there (see _place): the inode the manifest
+    recorded when the set was named."""
+    try:
+        st = os.lstat(_finals(manifest)["original"])
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return [st.st_dev, st.st_ino] == manifest.get("original_id")
 
 
 def _finals(manifest: dict) -> dict[str, Path]:
@@ -261,7 +353,21 @@ def _finals(manifest: dict) -> dict[str, Path]:
 
 def _base_name(manifest: dict) -> str:
     stem = Path(manifest["relative"]).stem
-    return stem if manifest["base"] == 0 else f"{stem}-{manifest['base']}"
+    tail = "" if manifest["base"] == 0 else f"-{manifest['base']}"
+    suffixes = [suffix for _, suffix in manifest["entries"]] + [manifest["original_suffix"]]
+    room = NAME_MAX - max(len(os.fsencode(s)) for s in suffixes) - len(tail)
+    raw = os.fsencode(stem)
+    if len(raw) > room:
+        # scan.png may be 255 bytes long, scan.error.json cannot: the whole set takes the name's first bytes and a
+        # hash of all of it (two long names that start alike stay apart)
+        digest = hashlib.sha1(raw).hexdigest()[:8]
+        head = raw[: max(0, room - 9)]
+        try:
+            stem = head.decode("utf-8", "ignore") if raw.decode("utf-8") else ""   # never cut a character in two
+        except UnicodeDecodeError:
+            stem = os.fsdecode(head)
+        stem = f"{stem}~{digest}"
+    return stem + tail
 
 
 def _free_base(manifest: dict, after: int = 0) -> int:
@@ -294,7 +400,8 @@ def _digest(path: Path) -> str:
 
 
 def _dump(manifest: dict) -> bytes:
-    return json.dumps(manifest, ensure_ascii=False).encode()
+    # ASCII with escapes: a path with bytes that are not UTF-8 (lone surrogates from os.fsdecode) survives the trip
+    return json.dumps(manifest).encode()
 
 
 def _load(staging: Path) -> dict | None:

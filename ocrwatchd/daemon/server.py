@@ -33,6 +33,7 @@ from .takeover import take_over
 from .watch import start_observer
 from .metrics import Metrics, MetricsServer
 from .sdnotify import Notifier
+from .space import OutputWaits
 from .worker import Job, Worker
 
 log = logging.getLogger("ocrwatchd")
@@ -86,6 +87,8 @@ class Server:
         self.workers: list[Worker] = []
         self.observers = []
         self.counts = {"done": 0, "failed": 0, "retried": 0, "lost": 0}
+        self.waits = OutputWaits()          # jobs whose output folder is full or read-only (space.py)
+        self.watched: dict[int, tuple] = {}  # inbox index → (observer, the folder's (st_dev, st_ino))
         self.metrics_server: MetricsServer | None = None
         self.notifier = Notifier()
         self.reload_requested = threading.Event()
@@ -126,7 +129,8 @@ class Server:
                 log.info("%d workers, detector %s on %s, queue %d, memory budget %d MB", cfg.workers.count,
                          engine.model_info["name"], engine.provider, cfg.queue.size, cfg.memory_budget_mb)
             w = Worker(i, engine, self.jobs, self.budget, self.schedule_retry, self.report, self.should_exit,
-                       cfg.truncated_retry_seconds, lease_check=self.lease_check)
+                       cfg.truncated_retry_seconds, lease_check=self.lease_check,
+                       lease_lost_since=self.lease_lost_since)
             self.workers.append(w)
         # Our lease goes into every inbox before our first claim there; then what dead daemons left is ours.
         if not self.refresh_lease():
@@ -157,6 +161,8 @@ class Server:
         m.reserved.set_function(lambda: self.budget.reserved)
         m.queue_max.set_function(lambda: self.queue_max)
         m.candidates.set_function(lambda: len(self.candidates))
+        m.add_outputs(lambda: [(str(i.path), key, path) for i in self.config.inboxes for key, path in i.folders],
+                      self.waits.counts)
         self.metrics_server.start()
         log.info("metrics on http://%s/metrics, health on /healthz", cfg.metrics.listen)
 
@@ -167,7 +173,26 @@ class Server:
                                   on_folder=lambda folder: self.candidates.folder(index, folder),
                                   on_overflow=self.overflowed)
         self.observers.append(observer)
+        self.watched[index] = (observer, _identity(inbox.path))
         log.info("watching %s (%s)", inbox.path, "polling" if poll else "inotify")
+
+    def rewatch(self, index: int, inbox: InboxConfig) -> None:
+        """An inbox folder deleted (and maybe made again) ends its inotify watch for good, while the observer
+        thread lives on: watch the folder again once it exists, so events — not only the rescan — find its files."""
+        observer, identity = self.watched.get(index, (None, None))
+        now = _identity(inbox.path)
+        if observer is None or now == identity and all(e.is_alive() for e in observer.emitters):
+            return
+        if now is None:
+            if identity is not None:
+                log.warning("inbox %s is gone; watching it again when it is back", inbox.path)
+                self.watched[index] = (observer, None)
+            return
+        observer.unschedule_all()
+        observer.schedule(observer.ocrwatchd_handler, str(inbox.path), recursive=inbox.recursive)
+        self.watched[index] = (observer, now)
+        self.candidates.ask("folder")   # files that came between the folder's return and the new watch
+        log.warning("inbox %s is a new folder (deleted and made again): watching it again", inbox.path)
 
     def overflowed(self) -> None:
         """inotify lost events (watcher thread): scan now."""
@@ -213,7 +238,7 @@ class Server:
         next_lease = time.monotonic() + cfg.lease_refresh_seconds
         janitor = Janitor(cfg)
         next_janitor = time.monotonic()
-        next_ping = next_status = time.monotonic()
+        next_ping = next_status = next_rewatch = time.monotonic()
         while not self.should_exit.is_set():
             now = time.monotonic()
             if self.reload_requested.is_set():
@@ -226,6 +251,10 @@ class Server:
             if now >= next_status:
                 self.notifier.status(self.status_text())
                 next_status = now + 5.0
+            if now >= next_rewatch:      # an inbox deleted and made again needs a new watch (rewatch)
+                for index, inbox in enumerate(self.config.inboxes):
+                    self.rewatch(index, inbox)
+                next_rewatch = now + 1.0
             if now >= next_rescan:
                 self.candidates.ask("periodic")
                 next_rescan = now + cfg.rescan_seconds
@@ -264,8 +293,9 @@ class Server:
         return self.healthy() and not hung
 
     def status_text(self) -> str:
+        waiting = self.waits.total()
         return (f"queue {self.jobs.qsize()}/{self.config.queue.size}, done {self.counts['done']}, "
-                f"failed {self.counts['failed']}")
+                f"failed {self.counts['failed']}" + (f", {waiting} waiting for output space" if waiting else ""))
 
     def reload(self) -> None:
         """SIGHUP: apply what can change live (log level, thresholds, inbox list); say what needs a restart."""
@@ -288,6 +318,7 @@ class Server:
         for o in self.observers:
             o.stop()
         self.observers = []
+        self.watched = {}
         self.candidates.reset(self.config.inboxes)
         if {i.path for i in self.config.inboxes} != old_paths:
             self.leases.set_inboxes([i.path for i in self.config.inboxes])
@@ -324,6 +355,10 @@ class Server:
                         "publishing", self.config.lease_seconds)
             self.refresh_lease()
 
+    def lease_lost_since(self, when: float) -> bool:
+        """Was our lease found expired or removed at or after this wall time (others may have taken our claims)?"""
+        return self.leases.lost_at is not None and self.leases.lost_at >= when
+
     def refresh_lease(self) -> bool:
         """Refresh our leases (main loop; a worker whose publish finds it overdue), counting a lost lease."""
         with self._lease_lock:
@@ -350,7 +385,9 @@ class Server:
         room = self.config.queue.size - self.jobs.qsize()
         if room <= 0:
             return   # backpressure: the files stay in the inbox untouched
-        for index, path, settled in self.candidates.ready(room):
+        # an inbox whose output folder is full or read-only claims nothing: its files wait in the inbox (space.py)
+        paused = {i for i, inbox in enumerate(self.config.inboxes) if self.waits.paused(str(inbox.path))}
+        for index, path, settled in self.candidates.ready(room, skip=paused):
             inbox = self.config.inboxes[index]
             c = claim(inbox.path, path, self.owner)
             if c is not None:
@@ -373,6 +410,7 @@ class Server:
 
     def report(self, outcome: str, job: Job, result: dict | None, written, seconds: float) -> None:
         self.counts[outcome] += 1
+        self.waits.update(job)
         if outcome == "lost":
             self.metrics.takeovers.labels("lost").inc()
             return
@@ -380,4 +418,12 @@ class Server:
         if outcome == "done" and result is not None:
             self.metrics.job_done(inbox, result, seconds, job.settle_seconds, time.time())
         else:
-            self.metrics.files.labels(inbox, outcome).inc()
+            self.metrics.files.labels(inbox, outcome, "" if outcome == "done" else job.reason).inc()
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino

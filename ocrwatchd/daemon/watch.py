@@ -42,7 +42,9 @@ def start_observer(path: Path, recursive: bool, poll: bool, on_path: Callable[[P
     if not poll and not hook_overflow(observer, on_overflow):
         log.warning("this watchdog version does not report inotify queue overflows: events lost in one are found "
                     "by the periodic rescan (rescan_seconds) only")
-    observer.schedule(Handler(), str(path), recursive=recursive)
+    handler = Handler()
+    observer.schedule(handler, str(path), recursive=recursive)
+    observer.ocrwatchd_handler = handler     # to watch the folder again if it is deleted and made again
     observer.daemon = True
     observer.start()
     return observer

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..engine.decode import ImageInfo, ImageTooLarge, decode_page, page_sizes
-from .base import Document, DocumentOptions, Page, PageImage, PageInfo
+from ..engine.decode import MAX_TIFF_PAGES, ImageInfo, ImageTooLarge, decode_page, page_sizes
+from .base import Document, DocumentOptions, Page, PageImage, PageInfo, TooManyPages
 
 
 class ImageSource(Document):
@@ -13,6 +13,13 @@ class ImageSource(Document):
         self.format = info.format
         self.options = options
         self.data = data
+        # A multi-page TIFF is held to max_pages like a PDF; a directory chain longer than the walk's bound is
+        # refused whatever max_pages says (reading only its first 10,000 pages would drop the rest unseen).
+        if info.pages > MAX_TIFF_PAGES:
+            raise TooManyPages(f"the TIFF has more than {MAX_TIFF_PAGES:,} pages (directories), more than are "
+                               "ever read")
+        if info.pages > options.max_pages:
+            raise TooManyPages(f"the TIFF has {info.pages:,} pages, above max_pages ({options.max_pages:,})")
         sizes = page_sizes(data)
         if info.orientation >= 5:   # EXIF orientations 5-8 turn the page: width and height swap
             sizes[0] = sizes[0][::-1]

@@ -17,8 +17,9 @@ import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from ..engine.decode import DecodedImage, ImageInfo, TruncatedImage, UnsupportedImage, normalise_pixels
+from ..engine.decode import DecodedImage, ImageInfo, ImageTooLarge, TruncatedImage, UnsupportedImage, normalise_pixels
 from .base import Document, DocumentOptions, EncryptedDocument, Page, PageImage, PageInfo, TooManyPages, file_identity
+from .pdfcheck import MAX_PAGE_CONTENT, heaviest_page
 from .pdftext import text_lines
 
 PDFIUM_LOCK = threading.RLock()
@@ -50,11 +51,23 @@ class PdfSource(Document):
                 count = len(self.pdf)
                 if count > options.max_pages:
                     raise TooManyPages(f"the PDF has {count:,} pages, above max_pages ({options.max_pages:,})")
-                self.sizes_pt = [self.pdf.get_page_size(i) for i in range(count)]
+                if count == 0:
+                    raise UnsupportedImage("the PDF has no pages")
+                try:
+                    self.sizes_pt = [self.pdf.get_page_size(i) for i in range(count)]
+                except pdfium.PdfiumError as e:    # a page tree that loops or points at nothing
+                    raise UnsupportedImage(f"not a readable PDF (its page tree is broken): {e}") from None
                 self.pdf.init_forms()   # filled-in form fields are drawn with the page
             except BaseException:
                 self.pdf.close()
                 raise
+        # Weighed before any page is parsed: PDFium would inflate a content bomb whole (see pdfcheck.py).
+        heavy = heaviest_page(path)
+        if heavy is not None:
+            self.close()
+            raise ImageTooLarge(f"page {heavy[0]}'s content inflates to more than {heavy[1]:,} bytes (forms counted "
+                                f"each time they are drawn), above the limit of {MAX_PAGE_CONTENT:,}: a "
+                                "decompression bomb")
 
     @property
     def page_count(self) -> int:

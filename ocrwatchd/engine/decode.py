@@ -15,11 +15,13 @@ import cv2
 import numpy as np
 
 __all__ = ["DEFAULT_MAX_PIXELS", "DecodeError", "DecodedImage", "ImageInfo", "ImageTooLarge",
-           "TruncatedImage", "UnsupportedImage", "decode_image", "decode_page", "normalise_pixels", "page_sizes",
-           "sniff"]
+           "MAX_TIFF_PAGES", "TruncatedImage", "UnsupportedImage", "decode_image", "decode_page", "normalise_pixels",
+           "page_sizes", "sniff"]
 
 DEFAULT_MAX_PIXELS = 300_000_000
-_MAX_TIFF_PAGES = 10_000  # bound on the IFD walk: a looping or hostile chain must not hang us
+# Bound on the IFD walk: a looping or hostile chain must not hang us. A chain that goes on past it gives
+# pages = MAX_TIFF_PAGES + 1 ("more than"), which documents refuse as too many pages.
+MAX_TIFF_PAGES = 10_000
 
 
 class DecodeError(ValueError):
@@ -243,7 +245,7 @@ def page_sizes(data: bytes) -> list[tuple[int, int]]:
 
 def _tiff_pages(t: _Tiff, first: int, nxt: int) -> int:
     seen, pages = {first}, 1
-    while nxt and nxt not in seen and pages < _MAX_TIFF_PAGES:
+    while nxt and nxt not in seen and pages <= MAX_TIFF_PAGES:
         seen.add(nxt)
         try:
             following = t.next_ifd(nxt)

@@ -20,7 +20,10 @@ class Format:
 
 
 def write_json(result: dict, source: Path | None = None) -> bytes:
-    return (json.dumps(result, ensure_ascii=False, indent=1) + "\n").encode()
+    # A file name with bytes that are not UTF-8 (caf\xe9.png from a Latin-1 client) reaches us with lone surrogates
+    # (os.fsdecode); UTF-8 cannot carry them, so they are written as JSON escapes ("caf\udce9.png"): valid JSON,
+    # and json.loads + os.fsencode give the original bytes back.
+    return (json.dumps(result, ensure_ascii=False, indent=1) + "\n").encode("utf-8", "backslashreplace")
 
 
 def _lazy(module: str, function: str) -> Callable[[dict, Path], bytes]:
