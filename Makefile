@@ -7,7 +7,7 @@ PY      = $(VENV)/bin/python
 BIN     = $(VENV)/bin
 WHEELS  = build/wheels
 
-.PHONY: venv models demo test bench clean install
+.PHONY: venv models demo test bench campaign clean install
 
 # systemd-python is added where libsystemd's headers are installed; elsewhere the built-in sd_notify sender
 # and plain logging are used (both are tested).
@@ -39,6 +39,11 @@ test: models
 
 bench: models
 	$(PY) bench/memory.py
+
+# The reliability campaign (bench/campaign.py, README "Reliability campaign"): kill -9 anywhere, a dead host,
+# 10,000 files, bad input, full disks; about an hour on 2 cores. Its short version runs in `make test`.
+campaign: models
+	$(PY) bench/campaign.py
 
 clean:
 	rm -rf $(VENV) build bench/out .pytest_cache

@@ -190,7 +190,10 @@ def _more_parts() -> None:
     """Parts kept in their own modules (they import this one for audit())."""
     import campaign_bad      # module imports: they work while those modules are themselves importing this one
     import campaign_disk
+    import campaign_host
 
+    PARTS["host"] = campaign_host.dead_host
+    PARTS["scale"] = campaign_host.scale
     PARTS["bad"] = lambda root, short=False: campaign_bad.bad_inputs(root, short)
     PARTS["disk"] = lambda root, short=False: campaign_disk.full_disk(root, short)
 
