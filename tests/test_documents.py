@@ -200,3 +200,33 @@ def test_pages_are_read_one_at_a_time(tmp_path, engine, monkeypatch):
     result = run.process(path, engine).result
     assert len(result["pages"]) == 3 and alive_then == [0, 0, 0]
     assert math.isclose(result["pages"][1]["dpi"], 100, rel_tol=0.01)
+
+
+def test_a_page_that_fails_to_render_is_a_warning_and_the_others_are_read(tmp_path, engine, monkeypatch):
+    """PDFium refusing one page of three (a damaged content stream) costs that page only: it comes back empty with
+    its error, the result carries a warning naming it, and the pages around it are read."""
+    from PIL import ImageDraw
+
+    from ocrwatchd.documents.pdf import PdfSource
+    from ocrwatchd.pipeline import run
+
+    pages = []
+    for word in ("FIRST PAGE", "SECOND PAGE", "THIRD PAGE"):
+        im = Image.new("L", (1200, 400), 255)
+        ImageDraw.Draw(im).text((60, 150), word, fill=0, font_size=80)
+        pages.append(im)
+    path = image_pdf(tmp_path / "three.pdf", pages, dpi=150)
+    real = PdfSource._render
+
+    def damaged(self, index, info, gray):
+        if index == 1:
+            raise UnsupportedImage("page 2 could not be rendered: Failed to load page")
+        return real(self, index, info, gray)
+
+    monkeypatch.setattr(PdfSource, "_render", damaged)
+    result = run.process(path, engine).result
+    assert [p.get("error") is not None for p in result["pages"]] == [False, True, False]
+    assert result["pages"][1]["lines"] == [] and "page 2" in result["pages"][1]["error"]
+    assert any("page 2 was not read" in w for w in result["warnings"])
+    texts = [" ".join(line["text"] for line in p["lines"]) for p in result["pages"]]
+    assert "FIRST" in texts[0] and "THIRD" in texts[2]

@@ -7,6 +7,7 @@ from ocrwatchd.engine.dbpost import DBParams
 from ocrwatchd.engine.detector import DetectorSpec, TextDetector, TilingParams
 from ocrwatchd.engine.merge import Candidate, merge_candidates
 from ocrwatchd.engine.preprocess import get_profile
+from ocrwatchd.engine.tiling import plan_tiles
 
 # A near-zero unclip keeps boxes at the drawn rectangles, so geometry can be asserted exactly.
 SPEC = DetectorSpec("x", None, None, get_profile("paddle-bgr"), DBParams(unclip_ratio=0.01, use_dilation=False))
@@ -96,6 +97,20 @@ def test_duplicate_from_two_tiles_becomes_one():
     assert 0.8 <= m.score <= 0.9
 
 
+def test_a_whole_line_ending_at_a_bottom_cut_still_joins_its_piece_across_a_vertical_seam():
+    """typewriter.png's case: a whole line whose box ends within EDGE_MARGIN of its tile's bottom cut is marked
+    cut_vertical; the tile below saw it too (that copy is dropped, covered), and the tile to the right saw the
+    rest of the line, sharing only the 160-px seam overlap. The two pieces are one line, not two."""
+    def box(x0, y0, x1, y1):
+        return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], float)
+
+    left = Candidate(box(74, 770, 800, 831), 0.9, tile=0, cut_vertical=True, cut_horizontal=True)
+    below = Candidate(box(75, 775, 799, 834), 0.9, tile=3, cut_vertical=False, cut_horizontal=True)
+    right = Candidate(box(640, 771, 1384, 827), 0.9, tile=1, cut_vertical=False, cut_horizontal=True)
+    (line,) = merge_candidates([left, below, right])
+    assert bounds(line)[0] == pytest.approx(74, abs=1) and bounds(line)[2] == pytest.approx(1384, abs=1)
+
+
 def test_real_model_reads_a_line_across_a_seam_as_one_line(engine):
     """The bundled detector: a text line spanning three tiles comes out as one line with the right extent."""
     img = text_image(2600, 800, [(60, 300, "tiled detection keeps every line whole across the seams", 2.6),
@@ -158,3 +173,26 @@ def test_tiles_without_ink_are_not_run_and_text_anywhere_is_still_found():
     assert bounds(line)[0] == pytest.approx(1300, abs=3) and bounds(line)[3] == pytest.approx(1430, abs=3)
     empty = TextDetector(ThresholdSession(), SPEC, TILING).detect(np.full((1500, 1500), 255, np.uint8))
     assert empty.lines == [] and empty.blank_tiles == 9 and empty.batches == 0
+
+
+@pytest.mark.parametrize("height,second_pass", [(60, False), (40, False), (28, True)])
+def test_the_overview_is_the_result_when_it_sees_the_text_at_a_usable_height(height, second_pass):
+    """A 3000-px page: the overview runs at 2048/3000 = 0.68. Lines 60 px tall want 0.53 (the overview is more
+    than enough), 40 px want 0.8 (the overview shows them 27 px tall, 0.85 of the target: usable), 28 px want
+    native (19 px in the overview, 0.6 of the target: detected again at 1.0). Every line is found either way."""
+    img = np.full((3000, 2200), 255, np.uint8)
+    rows = range(100, 2900, 4 * height)
+    for y in rows:
+        img[y:y + height, 150:2000] = 0
+    session = ThresholdSession()
+    tiling = TilingParams(tile_size=1024, overlap=160, min_side=0, target_text_height=32.0)
+    out = TextDetector(session, SPEC, tiling).detect(img)
+    ov_scale = 2048 / 3000
+    overview_runs = len(plan_tiles(round(2200 * ov_scale), 2048, 1024, 160).tiles)
+    if second_pass:
+        assert out.scale == 1.0 and len(session.shapes) > overview_runs and out.timings["overview"] > 0
+    else:
+        assert out.scale == pytest.approx(ov_scale, abs=1e-3) and len(session.shapes) == overview_runs
+    assert len(out.lines) == len(rows)
+    for line, y in zip(out.lines, rows):
+        assert bounds(line)[1] == pytest.approx(y, abs=3 / out.scale)

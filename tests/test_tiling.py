@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ocrwatchd.engine.tiling import axis_starts, plan_tiles
+from ocrwatchd.engine.tiling import axis_starts, plan_tiles, window_to_cover
 
 
 @pytest.mark.parametrize("w,h", [(1, 1), (500, 300), (1024, 1024), (1025, 1024), (2480, 3508), (1080, 16000),
@@ -30,8 +30,30 @@ def test_neighbours_overlap_by_at_least_the_requested_amount():
 def test_last_tile_is_shifted_back_not_padded():
     assert axis_starts(2000, 1024, 160) == [0, 864, 976]
     g = plan_tiles(2000, 900, 1024, 160)
-    assert all(t.width == 1024 for t in g.tiles)             # full-width tiles along x
+    assert all(t.width == g.input_width for t in g.tiles)    # full-width tiles along x
     assert g.input_height == 928 and all(t.height == 900 for t in g.tiles)   # padded to /32 along y
+
+
+@pytest.mark.parametrize("length", [1025, 1200, 1736, 1889, 2000, 2456, 3508, 7016, 16000])
+@pytest.mark.parametrize("tile,overlap", [(640, 96), (800, 160), (1024, 160)])
+def test_tiles_are_sized_to_the_cover_not_to_the_preset(length, tile, overlap):
+    """As many tiles as full-size ones would need, each no larger than that count needs: fewer pixels run through
+    the model, and never more tiles (a line seen whole by a full-size tile is still seen whole by one)."""
+    full = axis_starts(length, tile, overlap)
+    window = window_to_cover(length, tile, overlap)
+    starts = axis_starts(length, window, overlap)
+    assert len(starts) == len(full)
+    assert window % 32 == 0 and window <= tile
+    assert window * len(starts) <= tile * len(full)
+    assert window - 32 < -(-(length + (len(full) - 1) * overlap) // len(full))   # no smaller /32 window would do
+    for a, b in zip(starts, starts[1:]):
+        assert a + window - b >= overlap
+
+
+def test_a_page_just_over_one_tile_runs_two_smaller_tiles():
+    g = plan_tiles(1736, 2456, 1024, 160)
+    assert (g.input_width, g.input_height) == (960, 928)     # not 1024 x 1024: 15 % fewer pixels per tile
+    assert len(g.tiles) == 2 * 3
 
 
 def test_cut_flags_mark_only_inner_edges():

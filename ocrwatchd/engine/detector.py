@@ -16,7 +16,8 @@ from .merge import Candidate, merge_candidates
 from .preprocess import Profile, to_tensor
 from .tiling import Tile, TileGrid, plan_tiles
 
-EDGE_MARGIN = 2.0   # px: a box this close to a cut edge is treated as continuing past it
+EDGE_MARGIN = 3.0   # px: a box this close to a cut edge is treated as continuing past it (a sliver of a line
+                    # cut by the edge can end 2.4 px short of it: its mask rows are few and the box is fitted inside)
 PAD_VALUE = 255     # tiles smaller than the input are padded with paper white
 BLANK_CONTRAST = 32   # levels from the paper that could be ink (see blank)
 BLANK_MIN_INK = 4     # sampled pixels of ink below which a tile is blank
@@ -47,7 +48,11 @@ class TilingParams:
     # them to it (never below min_scale), and when the overview already is that scale its lines are the result.
     # Lines the overview cannot resolve (under min_resolved px there, e.g. drawing labels) keep native
     # resolution, as do images where it finds fewer than overview_min_lines. None disables the policy.
+    # The overview must pay for itself: when its scale is at least overview_usable of the one wanted (the small
+    # lines stand at least that share of the target height in it), its lines are the result too, and the
+    # second pass, the most expensive one on a 300-dpi page, is not run.
     target_text_height: float | None = 32.0
+    overview_usable: float = 0.75
     overview_side: int = 2048
     overview_max_scale: float = 0.7   # a bigger overview costs nearly a full pass; such images go native
     min_resolved: float = 16.0
@@ -100,7 +105,7 @@ class TextDetector:
             timings["overview"] = sum(ov_timings.values())
             heights = np.array([_height(d.quad) for d in ov[0]])
             scale = min(scale_for_text(heights, ov_scale, t), t.max_scale)
-            if scale <= ov_scale:  # the overview already saw the text at (or above) the target height
+            if ov_scale >= scale * t.overview_usable:  # the overview saw the text at a usable height
                 return DetectionOutput(lines=ov[0], scale=ov_scale, grid=ov[1], batches=ov[2], timings=ov_timings,
                                        blank_tiles=ov[3])
         else:

@@ -7,6 +7,7 @@ wastes little work, and results are returned in the caller's order.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 import cv2
@@ -287,8 +288,12 @@ class TextRecognizer:
         """Text and confidence for each quad (in image pixels), in the order given."""
         return [(r.text, r.score) for r in self.read_lines(image, quads)]
 
-    def read_lines(self, image: np.ndarray, quads: list[np.ndarray]) -> list[LineReading]:
-        """A LineReading for each quad (in image pixels), in the order given."""
+    def read_lines(self, image: np.ndarray, quads: list[np.ndarray],
+                   timings: dict[str, float] | None = None) -> list[LineReading]:
+        """A LineReading for each quad (in image pixels), in the order given.
+
+        timings, where given, gets the seconds spent in the recogniser's session.run added under "inference" (as
+        the detector reports its own; the line classifier's runs are not in it)."""
         spec = self.spec
         results: list[LineReading] = [LineReading("", 0.0)] * len(quads)
         outputs = [spec.output_name] if spec.output_name else None
@@ -299,7 +304,10 @@ class TextRecognizer:
             flipped = self.orientation.upside_down(crops) if self.orientation is not None else [False] * len(crops)
             crops = [cv2.rotate(c, cv2.ROTATE_180) if f else c for c, f in zip(crops, flipped)]
             tensor = to_line_tensor(crops, spec)
+            t0 = time.perf_counter()
             probs = self.session.run(outputs, {spec.input_name: tensor})[0]
+            if timings is not None:
+                timings["inference"] = timings.get("inference", 0.0) + time.perf_counter() - t0
             frame_px = tensor.shape[3] / probs.shape[1]      # model px per output frame
             for i, crop, flip, width, spans in zip(idx, crops, flipped, model_widths(crops, spec),
                                                    ctc_best_paths(probs, spec.charset)):

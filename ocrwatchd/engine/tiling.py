@@ -62,6 +62,21 @@ def axis_starts(length: int, window: int, overlap: int) -> list[int]:
     return starts
 
 
+def window_to_cover(length: int, tile_size: int, overlap: int, multiple: int = 32) -> int:
+    """The smallest window (a multiple of `multiple`, at most tile_size) that covers `length` with as few windows
+    as tile_size would need, neighbours overlapping by at least `overlap`.
+
+    Full-size windows waste work wherever the last one is shifted back over its neighbour: a 1736-px wide page
+    needs two 1024-px windows, which run 2048 px for 1736; two 960-px windows cover it with the same overlap.
+    The count of windows stays that of full-size ones, so every line is still seen whole by one tile.
+    """
+    if length <= tile_size:
+        return min(tile_size, round_up(length, multiple))
+    overlap = min(overlap, tile_size // 2)
+    count = math.ceil((length - overlap) / (tile_size - overlap))
+    return min(tile_size, round_up(math.ceil((length + (count - 1) * overlap) / count), multiple))
+
+
 def plan_tiles(
     width: int,
     height: int,
@@ -73,8 +88,10 @@ def plan_tiles(
 ) -> TileGrid:
     """Cut a width×height image into equally shaped tiles.
 
-    Dynamic models get tiles of at most tile_size, shrunk to the image (rounded up to `multiple`, which the
-    network's strides need) when the image is smaller. A static model (static_input = (h, w)) gets exactly that
+    Dynamic models get tiles of at most tile_size, shrunk to what covers the image with as many tiles as
+    tile_size would need (rounded up to `multiple`, which the network's strides need; see window_to_cover).
+    A 300-dpi A4 page detected at 0.7 (1736 x 2456 px) runs six 960 x 928 tiles instead of six of 1024 x 1024:
+    15 % fewer pixels through the model. A static model (static_input = (h, w)) gets exactly that
     shape whatever the image, padding where the image is smaller.
     """
     if width <= 0 or height <= 0:
@@ -82,8 +99,8 @@ def plan_tiles(
     if static_input is not None:
         in_h, in_w = static_input
     else:
-        in_h = min(tile_size, round_up(height, multiple))
-        in_w = min(tile_size, round_up(width, multiple))
+        in_h = window_to_cover(height, tile_size, overlap, multiple)
+        in_w = window_to_cover(width, tile_size, overlap, multiple)
     ov_y = min(overlap, in_h // 2)
     ov_x = min(overlap, in_w // 2)
     xs = axis_starts(width, in_w, ov_x)
