@@ -7,7 +7,7 @@ PY      = $(VENV)/bin/python
 BIN     = $(VENV)/bin
 WHEELS  = build/wheels
 
-.PHONY: venv models demo test bench campaign clean install
+.PHONY: venv models demo test bench speed campaign clean install
 
 # systemd-python is added where libsystemd's headers are installed; elsewhere the built-in sd_notify sender
 # and plain logging are used (both are tested).
@@ -39,6 +39,12 @@ test: models
 
 bench: models
 	$(PY) bench/memory.py
+
+# Speed against Tesseract (and RapidOCR where RAPIDOCR_PYTHON names its venv's python), where the time goes,
+# daemon throughput (bench/speed.py, README "Speed and memory"); about 20 minutes on 2 cores.
+RAPIDOCR_PYTHON ?=
+speed: models
+	$(PY) bench/speed.py --set all $(if $(RAPIDOCR_PYTHON),--rapidocr-python $(RAPIDOCR_PYTHON))
 
 # The reliability campaign (bench/campaign.py, README "Reliability campaign"): kill -9 anywhere, a dead host,
 # 10,000 files, bad input, full disks; about an hour on 2 cores. Its short version runs in `make test`.
