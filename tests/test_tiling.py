@@ -35,7 +35,7 @@ def test_last_tile_is_shifted_back_not_padded():
 
 
 @pytest.mark.parametrize("length", [1025, 1200, 1736, 1889, 2000, 2456, 3508, 7016, 16000])
-@pytest.mark.parametrize("tile,overlap", [(640, 96), (800, 160), (1024, 160)])
+@pytest.mark.parametrize("tile,overlap", [(640, 96), (800, 160), (1024, 160), (640, 300)])
 def test_tiles_are_sized_to_the_cover_not_to_the_preset(length, tile, overlap):
     """As many tiles as full-size ones would need, each no larger than that count needs: fewer pixels run through
     the model, and never more tiles (a line seen whole by a full-size tile is still seen whole by one)."""
@@ -45,9 +45,15 @@ def test_tiles_are_sized_to_the_cover_not_to_the_preset(length, tile, overlap):
     assert len(starts) == len(full)
     assert window % 32 == 0 and window <= tile
     assert window * len(starts) <= tile * len(full)
-    assert window - 32 < -(-(length + (len(full) - 1) * overlap) // len(full))   # no smaller /32 window would do
+    need = max(-(-(length + (len(full) - 1) * overlap) // len(full)), 2 * overlap)
+    assert window - 32 < need               # no smaller /32 window would do
+    g = plan_tiles(length, 100, tile, overlap)
+    assert g.input_width == window
     for a, b in zip(starts, starts[1:]):
         assert a + window - b >= overlap
+    xs = sorted({t.x0 for t in g.tiles})
+    for a, b in zip(xs, xs[1:]):
+        assert a + g.input_width - b >= overlap  # the grid keeps the whole requested overlap
 
 
 def test_a_page_just_over_one_tile_runs_two_smaller_tiles():

@@ -74,7 +74,9 @@ def window_to_cover(length: int, tile_size: int, overlap: int, multiple: int = 3
         return min(tile_size, round_up(length, multiple))
     overlap = min(overlap, tile_size // 2)
     count = math.ceil((length - overlap) / (tile_size - overlap))
-    return min(tile_size, round_up(math.ceil((length + (count - 1) * overlap) / count), multiple))
+    window = round_up(math.ceil((length + (count - 1) * overlap) / count), multiple)
+    # never so small that plan_tiles would have to cut the overlap to half the window
+    return min(tile_size, max(window, round_up(2 * overlap, multiple)))
 
 
 def plan_tiles(
