@@ -72,8 +72,8 @@ def test_many_processes_claiming_the_same_files_at_once_take_each_exactly_once(t
     for n in names:
         (inbox / n).write_bytes(n.encode())
     batches = [names[i:i + 5] for i in range(0, len(names), 5)]
-    ctx = multiprocessing.get_context("fork")
-    barrier, results = ctx.Barrier(6), ctx.Queue()
+    ctx = multiprocessing.get_context("spawn")    # not fork: pytest's process has threads by now (test_lease.py)
+    barrier, results = ctx.Barrier(6, timeout=120), ctx.Queue()
     procs = [ctx.Process(target=_claim_all, args=(str(inbox), batches, barrier, results)) for _ in range(6)]
     for p in procs:
         p.start()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import threading
+import traceback
 import os
 import time
 from pathlib import Path
@@ -135,23 +137,32 @@ def _taker(root: str, me: str, rounds: int, go, done, results) -> None:
     cfg = inbox_config(Path(root))
     leases = Leases(me, [cfg.path], lease_seconds=5)
     won = []
-    for _ in range(rounds):
-        go.wait()
-        leases.refresh()
-        sets, claims = take_over(cfg, me, leases)
-        won.append((sets, [str(c.relative) for c in claims]))
-        for c in claims:                                     # and finish them, as the daemon's workers would
-            publish(SetFiles(cfg.output, c.relative, FORMATS | {".json": str(c.relative).encode()}, c.path,
-                             cfg.output), me)
-        done.wait()
+    try:
+        for _ in range(rounds):
+            go.wait()
+            leases.refresh()
+            sets, claims = take_over(cfg, me, leases)
+            won.append((sets, [str(c.relative) for c in claims]))
+            for c in claims:                                 # and finish them, as the daemon's workers would
+                publish(SetFiles(cfg.output, c.relative, FORMATS | {".json": str(c.relative).encode()}, c.path,
+                                 cfg.output), me)
+            done.wait()
+    except BaseException:                                    # the test shows it, instead of waiting on the barrier
+        results.put((me, traceback.format_exc()))
+        go.abort()
+        done.abort()
+        raise
     results.put((me, won))
 
 
 def test_two_survivors_take_each_claim_and_each_staged_set_exactly_once(tmp_path, monkeypatch):
     (tmp_path / "in").mkdir()
     rounds, per_round = 12, 8
-    ctx = multiprocessing.get_context("fork")
-    go, done, results = ctx.Barrier(3), ctx.Barrier(3), ctx.Queue()
+    # spawn, not fork: by this point of the suite pytest's process has ONNX Runtime and other threads, and a
+    # forked child of a threaded process can die or hang on a lock some thread held (one taker died at the
+    # first barrier in a full run and the test waited forever)
+    ctx = multiprocessing.get_context("spawn")
+    go, done, results = ctx.Barrier(3, timeout=120), ctx.Barrier(3, timeout=120), ctx.Queue()
     takers = [ctx.Process(target=_taker, args=(str(tmp_path), f"host{x}~{n}~{n}", rounds, go, done, results))
               for n, x in ((11, "B"), (12, "C"))]
     for t in takers:
@@ -170,8 +181,11 @@ def test_two_survivors_take_each_claim_and_each_staged_set_exactly_once(tmp_path
                 (tmp_path / "in" / name).write_bytes(name.encode())
                 claim(tmp_path / "in", tmp_path / "in" / name, dead)
         backdate(lease_path(tmp_path / "in", dead), 60, tmp_path / "in")   # its host died a minute ago
-        go.wait()
-        done.wait()
+        try:
+            go.wait()
+            done.wait()
+        except threading.BrokenBarrierError:
+            pytest.fail(f"a taker failed: {dict(results.get(timeout=10) for _ in range(1))}")
     won = dict(results.get(timeout=60) for _ in takers)
     for t in takers:
         t.join(10)
