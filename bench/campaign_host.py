@@ -13,10 +13,8 @@ from pathlib import Path
 
 import campaign_scale
 from campaign_parts import audit, peak_rss_mb
-from conftest import Daemon, small_scan, wait_for
+from conftest import Daemon, small_scan, three_hosts, wait_for
 
-FAST = {"OCRWATCHD_ENGINE__TILE_SIZE": "640", "OCRWATCHD_ENGINE__MIN_SIDE": "0",
-        "OCRWATCHD_ENGINE__ORIENTATION": "false"}
 
 
 def _held(d: Daemon, host: str) -> int:
@@ -29,11 +27,7 @@ def _held(d: Daemon, host: str) -> int:
 def dead_host(root: Path, short: bool = False) -> dict:
     n, lease = (30, 5.0) if short else (120, 10.0)
     root.mkdir(parents=True)
-    hosts = {h: Daemon(root, h, workers=1, queue=6, lease_seconds=lease) for h in ("hostA", "hostB", "hostC")}
-    for h, d in hosts.items():
-        d.spawn({"OCRWATCHD_HOST_NAME": h, **FAST})
-    for d in hosts.values():
-        d.started()
+    hosts = three_hosts(root, queue=6, lease_seconds=lease)
     any_d = hosts["hostA"]
     files = [(f"s{i:03d}.png", small_scan(50_000 + i)) for i in range(n)]
     sources = {hashlib.sha256(data).hexdigest(): name for name, data in files}

@@ -131,6 +131,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Engine settings for daemons that read many small scans: 640-px tiles, no upscaling, no page-orientation check
+# (small pages go fast; recognition stays on). Used by the takeover test and the campaign's host part.
+FAST_ENGINE = {"OCRWATCHD_ENGINE__TILE_SIZE": "640", "OCRWATCHD_ENGINE__MIN_SIDE": "0",
+               "OCRWATCHD_ENGINE__ORIENTATION": "false"}
+
+
+def three_hosts(root: Path, queue: int, lease_seconds: float) -> dict[str, "Daemon"]:
+    """Three daemons on one inbox as three hosts (OCRWATCHD_HOST_NAME: none can judge another by its pids, only by
+    its lease), started and ready."""
+    hosts = {h: Daemon(root, h, workers=1, queue=queue, lease_seconds=lease_seconds)
+             for h in ("hostA", "hostB", "hostC")}
+    for h, d in hosts.items():
+        d.spawn({"OCRWATCHD_HOST_NAME": h, **FAST_ENGINE})
+    for d in hosts.values():
+        d.started()
+    return hosts
+
+
 class Daemon:
     """`ocrwatchd run` in a subprocess on temp folders: in/, out/, failed/ under root; log in root/NAME.log."""
 

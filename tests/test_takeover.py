@@ -6,13 +6,10 @@ resumed one gives up what was taken without a trace in the output, and every fil
 import signal
 import time
 
-from conftest import Daemon, big_scan, scrape, small_scan, sources, wait_for
+from conftest import Daemon, big_scan, scrape, small_scan, sources, three_hosts, wait_for
 
 LEASE = 3.0
 REFRESH = LEASE / 3
-# the engine settings of bench/campaign_scale.py: small pages go fast; recognition stays on
-FAST = {"OCRWATCHD_ENGINE__TILE_SIZE": "640", "OCRWATCHD_ENGINE__MIN_SIDE": "0",
-        "OCRWATCHD_ENGINE__ORIENTATION": "false"}
 
 
 def held(d: Daemon, host: str) -> list[str]:
@@ -26,11 +23,7 @@ def staged(d: Daemon, host: str) -> list:
 
 
 def test_killed_and_paused_daemons_on_other_hosts_are_taken_over_once_their_leases_expire(tmp_path):
-    hosts = {h: Daemon(tmp_path, h, workers=1, queue=4, lease_seconds=LEASE) for h in ("hostA", "hostB", "hostC")}
-    for h, d in hosts.items():
-        d.spawn({"OCRWATCHD_HOST_NAME": h, **FAST})
-    for d in hosts.values():
-        d.started()
+    hosts = three_hosts(tmp_path, queue=4, lease_seconds=LEASE)
     any_d = hosts["hostA"]
     (any_d.inbox / "big.png").write_bytes(big_scan(20))           # keeps one worker busy for seconds
     wait_for(lambda: any("big.png" in held(any_d, h) for h in hosts), 30, "big.png claimed")

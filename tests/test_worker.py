@@ -44,15 +44,21 @@ def run_one(tmp_path, engine, name="scan.png"):
     return outcomes, pauses, inbox
 
 
-def test_disk_full_while_writing_is_retried_and_then_done(tmp_path, engine, monkeypatch):
+def disk_full_for(monkeypatch, writes: int) -> None:
+    """The first `writes` files the publisher writes find the disk full (ENOSPC); later ones are written."""
     real, calls = publish.write_new_file, []
 
     def write_new_file(path, data):
         calls.append(path.name)
-        if len(calls) <= 2:
+        if len(calls) <= writes:
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return real(path, data)
     monkeypatch.setattr(publish, "write_new_file", write_new_file)
+
+
+def test_disk_full_while_writing_is_retried_and_then_done(tmp_path, engine, monkeypatch):
+
+    disk_full_for(monkeypatch, 2)
     outcomes, pauses, inbox = run_one(tmp_path, engine)
     assert outcomes == ["retried", "retried", "done"] and pauses == [1.0, 2.0]
     assert json.loads((inbox.output / "scan.json").read_text())["pages"][0]["text"] == "scan number 3"
@@ -119,7 +125,6 @@ def test_a_full_output_folder_is_waited_for_beyond_three_tries_without_reading_t
                                                                                                 monkeypatch):
     """Disk full is not the file's fault: 7 refusals (more than the 3 retries a transient error gets), growing
     pauses, the pipeline ran once, attempts stay 1, and the set lands whole once there is room."""
-    real, calls = publish.write_new_file, []
     runs = []
     real_process = worker.process
 
@@ -127,12 +132,7 @@ def test_a_full_output_folder_is_waited_for_beyond_three_tries_without_reading_t
         runs.append(1)
         return real_process(*a, **k)
 
-    def write_new_file(path, data):
-        calls.append(path.name)
-        if len(calls) <= 7:
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        return real(path, data)
-    monkeypatch.setattr(publish, "write_new_file", write_new_file)
+    disk_full_for(monkeypatch, 7)
     monkeypatch.setattr(worker, "process", counting)
     seen, pauses, inbox, job = run_watched(tmp_path, engine, small_scan(3))
     assert seen == [("retried", "no-space", 1)] * 7 + [("done", "", 1)] and len(runs) == 1
@@ -143,14 +143,8 @@ def test_a_full_output_folder_is_waited_for_beyond_three_tries_without_reading_t
 
 def test_a_full_failed_folder_is_waited_for_too(tmp_path, engine, monkeypatch):
     """Before: the quarantine's ENOSPC escaped Worker.fail, and the job lay claimed until a restart."""
-    real, calls = publish.write_new_file, []
 
-    def write_new_file(path, data):
-        calls.append(path.name)
-        if len(calls) <= 2:
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        return real(path, data)
-    monkeypatch.setattr(publish, "write_new_file", write_new_file)
+    disk_full_for(monkeypatch, 2)
     seen, pauses, inbox, job = run_watched(tmp_path, engine, b"not a picture")
     assert seen == [("retried", "no-space", 1), ("retried", "no-space", 1), ("failed", "unsupported", 1)]
     assert json.loads((inbox.failed / "scan.error.json").read_text())["error"]["reason"] == "unsupported"
