@@ -137,6 +137,25 @@ def stray_cjk(texts: list[str]) -> list[bool]:
     return [0 < n <= 2 and n == len(t.replace(" ", "")) for n, t in zip(cjk, texts)]
 
 
+# A reading the recogniser doubts (below min_text_score) is still a line of text when the box is shaped like one:
+# several characters read along a box many line heights long, clear of the image's edge. Specks, strokes,
+# handwritten ticks and logos read as one to three characters in a short box; a line cut by the scan's edge is
+# a sliver no one can read. Measured with min_text_score 0 (readings below 0.5): on faxed small print (a 4-6 line
+# notice, 8-10 px, ~100 dpi) the doubted lines score 0.37-0.5 and are 40-75 line heights long; on FUNSD's 25
+# forms every doubted reading is 1-3 characters or under 2.3 line heights (handwriting, checkbox ticks); on
+# SROIE the two long doubted ones are print cut by the receipt photo's top edge.
+MIN_DOUBTED_CHARS = 4        # letters or digits read
+MIN_DOUBTED_LENGTH = 3.0     # box length in line heights
+
+
+def doubted_line_is_text(text: str, length: float, height: float, at_edge: bool) -> bool:
+    """Is a reading below min_text_score still a text line: MIN_DOUBTED_CHARS letters or digits along a box at
+    least MIN_DOUBTED_LENGTH line heights long (length × height, the box as read), not touching the image edge?"""
+    if at_edge or height <= 0 or length < MIN_DOUBTED_LENGTH * height:
+        return False
+    return sum(ch.isalnum() for ch in text) >= MIN_DOUBTED_CHARS
+
+
 _NUMBER_CHARS = set("0123456789Oo.,:/-")
 
 

@@ -46,6 +46,7 @@ class EngineSettings(BaseModel):
     recognizer: str | None = None            # manifest entry; None: the manifest's default recognizer
     rec_batch_size: int = Field(8, ge=1)     # line crops per recognition run
     min_text_score: float = Field(0.5, ge=0, le=1)   # a box read as nothing this sure is not a text line
+    min_line_score: float = Field(0.3, ge=0, le=1)   # … unless it is line-shaped (recognize.py doubted_line_is_text) and read at least this surely
     min_mark_score: float = Field(0.7, ge=0, le=1)   # lone marks beside lines (engine/orphans.py) read this surely are kept; 1: never look
     ascii_quotes: bool = True                # typographic quotes “ ” ‘ ’ → " ' in Latin lines
     space_gap: float = Field(1.2, ge=0)      # a blank this many pitches wide between letters read unspaced is a space; 0: never

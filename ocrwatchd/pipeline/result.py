@@ -50,6 +50,7 @@ def build_result(ctx, engine) -> dict:
             "scale": round(first["scale"], 4) if first else 1.0, "thresh": db.thresh, "box_thresh": db.box_thresh,
             "unclip_ratio": db.unclip_ratio, "max_pixels": s.max_pixels, "recognize": recognized,
             "min_text_score": s.min_text_score if recognized else None,
+            "min_line_score": s.min_line_score if recognized else None,
             "field_gap": s.field_gap if recognized else None,
             "space_gap": s.space_gap if recognized else None,
             "min_mark_score": s.min_mark_score if recognized else None,

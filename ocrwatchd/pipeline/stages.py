@@ -16,7 +16,7 @@ from ..engine.detector import DetectionOutput
 from ..engine.layout import reading_order
 from ..engine.orientation import turn, turn_back
 from ..engine.orphans import joined_with_neighbour, mark_box, orphan_candidates
-from ..engine.recognize import spread_words, stray_cjk
+from ..engine.recognize import doubted_line_is_text, quad_size, spread_words, stray_cjk
 from ..engine.segment import Piece, sub_quad
 from .engine import Engine
 from .result import line_json
@@ -62,7 +62,8 @@ def turn_back_stage(ctx: PageContext, width: int, height: int) -> None:
 
 
 def recognize_stage(ctx: PageContext, engine: Engine) -> None:
-    """Read every line; boxes read as nothing (empty, or below min_text_score) were not text and are dropped.
+    """Read every line; boxes read as nothing (empty, below min_line_score, or below min_text_score and not shaped
+    like a text line) were not text and are dropped. A doubted line that is kept keeps its low text_score.
 
     A line read with a wide gap becomes one line per field (see engine/segment.py), each with its part of the box.
     """
@@ -72,21 +73,34 @@ def recognize_stage(ctx: PageContext, engine: Engine) -> None:
     # the recogniser's session.run seconds inside "recognize" (pages add up), beside the detector's detect_inference
     spent = ctx.timings.get("recognize_inference", 0.0) + rec.get("inference", 0.0)
     ctx.timings["recognize_inference"] = round(spent, 4)
+    settings = engine.settings
+    height, width = ctx.image.pixels.shape[:2]
     kept, dropped = [], 0
     for det, reading in zip(dets, readings):
         t0, t1, v0, v1 = reading.bounds
         pieces = reading.fields or [Piece(t0, t1, reading.text, reading.score)]
         for piece in pieces:
-            if not piece.text.strip() or piece.score < engine.settings.min_text_score:
+            quad = sub_quad(det.quad, piece.t0, piece.t1, v0, v1)
+            doubted = piece.score < settings.min_text_score
+            if not piece.text.strip() or doubted and (piece.score < settings.min_line_score
+                                                      or not _doubted_text(piece.text, quad, width, height)):
                 dropped += 1
                 continue
             fitted = (piece.t0, piece.t1, v0, v1) != (0.0, 1.0, 0.0, 1.0)
-            part = line_json(Detection(sub_quad(det.quad, piece.t0, piece.t1, v0, v1), det.score) if fitted else det)
+            part = line_json(Detection(quad, det.score) if fitted else det)
             part["text"], part["text_score"] = piece.text, round(piece.score, 4)
             part["words"] = _words(det.quad, reading.words, piece, v0, v1)
             kept.append(part)
     ctx.dropped_lines = dropped
     ctx.lines = kept
+
+
+def _doubted_text(text: str, quad: np.ndarray, width: int, height: int) -> bool:
+    """A reading below min_text_score that is still a text line (engine/recognize.py doubted_line_is_text)."""
+    width_px, height_px = quad_size(quad)          # a vertical line is as long as it is tall
+    length, line_height = max(width_px, height_px), min(width_px, height_px)
+    at_edge = bool((quad.min(axis=0) <= 1).any() or quad[:, 0].max() >= width - 1 or quad[:, 1].max() >= height - 1)
+    return doubted_line_is_text(text, length, line_height, at_edge)
 
 
 def _words(quad: np.ndarray, read: tuple[Piece, ...], part: Piece, v0: float, v1: float) -> list[dict]:

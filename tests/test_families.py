@@ -1,0 +1,177 @@
+"""What each family of document needs, end to end on the bundled models: a receipt keeps its prices and colons,
+a form keeps its labels, values and the small print of its notice (doubted lines with their low text_score,
+specks not), a book page reads as prose, a Chinese page reads as Chinese. Rendered here (DejaVu and WenQuanYi fonts),
+so they run without ../shared; each takes a few seconds on two CPU cores."""
+import random
+from pathlib import Path
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+
+from conftest import skip_unless_ci
+from ocrwatchd.engine.dbpost import Detection
+from ocrwatchd.engine.decode import DecodedImage
+from ocrwatchd.engine.recognize import LineReading, doubted_line_is_text
+from ocrwatchd.pipeline.engine import EngineSettings
+from ocrwatchd.pipeline.run import process
+from ocrwatchd.pipeline.stages import PageContext, recognize_stage
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+WQY = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
+def font(path: Path, size: int):
+    from PIL import ImageFont
+
+    if not path.exists():
+        skip_unless_ci(f"font {path} not installed", "fonts-dejavu-core and fonts-wqy-microhei are test deps")
+    return ImageFont.truetype(str(path), size)
+
+
+def render(w: int, h: int, rows: list[tuple[int, int, str, object]]) -> tuple[np.ndarray, list[tuple]]:
+    """A white page with each (x, y, text, font) drawn, and each row's ink box."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (w, h), 255)
+    draw = ImageDraw.Draw(img)
+    boxes = []
+    for x, y, text, f in rows:
+        draw.text((x, y), text, font=f, fill=0)
+        boxes.append(draw.textbbox((x, y), text, font=f))
+    return np.asarray(img).copy(), boxes
+
+
+def fax(page: np.ndarray, seed: int) -> np.ndarray:
+    """A fax's damage: blur, noise, a hard threshold, and specks of dust."""
+    rng = np.random.default_rng(seed)
+    out = cv2.GaussianBlur(page.astype(np.float32), (0, 0), 0.6) + rng.normal(0, 15, page.shape)
+    out = np.where(out < 170, 0, 255).astype(np.uint8)
+    for y, x in zip(rng.integers(0, page.shape[0] - 2, 150), rng.integers(0, page.shape[1] - 2, 150)):
+        out[y:y + 2, x:x + 2] = 0
+    return out
+
+
+def read(engine, tmp_path: Path, img: np.ndarray) -> list[dict]:
+    path = tmp_path / "page.png"
+    cv2.imwrite(str(path), img)
+    return process(path, engine).result["pages"][0]["lines"]
+
+
+def words(lines: list[dict]) -> list[str]:
+    return " ".join(l["text"] for l in lines).lower().split()
+
+
+def bare(tokens: list[str]) -> list[str]:
+    """The tokens without the punctuation around them (a speck beside a word is read as a '.')."""
+    return [t.strip(".,;:'\"") for t in tokens]
+
+
+def test_receipt_keeps_its_prices_and_colons(engine, tmp_path):
+    mono = font(DEJAVU / "DejaVuSansMono.ttf", 15)
+    rows = ["KEDAI RUNCIT MAJU", "TEL : 03-7845 1120", "INVOICE NO : CS0041", "2 X MILO 1KG      31.80",
+            "1 X GARDENIA       3.90", "SUBTOTAL :        35.70", "ROUNDING :        -0.00", "TOTAL :           35.70",
+            "CASH :            50.00", "CHANGE :          14.30"]
+    img, _ = render(420, 60 + 28 * len(rows), [(20, 30 + 28 * n, t, mono) for n, t in enumerate(rows)])
+    got = words(read(engine, tmp_path, img))
+    for token in ("31.80", "3.90", "35.70", "50.00", "14.30", "03-7845", "cs0041", "total", "change"):
+        assert token in got
+    assert got.count(":") + sum(w.endswith(":") for w in got) >= 6    # the colon column is read, not lost
+
+
+def test_form_keeps_labels_values_and_its_doubted_small_print(engine, tmp_path):
+    """A ~100 dpi faxed form: labels and values read, and the small-print notice comes back line for line
+    (however garbled, with its own text_score); what comes back doubted is shaped like a line, not a speck."""
+    label, value = font(DEJAVU / "DejaVuSerif.ttf", 13), font(DEJAVU / "DejaVuSans.ttf", 14)
+    small = font(DEJAVU / "DejaVuSans.ttf", 8)
+    rng = random.Random(5)
+    vocab = ("THIS FACSIMILE TRANSMISSION IS INTENDED ONLY FOR THE ADDRESSEE SHOWN BELOW IT MAY CONTAIN "
+             "INFORMATION THAT IS PRIVILEGED CONFIDENTIAL OR OTHERWISE PROTECTED FROM DISCLOSURE").split()
+    notice = [" ".join(rng.choice(vocab) for _ in range(16)) for _ in range(4)]
+    rows = [(60, 60, "Date:", label), (160, 60, "January 15, 1997", value), (60, 100, "To:", label),
+            (160, 100, "Mark Berlind", value), (60, 140, "From:", label), (160, 140, "David H. Remes", value)]
+    rows += [(60, 200 + 11 * n, t, small) for n, t in enumerate(notice)]
+    page, boxes = render(762, 330, rows)
+    lines = read(engine, tmp_path, fax(page, 3))
+    got = bare(words(lines))
+    assert {"date", "to", "from", "january", "15", "1997", "mark", "berlind", "david"} <= set(got)
+    notice_rows = [b for b in boxes[6:]]
+    in_notice = [l for l in lines if any(b[1] - 2 <= (l["box"][1] + l["box"][3]) / 2 <= b[3] + 2 for b in notice_rows)]
+    rows_found = {min(range(4), key=lambda n: abs((notice_rows[n][1] + notice_rows[n][3]) / 2
+                                                 - (l["box"][1] + l["box"][3]) / 2)) for l in in_notice}
+    assert rows_found == {0, 1, 2, 3}
+    assert all(0 < l["text_score"] <= 1 for l in in_notice)
+    # whatever the recogniser doubted and still came back is a line, not one of the 150 specks
+    doubted = [l for l in lines if l["text_score"] < 0.5]
+    assert all(l["box"][2] - l["box"][0] >= 3 * (l["box"][3] - l["box"][1]) for l in doubted)
+
+
+def test_a_doubted_reading_is_kept_only_when_shaped_like_a_line():
+    assert doubted_line_is_text("TRANIMIMION IN ERRORL", 400, 9, at_edge=False)
+    assert not doubted_line_is_text("TRANIMIMION IN ERRORL", 400, 9, at_edge=True)   # cut by the scan's edge
+    assert not doubted_line_is_text("Hly o", 166, 74, at_edge=False)                 # a scribble: 2 heights long
+    assert not doubted_line_is_text("1 |", 60, 9, at_edge=False)                     # a stroke read as marks
+    assert not doubted_line_is_text("---- --", 300, 9, at_edge=False)                # a rule: no letters
+
+
+class _Reads:
+    """A recogniser that reads every box as the text and score given for it."""
+
+    def __init__(self, readings):
+        self.readings = readings
+
+    def read_lines(self, image, quads, timings=None):
+        return [LineReading(t, s) for t, s in self.readings[:len(quads)]]
+
+
+def test_the_recognize_stage_keeps_doubted_lines_and_drops_doubted_specks():
+    def box(x0, y0, x1, y1):
+        return Detection(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64), 0.6)
+
+    dets = [box(60, 200, 560, 209), box(300, 300, 309, 309), box(0, 0, 300, 12), box(60, 400, 500, 409),
+            box(60, 500, 500, 509)]
+    readings = [("THAT THE MAY PRIVILEGEC-IS CONHIDENTIAL", 0.42),   # faxed small print: kept, doubted
+                ("1", 0.45),                                        # a speck: dropped
+                ("19 rrwbne", 0.44),                                # print cut by the image's top edge: dropped
+                ("OTTEO CWEO ONFRMIO", 0.2),                        # below min_line_score: dropped
+                ("Date: January 15, 1997", 0.99)]
+    engine = SimpleNamespace(recognizer=_Reads(readings), settings=EngineSettings())
+    ctx = PageContext(DecodedImage(np.full((600, 762), 255, np.uint8), None), {})
+    ctx.detection = SimpleNamespace(lines=dets)
+    recognize_stage(ctx, engine)
+    assert [(l["text"], l["text_score"]) for l in ctx.lines] == [(readings[0][0], 0.42), (readings[4][0], 0.99)]
+    assert ctx.dropped_lines == 3
+
+
+def test_book_page_reads_as_prose(engine, tmp_path):
+    serif = font(DEJAVU / "DejaVuSerif.ttf", 22)
+    text = ("It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of "
+            "foolishness, it was the epoch of belief, it was the epoch of incredulity, it was the season of Light, "
+            "it was the season of Darkness, it was the spring of hope, it was the winter of despair.").split()
+    rows, line = [], ""
+    for w in text:
+        if serif.getlength(line + " " + w) > 900:
+            rows.append(line)
+            line = w
+        else:
+            line = (line + " " + w).strip()
+    rows.append(line)
+    img, _ = render(1000, 80 + 40 * len(rows), [(50, 40 + 40 * n, t, serif) for n, t in enumerate(rows)])
+    got = words(read(engine, tmp_path, img))
+    want = " ".join(text).lower().split()
+    hits = sum(min(got.count(w), want.count(w)) for w in set(want))
+    assert hits / len(want) >= 0.95 and len(got) <= len(want) + 2
+
+
+def test_chinese_page_reads_as_chinese(engine, tmp_path):
+    cjk = font(WQY, 26)
+    rows = ["第一章 总则", "为了规范数据处理活动，保障数据安全，", "促进数据开发利用，保护个人、组织的合法权益，",
+            "维护国家主权、安全和发展利益，制定本法。", "本法所称数据，是指任何以电子或者其他方式对信息的记录。"]
+    img, _ = render(900, 60 + 46 * len(rows), [(40, 30 + 46 * n, t, cjk) for n, t in enumerate(rows)])
+    got = "".join(l["text"] for l in read(engine, tmp_path, img)).replace(" ", "")
+    want = "".join(rows).replace(" ", "")
+    # the characters read, compared order-free (full-width and ASCII commas are one character)
+    norm = str.maketrans("，、。", ",,.")
+    g, w = list(got.translate(norm)), list(want.translate(norm))
+    hits = sum(min(g.count(c), w.count(c)) for c in set(w))
+    assert hits / len(w) >= 0.95 and len(g) <= len(w) + 3
