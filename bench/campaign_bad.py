@@ -139,7 +139,7 @@ def accidents(d: Daemon, notes: list[str]) -> list[tuple[str, str, str, str]]:
     # other two files of sub/ wait in the inbox (queue full). Then: one victim deleted and one replaced in its claim,
     # and sub/ renamed.
     t = time.monotonic()
-    (d.inbox / "blocker.png").write_bytes(big_scan(24))
+    (d.inbox / "blocker.png").write_bytes(big_scan(48))   # seconds of work, int8 detector included
     wait_for(lambda: claimed("blocker.png") is not None, 60, "the blocker claimed")
     (d.inbox / "deleted-after-claim.png").write_bytes(small_scan(41))
     (d.inbox / "replaced-after-claim.png").write_bytes(small_scan(42))

@@ -58,6 +58,8 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
     d.add_argument("--max-pages", type=int, help="refuse documents with more pages (2000)")
     g.add_argument("--min-text-score", type=float,
                    help="drop boxes whose recognised text is less sure than this (not text)")
+    g.add_argument("--min-line-score", type=float,
+                   help="… but keep a reading this sure or surer when its box is shaped like a text line (0.3)")
     g.add_argument("--typographic-quotes", dest="ascii_quotes", action="store_false", default=None,
                    help="keep the recogniser's “ ” ‘ ’ (default: fold them to \" and ' in Latin lines)")
     g.add_argument("--min-mark-score", type=float,

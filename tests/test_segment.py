@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import text_image
 
-from ocrwatchd.engine.segment import CharSpan, split_fields, sub_quad
+from ocrwatchd.engine.segment import CharSpan, blank_runs, longest_blanks, split_fields, sub_quad
 
 PITCH = 10        # px per character cell: 7 px of ink, 3 px blank
 PAD = 4           # crop padding either side (px)
@@ -164,3 +164,24 @@ def test_stray_cjk_readings_go_only_on_pages_without_cjk_text():
 
     assert stray_cjk(["TOTAL 12.00", "一", "三木", "A一", "中 "]) == [False, True, True, False, True]
     assert stray_cjk(["物出门，超不退还或更换", "一", "TOTAL"]) == [False, False, False]
+
+
+def test_longest_blanks_answers_every_window_as_a_scan_of_its_columns_would():
+    def scan(ink, lo, hi):        # the longest run of ink-free columns in ink[lo:hi], the first where tied
+        best, start = (lo, lo), None
+        for x in range(lo, max(lo, hi) + 1):
+            if x < hi and not ink[x]:
+                start = x if start is None else start
+            elif start is not None:
+                best = (start, x) if x - start > best[1] - best[0] else best
+                start = None
+        return best
+
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        width = int(rng.integers(1, 60))
+        ink = rng.random(width) < rng.random()
+        lo = rng.integers(0, width + 2, 8)
+        windows = np.stack([lo, np.clip(lo + rng.integers(-2, 25, 8), 0, width)], axis=1)
+        got = longest_blanks(blank_runs(ink), windows)
+        assert [tuple(g) for g in got.tolist()] == [scan(ink, int(a), int(b)) for a, b in windows]

@@ -54,15 +54,29 @@ def ink_columns(mask: np.ndarray, pad_px: float) -> np.ndarray:
     return band.any(axis=0)
 
 
-def _longest_blank(ink: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
-    """The longest run of ink-free columns in [lo, hi), as (start, end); (lo, lo) if there is none."""
-    blank = np.r_[False, ~ink[lo:hi], False].astype(np.int8)
-    edges = np.diff(blank)
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+def blank_runs(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every maximal run of ink-free columns, as (starts, ends) in column order, ends exclusive."""
+    edges = np.diff(np.r_[False, ~ink, False].astype(np.int8))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def longest_blanks(runs: tuple[np.ndarray, np.ndarray], windows: np.ndarray) -> np.ndarray:
+    """For each window [lo, hi) (rows of an n×2 array), the longest run of ink-free columns inside it, as
+    (start, end); the first of the longest where several tie, (lo, lo) where there is none.
+
+    A blank run inside a window is a line's run cut to the window, so all windows are answered at once from the
+    line's runs (one n × runs array) instead of re-scanning the columns per window: on UNLV 8071 this was 2.0 s of
+    a 34 s profile, called for every pair of neighbouring letters of every line.
+    """
+    starts, ends = runs
+    lo, hi = windows[:, :1], windows[:, 1:]
     if len(starts) == 0:
-        return (lo, lo)
-    k = int(np.argmax(ends - starts))          # the first of the longest
-    return (lo + int(starts[k]), lo + int(ends[k]))
+        return np.repeat(lo, 2, axis=1)
+    a, b = np.maximum(starts[None, :], lo), np.minimum(ends[None, :], hi)
+    k = np.argmax(b - a, axis=1)
+    rows = np.arange(len(windows))
+    found = (b - a)[rows, k] > 0
+    return np.where(found[:, None], np.stack([a[rows, k], b[rows, k]], axis=1), np.repeat(lo, 2, axis=1))
 
 
 def _letter_gaps(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray,
@@ -79,12 +93,12 @@ def _letter_gaps(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray,
     if len(letters) < 2 or len(inked) == 0:
         return None
     width = len(ink)
-    gaps = []
-    for prev, k in zip(letters, letters[1:]):
-        lo = int((spans[prev].start + spans[prev].end) / 2 * px_per_frame)
-        hi = min(width, int(np.ceil((spans[k].start + spans[k].end) / 2 * px_per_frame)))
-        a, b = _longest_blank(ink, lo, hi)
-        gaps.append((k, a, b, k - prev > 1))        # a span between two letters is a space
+    windows = np.array([(int((spans[prev].start + spans[prev].end) / 2 * px_per_frame),
+                         min(width, int(np.ceil((spans[k].start + spans[k].end) / 2 * px_per_frame))))
+                        for prev, k in zip(letters, letters[1:])], dtype=np.int64)
+    blanks = longest_blanks(blank_runs(ink), windows)
+    gaps = [(k, int(a), int(b), k - prev > 1)         # a span between two letters is a space
+            for (prev, k), (a, b) in zip(zip(letters, letters[1:]), blanks)]
     word_gaps = sum(b - a for _, a, b, spaced in gaps if spaced or b - a >= MIN_GAP_HEIGHTS * line_height)
     return gaps, (inked[-1] + 1 - inked[0] - word_gaps) / len(letters)
 
