@@ -12,7 +12,7 @@ from ..engine.decode import DEFAULT_MAX_PIXELS
 from ..engine.detector import TextDetector, TilingParams
 from ..engine.orientation import LineOrientation, PageOrientation
 from ..engine.recognize import TextRecognizer
-from ..engine.session import CPU, SessionConfig, create_session, cuda_may_work
+from ..engine.session import CPU, SessionConfig, create_session
 from ..engine.tiling import TILE_PRESETS
 from ..modelstore import ModelError, load_manifest
 
@@ -135,8 +135,9 @@ class Engine:
         """The detector's session at the precision asked for: (precision, session, provider, entry, sha256).
 
         auto is int8 where the models run on the CPU (quantize.py: about 2.3× faster per tile with VNNI) and fp32
-        on CUDA, where the fp32 models are what the GPU runs best. Where CUDA may work, the fp32 model is opened
-        first to find out; where it cannot, the int8 model is opened straight away.
+        on CUDA, where the fp32 models are what the GPU runs best. Which one runs is known only once a session is
+        open, so the int8 model is opened first: on a CPU host (the common case, onnxruntime-gpu without CUDA
+        libraries) that is the only load; a GPU host then opens the fp32 model as well (0.3 s more, once per worker).
         """
         want = self.settings.precision
         int8 = manifest.int8_of(entry.name) if entry.derive is None else None
@@ -144,16 +145,14 @@ class Engine:
             entry, path, digest = manifest.verified_path(entry.name)
             session, provider = create_session(path, cfg)
             return ("int8" if entry.derive else "fp32"), session, provider, entry, digest
-        if want == "auto" and cuda_may_work(cfg):
-            fp_entry, fp_path, fp_digest = manifest.verified_path(entry.name)
-            session, provider = create_session(fp_path, cfg)
-            if provider != CPU:
-                return "fp32", session, provider, fp_entry, fp_digest
-            del session
-            cfg = replace(cfg, device="cpu")
-        entry, path, digest = manifest.verified_path(int8.name)
+        int8, path, digest = manifest.verified_path(int8.name)
         session, provider = create_session(path, cfg)
-        return "int8", session, provider, entry, digest
+        if want == "int8" or provider == CPU:
+            return "int8", session, provider, int8, digest
+        del session
+        entry, path, digest = manifest.verified_path(entry.name)
+        session, provider = create_session(path, cfg)
+        return "fp32", session, provider, entry, digest
 
     @property
     def provider(self) -> str:
