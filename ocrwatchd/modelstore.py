@@ -22,6 +22,7 @@ from .engine.detector import DetectorSpec
 from .engine.orientation import ClassifierSpec
 from .engine.preprocess import get_profile
 from .engine.recognize import RecognizerSpec, charset_from_metadata
+from .fsutil import replace_file
 
 SOURCE_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DERIVED_RECORD = "derived.toml"     # digests of the models derived on this machine (written by models install)
@@ -60,6 +61,10 @@ class ModelEntry:
     postprocess_with_recognition: dict = field(default_factory=dict)   # overrides when lines are also read
     derived_from: str | None = None     # made at install time from this fp32 entry (see quantize.py) …
     derive: str | None = None           # … by this method ("int8-qdq")
+
+    @property
+    def precision(self) -> str:
+        return "int8" if self.derive == "int8-qdq" else "fp32"
 
     @property
     def static_input(self) -> tuple[int, int] | None:
@@ -124,13 +129,7 @@ class Manifest:
         for file, r in sorted(record.items()):
             lines.append(f"\n[{json.dumps(file)}]\nsha256 = {json.dumps(r['sha256'])}\n"
                          f"built_with = {json.dumps(r['built_with'])}\n")
-        path = self.directory / DERIVED_RECORD
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write("".join(lines))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        replace_file(self.directory / DERIVED_RECORD, "".join(lines).encode("utf-8"))
 
     def verified_path(self, name: str | None = None) -> tuple[ModelEntry, Path, str]:
         """The model's file after checking its sha256; returns (entry, path, sha256).

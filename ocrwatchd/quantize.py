@@ -137,9 +137,10 @@ def derive_int8(manifest, pages: list[Path] | None = None) -> list[Path]:
         quantize_int8(src, dst, parent.input, tensors)
         digest = sha256_file(dst)
         if digest != entry.sha256:
-            manifest.record_derived(entry, digest, toolchain())
+            built_with = toolchain()
+            manifest.record_derived(entry, digest, built_with)
             log.warning("%s built with %s differs from the reference build's sha256 (another toolchain or CPU); "
-                        "recorded in %s", dst.name, toolchain(), manifest.directory / "derived.toml")
+                        "recorded in %s", dst.name, built_with, manifest.directory / "derived.toml")
         written.append(dst)
     return written
 

@@ -39,11 +39,6 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def cuda_may_work(cfg: SessionConfig) -> bool:
-    """Could a session with this config run on CUDA? (Whether it does is known only once one is opened.)"""
-    return (cfg.device in ("auto", "cuda") or cfg.require_gpu) and CUDA in ort.get_available_providers()
-
-
 def create_session(path: Path, cfg: SessionConfig = SessionConfig()) -> tuple[ort.InferenceSession, str]:
     """Open a model; returns the session and the provider that actually runs it."""
     opts = ort.SessionOptions()
@@ -57,7 +52,7 @@ def create_session(path: Path, cfg: SessionConfig = SessionConfig()) -> tuple[or
 
     want_cuda = cfg.device in ("auto", "cuda") or cfg.require_gpu
     providers: list = []
-    if cuda_may_work(cfg):
+    if want_cuda and CUDA in ort.get_available_providers():
         cuda_opts = {"device_id": cfg.gpu_device_id, "arena_extend_strategy": "kSameAsRequested"}
         if cfg.gpu_mem_limit_mb:
             cuda_opts["gpu_mem_limit"] = int(cfg.gpu_mem_limit_mb) * 1024 * 1024

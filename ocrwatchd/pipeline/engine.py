@@ -76,7 +76,6 @@ class Engine:
     def __init__(self, settings: EngineSettings) -> None:
         self.settings = settings
         manifest = load_manifest(settings.manifest)
-        self.manifest = manifest
         entry = manifest.entry(settings.model)
         if entry.task != "detect":
             raise ValueError(f"model {entry.name!r} is a {entry.task} model, not a detector")
@@ -84,7 +83,8 @@ class Engine:
             device=settings.device, require_gpu=settings.require_gpu, gpu_device_id=settings.gpu_device_id,
             gpu_mem_limit_mb=settings.gpu_mem_limit_mb, intra_op_threads=settings.threads,
         )
-        self.precision, session, provider, entry, digest = self._open(manifest, entry, session_cfg)
+        session, provider, entry, digest = self._open(manifest, entry, session_cfg)
+        self.precision = entry.precision
         if provider == CPU:   # the other models need not try CUDA again (each attempt costs a model load)
             session_cfg = replace(session_cfg, device="cpu")
         spec = entry.detector_spec(
@@ -129,30 +129,30 @@ class Engine:
             self.page_orientation = PageOrientation(classifier, self.recognizer)
         self.model_info["recognizer"] = {"name": rec_entry.name, "file": rec_entry.file, "sha256": rec_digest,
                                          "provider": rec_provider,
-                                         "precision": "int8" if rec_entry.derive == "int8-qdq" else "fp32"}
+                                         "precision": rec_entry.precision}
 
     def _open(self, manifest, entry, cfg: SessionConfig):
-        """The detector's session at the precision asked for: (precision, session, provider, entry, sha256).
+        """The detector's session at the precision asked for: (session, provider, the entry opened, sha256).
 
         auto is int8 where the models run on the CPU (quantize.py: about 2.3× faster per tile with VNNI) and fp32
         on CUDA, where the fp32 models are what the GPU runs best. Which one runs is known only once a session is
         open, so the int8 model is opened first: on a CPU host (the common case, onnxruntime-gpu without CUDA
         libraries) that is the only load; a GPU host then opens the fp32 model as well (0.3 s more, once per worker).
         """
-        want = self.settings.precision
-        int8 = manifest.int8_of(entry.name) if entry.derive is None else None
-        if entry.derive == "int8-qdq" or int8 is None or want == "fp32":
-            entry, path, digest = manifest.verified_path(entry.name)
+        def opened(e):
+            e, path, digest = manifest.verified_path(e.name)
             session, provider = create_session(path, cfg)
-            return ("int8" if entry.derive else "fp32"), session, provider, entry, digest
-        int8, path, digest = manifest.verified_path(int8.name)
-        session, provider = create_session(path, cfg)
-        if want == "int8" or provider == CPU:
-            return "int8", session, provider, int8, digest
-        del session
-        entry, path, digest = manifest.verified_path(entry.name)
-        session, provider = create_session(path, cfg)
-        return "fp32", session, provider, entry, digest
+            return session, provider, e, digest
+
+        want = self.settings.precision
+        int8 = manifest.int8_of(entry.name)      # None for an int8 entry itself (--model …-int8)
+        if int8 is None or want == "fp32":
+            return opened(entry)
+        first = opened(int8)
+        if want == "int8" or first[1] == CPU:
+            return first
+        del first                                # CUDA works: it runs the fp32 model
+        return opened(entry)
 
     @property
     def provider(self) -> str:
