@@ -146,7 +146,7 @@ def stage_split(t: dict, wall: float) -> dict:
          "rec inference": g("recognize_inference"), "rec post": g("recognize") - g("recognize_inference"),
          "orientation": g("orientation"), "marks": g("marks")}
     s["other"] = wall - sum(s.values())
-    s["share"] = (g("detect_inference") + g("recognize_inference")) / wall
+    s["share"] = (g("model") or g("detect_inference") + g("recognize_inference")) / wall
     return s
 
 
@@ -215,9 +215,8 @@ def tables(rows: list[dict], names: list[str]) -> list[str]:
         out.append(f"| {row['image'].name} | {wall:.2f} | " + " | ".join(f"{s[c]:.2f}" for c in cols)
                    + f" | {100 * s['share']:.0f} % |")
     out.append("\nother = process wall − the stages: interpreter start, imports, model load, open/decode, writing the "
-               "JSON. session.run share = (detect_inference + recognize_inference) / process wall: the overview "
-               "pass, the page-orientation classifier and the marks' re-reading run models too but are not split "
-               "out, so it is a lower bound.\n")
+               "JSON. session.run share = `timings.model` (every session.run of the process: overview, detector, "
+               "recogniser, orientation classifier, the marks' re-reading) / process wall.\n")
     return out
 
 

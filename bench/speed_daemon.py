@@ -31,6 +31,14 @@ def _pages(results: list[Path]) -> int:
     return sum(json.loads(p.read_text())["source"].get("pages", 1) for p in results)
 
 
+def _model_share(results: list[Path]) -> float | None:
+    """Σ session.run seconds over Σ page seconds (the pipeline's total plus writing the formats) of every result:
+    how much of the workers' time the models took."""
+    timings = [json.loads(p.read_text())["timings"] for p in results]
+    work = sum(t["total"] + t.get("formats", 0.0) for t in timings)
+    return sum(t.get("model", 0.0) for t in timings) / work if work else None
+
+
 def daemon_run(images: list[Path], root: Path, workers: int, threads: int, timeout: float = 3600) -> dict:
     root.mkdir(parents=True)
     d = Daemon(root, workers=workers, queue=max(8, len(images)))
@@ -51,11 +59,11 @@ def daemon_run(images: list[Path], root: Path, workers: int, threads: int, timeo
     finally:
         if d.proc.poll() is None:
             d.stop()
-    pages = _pages(results)
+    pages, share = _pages(results), _model_share(results)
     return {"layout": f"ocrwatchd run, {workers} worker{'s' if workers > 1 else ''} × {threads} "
                       f"thread{'s' if threads > 1 else ''}", "images": len(images), "pages": pages,
             "failed": len(failures), "wall": wall, "images_per_min": 60 * len(results) / wall,
-            "pages_per_min": 60 * pages / wall, "rss": peak}
+            "pages_per_min": 60 * pages / wall, "rss": peak, "model_share": share}
 
 
 def tesseract_pool(images: list[Path], root: Path, procs: int = 2) -> dict:
@@ -95,13 +103,16 @@ def throughput(images: list[Path], root: Path | None = None) -> list[dict]:
 def table(rows: list[dict], images: list[Path]) -> list[str]:
     out = [f"### Daemon throughput: {len(images)} real samples dropped at once\n",
            "files: " + ", ".join(p.name for p in images) + "\n",
-           "| layout | images | pages | failed | wall s (drop → last result) | images/min | pages/min | peak RSS MB |",
-           "|---|---|---|---|---|---|---|---|"]
+           "| layout | images | pages | failed | wall s (drop → last result) | images/min | pages/min | peak RSS MB "
+           "| session.run share |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         rss = (f"{r['rss']:.0f}" if r["rss"] is not None else "–") + (f" ({r['rss_note']})" if "rss_note" in r else "")
         out.append(f"| {r['layout']} | {r['images']} | {r['pages']} | {r['failed']} | {r['wall']:.1f} | "
-                   f"{r['images_per_min']:.1f} | {r['pages_per_min']:.1f} | {rss} |")
+                   f"{r['images_per_min']:.1f} | {r['pages_per_min']:.1f} | {rss} | "
+                   + (f"{r['model_share']:.0%} |" if r.get("model_share") is not None else "– |"))
     out.append("\nThe daemon's wall runs from the rename of every file into a fresh inbox (models already loaded) to "
-               "the last published result, its 1 s settle included; peak RSS is the daemon's VmHWM. Tesseract's "
+               "the last published result, its 1 s settle included; peak RSS is the daemon's VmHWM; session.run share is Σ "
+               "`timings.model` / Σ (`total` + `formats`) over the results. Tesseract's "
                "runs from the first process started to the last one done; its RSS is the largest of one process.\n")
     return out

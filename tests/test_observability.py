@@ -168,6 +168,11 @@ def test_every_moving_metric_follows_real_jobs_done_failed_and_retried(tmp_path)
     assert m[key("ocrwatchd_pixels_total")] == sum(r["stats"]["pixels"] for r in results)
     for stage in ("settle", "decode", "detect", "recognize", "write"):
         assert m[key("ocrwatchd_stage_seconds_count", stage=stage)] == 2, stage
+    # the models' own time: what the results say, and most of what detect + recognize took
+    model = m[key("ocrwatchd_model_seconds_total")]
+    assert abs(model - sum(r["timings"]["model"] for r in results)) < 1e-3
+    staged = sum(m[key("ocrwatchd_stage_seconds_sum", stage=s)] for s in ("detect", "recognize"))
+    assert 0.5 * staged < model < sum(r["timings"]["total"] for r in results)
     assert started < m[key("ocrwatchd_last_success_timestamp_seconds", inbox=inbox)] < time.time()
     # claim -> written: the small page was claimed with the big one, so its time includes the big page's run
     totals = {r["source"]["path"].rsplit("/", 1)[1]: r["timings"]["total"] for r in results}

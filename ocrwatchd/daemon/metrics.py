@@ -41,6 +41,9 @@ class Metrics:
         self.pixels = Counter("pixels", "Image pixels processed", namespace=ns, registry=registry)
         self.stage = Histogram("stage_seconds", "Time per pipeline stage", ["stage"], namespace=ns,
                                registry=registry, buckets=SECONDS)
+        self.model = Counter("model_seconds", "Seconds inside the models (session.run), summed over workers: "
+                             "rate() over rate(stage_seconds_sum) is the share of the work the models do",
+                             namespace=ns, registry=registry)
         self.job = Histogram("job_seconds", "Time per file, claim to written", namespace=ns, registry=registry,
                              buckets=SECONDS)
         self.queue_depth = Gauge("queue_depth", "Jobs waiting in the bounded queue", namespace=ns, registry=registry)
@@ -110,6 +113,7 @@ class Metrics:
         for s in STAGES[1:]:       # settle is observed below, from the job
             if s in t:
                 self.stage.labels(s).observe(t[s])
+        self.model.inc(t.get("model", 0.0))
         if settle is not None:
             self.stage.labels("settle").observe(settle)
         self.job.observe(seconds)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,33 @@ class SessionConfig:
     inter_op_threads: int = 1
 
 
+_clock = threading.local()
+
+
+def model_seconds() -> float:
+    """Seconds this thread has spent inside session.run so far (every session create_session made)."""
+    return getattr(_clock, "seconds", 0.0)
+
+
+class TimedSession:
+    """An InferenceSession whose run() adds its wall time to the calling thread's model clock (model_seconds),
+    so a page's time splits into model and everything else wherever it ran: several workers share one session,
+    and a thread-local clock keeps each worker's own share."""
+
+    def __init__(self, session: ort.InferenceSession) -> None:
+        self._session = session
+
+    def run(self, *args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return self._session.run(*args, **kwargs)
+        finally:
+            _clock.seconds = model_seconds() + time.perf_counter() - t
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+
 def available_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -39,7 +68,7 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def create_session(path: Path, cfg: SessionConfig = SessionConfig()) -> tuple[ort.InferenceSession, str]:
+def create_session(path: Path, cfg: SessionConfig = SessionConfig()) -> tuple[TimedSession, str]:
     """Open a model; returns the session and the provider that actually runs it."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = cfg.intra_op_threads or available_cores()
@@ -80,4 +109,4 @@ def create_session(path: Path, cfg: SessionConfig = SessionConfig()) -> tuple[or
             )
         log.log(logging.WARNING if cfg.device == "cuda" else logging.INFO,
                 "CUDA unavailable for %s (no usable CUDA/cuDNN libraries); running on the CPU", path.name)
-    return session, active
+    return TimedSession(session), active

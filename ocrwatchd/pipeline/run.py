@@ -13,6 +13,7 @@ from ..documents import Document, DocumentOptions, PageInfo, open_document
 from ..engine.decode import DecodeError, TruncatedImage
 from ..engine.layout import page_text, reading_order
 from ..engine.orientation import turn
+from ..engine.session import model_seconds
 from .engine import Engine
 from .result import build_result
 from .stages import PageContext, page_stages
@@ -50,11 +51,13 @@ def process(path: Path, engine: Engine, *, options: DocumentOptions | None = Non
         document = open_document(ctx.path, ctx.options)
         ctx.timings["open"] = round(time.perf_counter() - t, 4)
     ctx.document = document
+    model0 = model_seconds()
     try:
         for index in range(document.page_count):
             _page(ctx, engine, index, visualize)
     finally:
         document.close()
+    ctx.timings["model"] = round(model_seconds() - model0, 4)
     ctx.timings["total"] = round(time.perf_counter() - t0, 4)
     ctx.result = build_result(ctx, engine)
     return ctx
