@@ -227,3 +227,32 @@ def test_a_worker_thread_dying_in_the_real_process_exits_1_and_its_file_is_done_
     d.start()                                                         # as systemd's Restart=on-failure would
     wait_for(lambda: len(d.results()) == 1, 60, "the file done after the restart")
     assert d.stop()[0] == 0
+
+
+@pytest.mark.parametrize("provider, engines", [("CPUExecutionProvider", 1), ("CUDAExecutionProvider", 3)])
+def test_workers_share_one_engine_on_the_cpu_and_each_have_their_own_on_cuda(tmp_path, monkeypatch, provider, engines):
+    from ocrwatchd.config import load_config
+    from ocrwatchd.daemon import server as server_module
+
+    made = []
+
+    class Engine:                      # stands in for the real one: what startup reads of it, nothing loaded
+        def __init__(self, settings):
+            self.settings, self.provider = settings, provider
+            self.model_info = {"name": "stand-in", "provider": provider}
+            made.append(self)
+
+    monkeypatch.setattr(server_module, "Engine", Engine)
+    d = Daemon(tmp_path, workers=3)
+    cfg = load_config(d.config)
+    server = server_module.Server(cfg, d.config)
+    server.startup()
+    try:
+        assert len(made) == engines
+        assert len({id(w.engine) for w in server.workers}) == engines
+        # the cores are split between the workers whether or not they share (unless the config names a count)
+        assert all(e.settings.threads == (cfg.engine.threads or max(1, len(os.sched_getaffinity(0)) // 3))
+                   for e in made)
+    finally:
+        server.should_exit.set()
+        server.shutdown()

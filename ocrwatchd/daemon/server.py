@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 
 from ..config import Config, ConfigError, InboxConfig, check_folders, load_config
 from ..pipeline import Engine
-from ..engine.session import available_cores
+from ..engine.session import CUDA, available_cores
 from .budget import MemoryBudget
 from .claims import claim, owner_name
 from .intake import Candidates, Settler
@@ -121,14 +121,18 @@ class Server:
         except (OSError, ValueError) as e:
             raise ConfigError(f"metrics.listen: cannot listen on {cfg.metrics.listen}: "
                               f"{getattr(e, 'strerror', None) or e}") from None
-        # One engine for every worker: its sessions are stateless and ONNX Runtime runs a session from several
-        # threads at once, each run on its caller's thread and the runtime's threads (threads each). A copy per
-        # worker cost ~45 MB and ~0.6 s of start-up per extra worker and bought no speed (see README "Speed").
+        # On the CPU one engine serves every worker: its sessions are stateless and ONNX Runtime runs a session
+        # from several threads at once, each run on its caller's thread (threads each). A copy per worker cost
+        # ~45 MB and ~0.6 s of start-up per extra worker and bought no speed (README "Speed"). On CUDA each worker
+        # keeps its own: a session's kernels go to its one CUDA stream, and two workers' should overlap, not queue.
         threads = max(1, available_cores() // cfg.workers.count)
-        engine = Engine(cfg.engine.model_copy(update={"threads": cfg.engine.threads or threads}))
+        settings = cfg.engine.model_copy(update={"threads": cfg.engine.threads or threads})
+        engine = Engine(settings)
         log.info("%d workers, detector %s on %s, queue %d, memory budget %d MB", cfg.workers.count,
                  engine.model_info["name"], engine.provider, cfg.queue.size, cfg.memory_budget_mb)
         for i in range(cfg.workers.count):
+            if i and engine.provider == CUDA:
+                engine = Engine(settings)
             w = Worker(i, engine, self.jobs, self.budget, self.schedule_retry, self.report, self.should_exit,
                        cfg.truncated_retry_seconds, lease_check=self.lease_check,
                        lease_lost_since=self.lease_lost_since)
