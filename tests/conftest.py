@@ -213,24 +213,38 @@ listen = "{metrics_host}:{self.metrics_port}"
 
     def results(self) -> list[Path]:
         """Published result JSONs (a set being staged in .ocrwatchd/ is not published yet)."""
-        return sorted(p for p in self.out.rglob("*.json") if ".ocrwatchd" not in p.parts)
+        return sorted(p for p in files_under(self.out) if p.name.endswith(".json"))
 
     def failures(self) -> list[Path]:
-        return sorted(p for p in self.failed.rglob("*.error.json") if ".ocrwatchd" not in p.parts)
+        return sorted(p for p in files_under(self.failed) if p.name.endswith(".error.json"))
 
     def published(self, folder: Path | None = None) -> list[str]:
         """Names of the files published in the output folder (or `folder`), state folder left out."""
         folder = folder or self.out
-        return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
-                      if not p.is_dir() and ".ocrwatchd" not in p.parts)
+        return sorted(str(p.relative_to(folder)) for p in files_under(folder))
 
     def left_in_inbox(self) -> list[Path]:
-        return sorted(p for p in self.inbox.rglob("*") if not p.is_dir() or p.is_symlink())
+        return sorted(files_under(self.inbox, state=True, folder_links=True))
 
     def claimed(self) -> list[Path]:
         """Files lying claimed in processing/ (any owner)."""
-        root = self.inbox / ".ocrwatchd" / "processing"
-        return sorted(p for p in root.rglob("*") if not p.is_dir()) if root.is_dir() else []
+        return sorted(files_under(self.inbox / ".ocrwatchd" / "processing", state=True))
+
+
+def files_under(root: Path, state: bool = False, folder_links: bool = False) -> list[Path]:
+    """Files below root (a link to a file counts; links to folders only with folder_links, never followed),
+    without the .ocrwatchd state folders unless state.
+
+    The daemon creates and removes folders there while a test looks (a set's staging folder lives for a moment):
+    os.walk skips a folder that vanished under it, where Path.rglob raised FileNotFoundError mid-walk."""
+    found = []
+    for top, dirs, files in os.walk(root):
+        if not state:
+            dirs[:] = [d for d in dirs if d != ".ocrwatchd"]
+        found += [Path(top, name) for name in files]
+        if folder_links:
+            found += [Path(top, name) for name in dirs if os.path.islink(os.path.join(top, name))]
+    return found
 
 
 def scrape(url: str) -> dict[tuple[str, frozenset], float]:
