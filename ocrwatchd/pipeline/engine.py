@@ -1,5 +1,5 @@
-"""The engine's settings and its loaded models: one Engine serves every worker (ONNX Runtime's session.run may be
-called from several threads at once, and the stages keep no state between calls)."""
+"""The engine's settings and its loaded models. On the CPU one Engine serves every daemon worker (ONNX Runtime's
+session.run may be called from several threads at once, and the stages keep no state between calls)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -138,7 +138,7 @@ class Engine:
         auto is int8 where the models run on the CPU (quantize.py: about 2.3× faster per tile with VNNI) and fp32
         on CUDA, where the fp32 models are what the GPU runs best. Which one runs is known only once a session is
         open, so the int8 model is opened first: on a CPU host (the common case, onnxruntime-gpu without CUDA
-        libraries) that is the only load; a GPU host then opens the fp32 model as well (0.3 s more, once).
+        libraries) that is the only load; a GPU host then opens the fp32 model as well (0.3 s more, once per worker).
         """
         def opened(e):
             e, path, digest = manifest.verified_path(e.name)
