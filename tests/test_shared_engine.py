@@ -14,12 +14,13 @@ def _lines(result: dict) -> list[tuple[str, list]]:
 
 def test_two_threads_reading_at_once_get_what_each_reads_alone(tmp_path, engine):
     pages = {
-        "invoice.png": text_image(1400, 900, [(60, 120, "INVOICE 2041 DUE 14 MARCH", 1.6),
-                                              (60, 260, "Total amount 318.40 EUR", 1.4),
-                                              (60, 400, "Paid by bank transfer", 1.2)]),
-        "letter.png": text_image(1000, 1300, [(80, 150, "Dear reader of this page", 1.3),
-                                              (80, 300, "the second line is longer than the first", 1.0),
-                                              (80, 900, "Kind regards 77", 1.5)]),
+        # short sides >= 736 (min_side), so neither is upscaled before detection
+        "invoice.png": text_image(1000, 740, [(50, 120, "INVOICE 2041 DUE 14 MARCH", 1.4),
+                                              (50, 300, "Total amount 318.40 EUR", 1.2),
+                                              (50, 480, "Paid by bank transfer", 1.1)]),
+        "letter.png": text_image(740, 900, [(40, 150, "Dear reader of this page", 1.1),
+                                            (40, 350, "the second line is longer", 0.9),
+                                            (40, 700, "Kind regards 77", 1.2)]),
     }
     paths = []
     for name, pixels in pages.items():
