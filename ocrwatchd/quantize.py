@@ -12,12 +12,13 @@ are in place, and load checks the derived files' sha256 like every other model's
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .fsutil import replace_file
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ def head_nodes(model) -> list[str]:
 
 def quantize_int8(src: Path, dst: Path, input_name: str, tensors: list, keep_head: bool = True) -> None:
     """Static int8 QDQ of an fp32 ONNX file: weights int8 per channel, activations uint8 from min/max over the
-    recorded tensors. Written atomically (a temp file beside dst, then renamed)."""
+    recorded tensors. Made in a temporary folder, then put in place atomically (fsutil.replace_file)."""
     import onnx
     from onnx import version_converter
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
@@ -184,7 +185,7 @@ def quantize_int8(src: Path, dst: Path, input_name: str, tensors: list, keep_hea
         onnx.save(version_converter.convert_version(onnx.load(str(src)), 13), str(opset13))
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(opset13), str(prepared), skip_symbolic_shape=True)
-        out = dst.with_name(f".{dst.name}.tmp")
+        out = Path(tmp) / "int8.onnx"
         exclude = head_nodes(onnx.load(str(prepared))) if keep_head else []
         quantize_static(str(prepared), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                         nodes_to_exclude=exclude,
@@ -193,6 +194,4 @@ def quantize_int8(src: Path, dst: Path, input_name: str, tensors: list, keep_hea
                         # fp32's probability maps better (mask IoU 0.955 vs 0.948 on held-out tiles of four real
                         # pages) but read the SROIE receipts worse (word F1 0.877 vs 0.884; fp32 0.890)
                         calibrate_method=CalibrationMethod.MinMax)
-        with open(out, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(out, dst)
+        replace_file(dst, out.read_bytes())
