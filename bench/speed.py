@@ -146,7 +146,7 @@ def stage_split(t: dict, wall: float) -> dict:
          "rec inference": g("recognize_inference"), "rec post": g("recognize") - g("recognize_inference"),
          "orientation": g("orientation"), "marks": g("marks")}
     s["other"] = wall - sum(s.values())
-    s["share"] = (g("model") or g("detect_inference") + g("recognize_inference")) / wall
+    s["share"] = g("model") / wall
     return s
 
 
