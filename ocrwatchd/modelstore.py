@@ -125,7 +125,7 @@ class Manifest:
         """Note the digest of a derived file built here (atomically: a reader sees the old record or the new)."""
         record = self.derived_record()
         record[entry.file] = {"sha256": digest, "built_with": built_with}
-        lines = [f"# written by `ocrwatchd models install`: digests of the models derived on this machine\n"]
+        lines = ["# written by `ocrwatchd models install`: digests of the models derived on this machine\n"]
         for file, r in sorted(record.items()):
             lines.append(f"\n[{json.dumps(file)}]\nsha256 = {json.dumps(r['sha256'])}\n"
                          f"built_with = {json.dumps(r['built_with'])}\n")

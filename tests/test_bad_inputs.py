@@ -101,8 +101,8 @@ def test_an_original_we_may_not_link_is_renamed_into_place_and_brought_back_on_a
     inode = os.lstat(job.original).st_ino
     taken = job.folder / "scan.error.json"
     job.folder.mkdir()
-    real_free = pub._free_base
-    monkeypatch.setattr(pub, "_free_base", lambda m, after=0: real_free(m, after) if after else 0)
+    real_free = pub.free_base
+    monkeypatch.setattr(pub, "free_base", lambda m, after=0: real_free(m, after) if after else 0)
     taken.write_bytes(b"someone else's")          # taken after the names were chosen: the marker's link clashes
     paths = publish(job, "owner")
     assert paths["original"].name == "scan-1.png" and os.lstat(paths["original"]).st_ino == inode

@@ -111,7 +111,7 @@ def test_janitor_removes_only_our_stale_temp_files_and_old_results_when_asked(tm
 
 
 def test_an_inbox_symlinked_onto_a_network_mount_is_polled(tmp_path):
-    from ocrwatchd.daemon.server import NETWORK_FS, filesystem_type
+    from ocrwatchd.daemon.watch import NETWORK_FS, filesystem_type
 
     share = tmp_path / "mnt" / "scans share"            # stands for an NFS mount point (space escaped as \040)
     (share / "inbox").mkdir(parents=True)
@@ -130,7 +130,7 @@ def test_the_mount_lookup_follows_an_inbox_symlink_onto_another_filesystem(tmp_p
 
     import pytest
 
-    from ocrwatchd.daemon.server import filesystem_type
+    from ocrwatchd.daemon.watch import filesystem_type
 
     if not os.path.isdir("/dev/shm") or os.stat("/dev/shm").st_dev == os.stat(tmp_path).st_dev:
         pytest.skip("no second filesystem")

@@ -43,20 +43,18 @@ import logging
 import os
 import secrets
 import shutil
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..fsutil import copy_new, fsync_dir, place, rename_new, replace_file, write_new_file
+from .setnames import finals, free_base, same_file
 
 log = logging.getLogger("ocrwatchd.publish")
 
 STAGING = Path(".ocrwatchd") / "staging"
 MANIFEST, COMMITTED = "manifest.json", "committed.json"
 ORIGINAL = "original"               # the staged original's name
-MAX_SUFFIX = 10_000
 FAULT_ENV = "OCRWATCHD_FAULT"
-NAME_MAX = 255                      # bytes in one file name (every Linux filesystem we publish to)
 
 
 class ClaimLost(Exception):
@@ -121,7 +119,7 @@ def publish(job: SetFiles, owner: str) -> dict[str, Path]:
                     "relative": str(job.relative), "folder": str(job.folder),
                     "original_folder": str(job.original_folder), "original_suffix": job.relative.suffix,
                     "original_id": [original.st_dev, original.st_ino], "entries": entries}
-        manifest["base"] = _free_base(manifest)
+        manifest["base"] = free_base(manifest)
         replace_file(staging / MANIFEST, _dump(manifest))
     except BaseException as e:
         # Not named yet: nothing of the set may stay (its files would take the space a full disk lacks); the claim
@@ -217,7 +215,7 @@ def _roll_steps(staging: Path, manifest: dict) -> dict[str, Path]:
             _take_original(staging, manifest)
             fault_point("original-staged")
             while not _commit(staging, manifest):
-                manifest["base"] = _free_base(manifest, after=manifest["base"] + 1)
+                manifest["base"] = free_base(manifest, after=manifest["base"] + 1)
                 replace_file(staging / MANIFEST, _dump(manifest))
             os.replace(staging / MANIFEST, staging / COMMITTED)
             fsync_dir(staging)
@@ -226,7 +224,7 @@ def _roll_steps(staging: Path, manifest: dict) -> dict[str, Path]:
         if not staging.is_dir():
             raise ClaimLost(f"the staging folder {staging.name} was taken over") from None
         raise
-    paths = _finals(manifest)
+    paths = finals(manifest)
     shutil.rmtree(staging, ignore_errors=True)
     fsync_dir(staging.parent)
     fault_point("cleaned")
@@ -298,10 +296,10 @@ def _unlink_claim(staging: Path, manifest: dict) -> None:
 def _commit(staging: Path, manifest: dict) -> bool:
     """Give every staged file its final name, the original before the marker, the marker last. False when a
     name turned out taken by someone else: our links so far are undone, and another base name is tried."""
-    finals = _finals(manifest)
-    order = [(staged, finals[suffix]) for staged, suffix in manifest["entries"][:-1]]
-    order.append((ORIGINAL, finals["original"]))
-    order.append((manifest["entries"][-1][0], finals[manifest["entries"][-1][1]]))
+    names = finals(manifest)
+    order = [(staged, names[suffix]) for staged, suffix in manifest["entries"][:-1]]
+    order.append((ORIGINAL, names["original"]))
+    order.append((manifest["entries"][-1][0], names[manifest["entries"][-1][1]]))
     placed = []
     for staged, final in order:
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -309,11 +307,11 @@ def _commit(staging: Path, manifest: dict) -> bool:
             if staged != ORIGINAL or os.path.lexists(staging / ORIGINAL) or not _renamed_into_place(manifest):
                 _place(staging / staged, final, staged == ORIGINAL)
         except FileExistsError:
-            if not _same(staging / staged, final):
+            if not same_file(staging / staged, final):
                 for ours_staged, ours in placed:
                     if ours_staged == ORIGINAL and not os.path.lexists(staging / ORIGINAL):
                         os.rename(ours, staging / ORIGINAL)      # renamed there, not linked: bring it back
-                    elif _same(staging / ours_staged, ours):
+                    elif same_file(staging / ours_staged, ours):
                         os.unlink(ours)
                 return False
         placed.append((staged, final))
@@ -336,67 +334,10 @@ def _renamed_into_place(manifest: dict) -> bool:
     """Whether the original already lies at its final name, renamed there (see _place): the inode the manifest
     recorded when the set was named."""
     try:
-        st = os.lstat(_finals(manifest)["original"])
+        st = os.lstat(finals(manifest)["original"])
     except (FileNotFoundError, NotADirectoryError):
         return False
     return [st.st_dev, st.st_ino] == manifest.get("original_id")
-
-
-def _finals(manifest: dict) -> dict[str, Path]:
-    base = _base_name(manifest)
-    folder = Path(manifest["folder"]) / Path(manifest["relative"]).parent
-    out = {suffix: folder / f"{base}{suffix}" for _, suffix in manifest["entries"]}
-    out["original"] = (Path(manifest["original_folder"]) / Path(manifest["relative"]).parent /
-                       f"{base}{manifest['original_suffix']}")
-    return out
-
-
-def _base_name(manifest: dict) -> str:
-    stem = Path(manifest["relative"]).stem
-    tail = "" if manifest["base"] == 0 else f"-{manifest['base']}"
-    suffixes = [suffix for _, suffix in manifest["entries"]] + [manifest["original_suffix"]]
-    room = NAME_MAX - max(len(os.fsencode(s)) for s in suffixes) - len(tail)
-    raw = os.fsencode(stem)
-    if len(raw) > room:
-        # scan.png may be 255 bytes long, scan.error.json cannot: the whole set takes the name's first bytes and a
-        # hash of all of it (two long names that start alike stay apart)
-        digest = hashlib.sha1(raw).hexdigest()[:8]
-        head = raw[: max(0, room - 9)]
-        try:
-            stem = head.decode("utf-8", "ignore") if raw.decode("utf-8") else ""   # never cut a character in two
-        except UnicodeDecodeError:
-            stem = os.fsdecode(head)
-        stem = f"{stem}~{digest}"
-    return stem + tail
-
-
-def _free_base(manifest: dict, after: int = 0) -> int:
-    for n in range(after, MAX_SUFFIX):
-        if not any(os.path.lexists(p) for p in _finals(manifest | {"base": n}).values()):
-            return n
-    raise FileExistsError(errno.EEXIST, f"no free name after {MAX_SUFFIX} tries", manifest["relative"])
-
-
-def _same(staged: Path, final: Path) -> bool:
-    """Is `final` our staged file (the same inode, or — after a copy across filesystems — the same bytes)?"""
-    try:
-        a, b = os.lstat(staged), os.lstat(final)
-    except FileNotFoundError:
-        return False
-    if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino):
-        return True
-    if stat.S_IFMT(a.st_mode) != stat.S_IFMT(b.st_mode):
-        return False
-    if stat.S_ISLNK(a.st_mode):
-        return os.readlink(staged) == os.readlink(final)
-    if not stat.S_ISREG(a.st_mode):
-        return True                  # a FIFO or socket has no content to compare (and must never be opened)
-    return a.st_size == b.st_size and _digest(staged) == _digest(final)
-
-
-def _digest(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _dump(manifest: dict) -> bytes:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-import os
 import queue
-import re
 import signal
 import threading
 import time
@@ -30,35 +28,13 @@ from .intake import Candidates, Settler
 from .janitor import Janitor
 from .lease import Leases
 from .takeover import take_over
-from .watch import start_observer
+from .watch import NETWORK_FS, filesystem_type, folder_identity, start_observer, watch_again
 from .metrics import Metrics, MetricsServer
 from .sdnotify import Notifier
 from .space import OutputWaits
 from .worker import Job, Worker
 
 log = logging.getLogger("ocrwatchd")
-
-NETWORK_FS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse", "9p", "afs", "ceph", "glusterfs")
-
-
-def filesystem_type(path: Path, mounts: Path = Path("/proc/self/mounts")) -> str:
-    """The filesystem type of the mount holding `path` (longest matching mount point).
-
-    The path is resolved first: an inbox that is a symlink onto an NFS mount lies on NFS, not where the link is.
-    """
-    path = os.path.realpath(path)
-    best, kind = "", ""
-    try:
-        for line in mounts.read_text().splitlines():
-            parts = line.split()
-            # the kernel escapes space, tab, newline and backslash in mount points as \ooo
-            mnt = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[1])
-            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) > len(best):
-                best, kind = mnt, parts[2]
-    except (OSError, IndexError):
-        pass
-    return kind
-
 
 class Server:
     def __init__(self, config: Config, config_path: Path | None = None) -> None:
@@ -178,14 +154,14 @@ class Server:
                                   on_folder=lambda folder: self.candidates.folder(index, folder),
                                   on_overflow=self.overflowed)
         self.observers.append(observer)
-        self.watched[index] = (observer, _identity(inbox.path))
+        self.watched[index] = (observer, folder_identity(inbox.path))
         log.info("watching %s (%s)", inbox.path, "polling" if poll else "inotify")
 
     def rewatch(self, index: int, inbox: InboxConfig) -> None:
         """An inbox folder deleted (and maybe made again) ends its inotify watch for good, while the observer
         thread lives on: watch the folder again once it exists, so events — not only the rescan — find its files."""
         observer, identity = self.watched.get(index, (None, None))
-        now = _identity(inbox.path)
+        now = folder_identity(inbox.path)
         if observer is None or now == identity and all(e.is_alive() for e in observer.emitters):
             return
         if now is None:
@@ -193,8 +169,7 @@ class Server:
                 log.warning("inbox %s is gone; watching it again when it is back", inbox.path)
                 self.watched[index] = (observer, None)
             return
-        observer.unschedule_all()
-        observer.schedule(observer.ocrwatchd_handler, str(inbox.path), recursive=inbox.recursive)
+        watch_again(observer, inbox.path, inbox.recursive)
         self.watched[index] = (observer, now)
         self.candidates.ask("folder")   # files that came between the folder's return and the new watch
         log.warning("inbox %s is a new folder (deleted and made again): watching it again", inbox.path)
@@ -424,11 +399,3 @@ class Server:
             self.metrics.job_done(inbox, result, seconds, job.settle_seconds, time.time())
         else:
             self.metrics.files.labels(inbox, outcome, "" if outcome == "done" else job.reason).inc()
-
-
-def _identity(folder: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(folder)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino

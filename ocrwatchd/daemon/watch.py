@@ -11,10 +11,41 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger("ocrwatchd.watch")
+
+NETWORK_FS = ("nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse", "9p", "afs", "ceph", "glusterfs")
+
+
+def filesystem_type(path: Path, mounts: Path = Path("/proc/self/mounts")) -> str:
+    """The filesystem type of the mount holding `path` (longest matching mount point).
+
+    The path is resolved first: an inbox that is a symlink onto an NFS mount lies on NFS, not where the link is.
+    """
+    path = os.path.realpath(path)
+    best, kind = "", ""
+    try:
+        for line in mounts.read_text().splitlines():
+            parts = line.split()
+            # the kernel escapes space, tab, newline and backslash in mount points as \ooo
+            mnt = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), parts[1])
+            if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) > len(best):
+                best, kind = mnt, parts[2]
+    except (OSError, IndexError):
+        pass
+    return kind
+
+
+def folder_identity(folder: Path) -> tuple[int, int] | None:
+    """(device, inode) of a folder, None if it is not there: a folder deleted and made again is a new one."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def start_observer(path: Path, recursive: bool, poll: bool, on_path: Callable[[Path], None],
@@ -68,3 +99,9 @@ def hook_overflow(observer, on_overflow: Callable[[], None]) -> bool:
 
     fd.handle_event = handle_event
     return True
+
+
+def watch_again(observer, path: Path, recursive: bool) -> None:
+    """Schedule the observer's handler on the folder at `path` again (its old watch ended with the old folder)."""
+    observer.unschedule_all()
+    observer.schedule(observer.ocrwatchd_handler, str(path), recursive=recursive)
