@@ -56,6 +56,9 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
     d.add_argument("--pdf-max-pixels", type=int,
                    help="never render a page larger than this; larger pages get a lower dpi and a warning")
     d.add_argument("--max-pages", type=int, help="refuse documents with more pages (2000)")
+    d.add_argument("--no-read-ahead", dest="read_ahead", action="store_false", default=None,
+                   help="make each page's pixels only when it is read (default: the next page is rendered or "
+                        "decoded while this one is read, one page ahead)")
     g.add_argument("--min-text-score", type=float,
                    help="drop boxes whose recognised text is less sure than this (not text)")
     g.add_argument("--min-line-score", type=float,

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from ocrwatchd.config import Config
-from ocrwatchd.daemon.budget import MemoryBudget
+from ocrwatchd.daemon.budget import TILE_WORKING_SET, MemoryBudget, page_bytes, reservation
 from ocrwatchd.daemon.intake import Settler, ignored, scan, wanted
 from ocrwatchd.daemon.janitor import Janitor
 
@@ -87,6 +87,16 @@ def test_budget_makes_big_jobs_wait_and_lets_a_huge_one_run_alone():
     stop = threading.Event()
     stop.set()
     assert b.reserve(10, stop) is False    # shutting down: gives up instead of waiting
+
+
+def test_a_document_reads_ahead_only_with_several_pages_that_fit_the_budget_twice():
+    a4 = 2480 * 3508                                  # 300 dpi
+    one, two = page_bytes(a4), page_bytes(a4, ahead=True)
+    assert one < two <= 2 * one and one == a4 * 4 + TILE_WORKING_SET
+    assert reservation(a4, 6, True, 4 << 30) == (two, True)
+    assert reservation(a4, 1, True, 4 << 30) == (one, False)      # nothing to read ahead
+    assert reservation(a4, 6, False, 4 << 30) == (one, False)     # turned off
+    assert reservation(a4, 6, True, two - 1) == (one, False)      # two pages would not fit: one at a time
 
 
 def test_janitor_removes_only_our_stale_temp_files_and_old_results_when_asked(tmp_path):

@@ -178,28 +178,45 @@ def test_blank_and_empty_pages_give_pages_without_lines(engine):
         assert result["source"]["format"] == "pdf" and result["source"]["pages"] == 1
 
 
-def test_pages_are_read_one_at_a_time(tmp_path, engine, monkeypatch):
-    """When a page is read, no earlier page's pixels are still alive: peak memory is one page."""
+@pytest.mark.parametrize("ahead", [False, True])
+def test_pages_are_read_one_at_a_time(tmp_path, engine, monkeypatch, ahead):
+    """When a page is read, no earlier page's pixels are still alive, and with read-ahead only the next page's are
+    besides its own: peak memory is one page, or two."""
     import gc
+    import time
     import weakref
 
+    from ocrwatchd.documents.pdf import PdfSource
     from ocrwatchd.pipeline import run
 
-    path = image_pdf(tmp_path / "three.pdf", [Image.new("L", (900, 300), 255) for _ in range(3)], dpi=100)
-    alive_then: list[int] = []
-    seen: list[weakref.ref] = []
+    path = image_pdf(tmp_path / "four.pdf", [Image.new("L", (900, 300), 255) for _ in range(4)], dpi=100)
+    rendered: list[weakref.ref] = []
+    real_render = PdfSource._render
+
+    def render(self, index, info, gray):
+        page = real_render(self, index, info, gray)
+        rendered.append(weakref.ref(page.image.pixels))
+        return page
+
+    earlier_alive, others_alive = [], []
     real = run.page_stages
 
     def spy(pctx, eng):
+        time.sleep(0.1)                 # time for a helper to run ahead, if it would
         gc.collect()
-        alive_then.append(sum(r() is not None for r in seen))
-        seen.append(weakref.ref(pctx.image.pixels))
+        alive = [r() is not None for r in rendered]
+        current = next(n for n, r in enumerate(rendered) if r() is pctx.image.pixels)
+        earlier_alive.append(sum(alive[:current]))
+        others_alive.append(sum(alive) - 1)
         real(pctx, eng)
 
+    monkeypatch.setattr(PdfSource, "_render", render)
     monkeypatch.setattr(run, "page_stages", spy)
-    result = run.process(path, engine).result
-    assert len(result["pages"]) == 3 and alive_then == [0, 0, 0]
+    result = run.process(path, engine, read_ahead=ahead).result
+    assert len(result["pages"]) == 4 and earlier_alive == [0, 0, 0, 0]
+    assert others_alive == ([1, 1, 1, 0] if ahead else [0, 0, 0, 0])
     assert math.isclose(result["pages"][1]["dpi"], 100, rel_tol=0.01)
+    assert ("page_wait" in result["timings"]) == ahead
 
 
 def test_a_page_that_fails_to_render_is_a_warning_and_the_others_are_read(tmp_path, engine, monkeypatch):
@@ -230,3 +247,21 @@ def test_a_page_that_fails_to_render_is_a_warning_and_the_others_are_read(tmp_pa
     assert any("page 2 was not read" in w for w in result["warnings"])
     texts = [" ".join(line["text"] for line in p["lines"]) for p in result["pages"]]
     assert "FIRST" in texts[0] and "THIRD" in texts[2]
+
+
+def test_read_ahead_reads_a_document_exactly_as_page_by_page(tmp_path, engine):
+    """The same three-page PDF read with and without read-ahead: the same pages, lines, boxes and texts."""
+    from PIL import ImageDraw
+
+    from ocrwatchd.pipeline import run
+
+    pages = []
+    for word in ("FIRST PAGE", "SECOND PAGE", "THIRD PAGE"):
+        im = Image.new("L", (1200, 400), 255)
+        ImageDraw.Draw(im).text((60, 150), word, fill=0, font_size=80)
+        pages.append(im)
+    path = image_pdf(tmp_path / "three.pdf", pages, dpi=150)
+    ahead, alone = (run.process(path, engine, read_ahead=on).result["pages"] for on in (True, False))
+    assert ahead == alone
+    assert [" ".join(line["text"] for line in p["lines"]) for p in ahead] == ["FIRST PAGE", "SECOND PAGE",
+                                                                              "THIRD PAGE"]

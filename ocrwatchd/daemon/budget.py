@@ -11,11 +11,21 @@ TILE_WORKING_SET = 384 << 20   # one batch of tiles + probability maps + line cr
 
 
 BYTES_PER_PIXEL = 4            # decoded pixels (worst case 3 channels) plus a crop/resize copy
+AHEAD_BYTES_PER_PIXEL = 3      # the next page, rendered ahead (pipeline/readahead.py): its pixels only
 
 
-def page_bytes(pixels: int) -> int:
-    """What a page of this many pixels holds while it is read: its pixels, a copy, and the tile working set."""
-    return pixels * BYTES_PER_PIXEL + TILE_WORKING_SET
+def page_bytes(pixels: int, ahead: bool = False) -> int:
+    """What a page of this many pixels holds while it is read: its pixels, a copy, and the tile working set; with
+    read-ahead also the next page's pixels."""
+    return pixels * (BYTES_PER_PIXEL + (AHEAD_BYTES_PER_PIXEL if ahead else 0)) + TILE_WORKING_SET
+
+
+def reservation(pixels: int, pages: int, read_ahead: bool, budget: int) -> tuple[int, bool]:
+    """(bytes a document reserves, whether it reads ahead) for a document whose largest page has `pixels` pixels.
+    Read-ahead holds a second page, so it is used only for several pages and only where two pages fit the budget:
+    a page rendered down to fit the budget alone is read one at a time."""
+    ahead = read_ahead and pages > 1 and page_bytes(pixels, ahead=True) <= budget
+    return page_bytes(pixels, ahead), ahead
 
 
 class MemoryBudget:

@@ -19,7 +19,7 @@ from ..config import InboxConfig
 from ..documents import open_document
 from ..engine.decode import DecodeError, TruncatedImage
 from ..pipeline import Engine, process
-from .budget import MemoryBudget, page_bytes
+from .budget import MemoryBudget, reservation
 from ..outputs import FORMATS, write_json
 from .claims import Claim, prune_parents
 from .publish import STAGING, ClaimLost, SetFiles, Vanished, holders, job_token, named, publish, resume
@@ -182,12 +182,14 @@ class Worker(threading.Thread):
             options = self.engine.settings.document_options(memory_limit=self.budget.page_limit(),
                                                             pdf_text=job.inbox.pdf_text)
             document = open_document(path, options)
-            reserved = page_bytes(document.max_page_pixels())
+            reserved, ahead = reservation(document.max_page_pixels(), document.page_count,
+                                          self.engine.settings.read_ahead, self.budget.budget)
             if not self.budget.reserve(reserved, self.stop):
                 reserved = 0
                 return self.retry(job, 0.0)   # shutting down: stays claimed, recovered at next start
             t0 = time.perf_counter()
-            ctx = process(path, self.engine, options=options, document=document, visualize=job.inbox.visualize)
+            ctx = process(path, self.engine, options=options, document=document, visualize=job.inbox.visualize,
+                          read_ahead=ahead)
             result = ctx.result
             result["source"]["path"] = str(job.source)
             visualization = ctx.visualization

@@ -60,6 +60,7 @@ class EngineSettings(BaseModel):
     pdf_max_pixels: int = Field(100_000_000, gt=0)   # a rendered page is never larger (lower dpi, with a warning)
     pdf_text: Literal["use", "ocr"] = "use"  # pages with a text layer: take it, or render and read them anyway
     max_pages: int = Field(2000, ge=1)       # documents with more pages are refused
+    read_ahead: bool = True                  # render/decode a document's next page while this one is read (readahead.py)
 
     def model_post_init(self, _ctx) -> None:
         if self.tile_size not in TILE_PRESETS:

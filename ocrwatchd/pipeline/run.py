@@ -1,7 +1,8 @@
 """A document through the engine: open → for each page (text layer, or pixels → page stages) → result.
 
-Pages are produced one at a time and each page's pixels are dropped before the next page is asked for, so one
-page's pixels exist at a time whatever the page count. The daemon and the CLI both run exactly this.
+Pages are produced in order and each page's pixels are dropped before the next page is asked for; with read-ahead
+(readahead.py) the next page is rendered while this one is read, so at most two pages' pixels exist at a time
+whatever the page count. The daemon and the CLI both run exactly this.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ..engine.layout import page_text, reading_order
 from ..engine.orientation import turn
 from ..engine.session import model_seconds
 from .engine import Engine
+from .readahead import LoadedPage, pages
 from .result import build_result
 from .stages import PageContext, page_stages
 from .visualize import visualization_jpeg
@@ -42,8 +44,10 @@ class DocumentContext:
 
 
 def process(path: Path, engine: Engine, *, options: DocumentOptions | None = None,
-            document: Document | None = None, visualize: bool = False) -> DocumentContext:
-    """Run every stage on one file (or an already opened document); ctx.result is the result JSON object."""
+            document: Document | None = None, visualize: bool = False,
+            read_ahead: bool | None = None) -> DocumentContext:
+    """Run every stage on one file (or an already opened document); ctx.result is the result JSON object.
+    read_ahead: None is the engine's setting (the daemon decides per document, from its memory budget)."""
     ctx = DocumentContext(path=Path(path), options=options or engine.settings.document_options())
     t0 = time.perf_counter()
     if document is None:
@@ -52,30 +56,37 @@ def process(path: Path, engine: Engine, *, options: DocumentOptions | None = Non
         ctx.timings["open"] = round(time.perf_counter() - t, 4)
     ctx.document = document
     model0 = model_seconds()
+    waited: list[float] = []
+    ahead = engine.settings.read_ahead if read_ahead is None else read_ahead
+    reader = pages(document, ahead, waited)
     try:
-        for index in range(document.page_count):
-            _page(ctx, engine, index, visualize)
+        for loaded in reader:
+            _page(ctx, engine, loaded, visualize)
     finally:
+        reader.close()          # waits for the helper: it is done with the document before the document closes
         document.close()
+    if ahead and document.page_count > 1:
+        ctx.timings["page_wait"] = round(sum(waited), 4)   # of the pages' render/decode, what the pipeline waited
     ctx.timings["model"] = round(model_seconds() - model0, 4)
     ctx.timings["total"] = round(time.perf_counter() - t0, 4)
     ctx.result = build_result(ctx, engine)
     return ctx
 
 
-def _page(ctx: DocumentContext, engine: Engine, index: int, visualize: bool) -> None:
-    t = time.perf_counter()
-    page = ctx.document.page(index)
-    info = page.info
+def _page(ctx: DocumentContext, engine: Engine, loaded: LoadedPage, visualize: bool) -> None:
+    index, info = loaded.index, loaded.info
     ctx.warnings.extend(info.warnings)
     if info.text_lines is not None:            # the PDF's own text layer: no model runs for this page
+        t = time.perf_counter()
         lines = [info.text_lines[i] for i in reading_order([line["box"] for line in info.text_lines])]
-        ctx.timings["text_layer"] = round(ctx.timings.get("text_layer", 0.0) + time.perf_counter() - t, 4)
+        seconds = loaded.seconds + time.perf_counter() - t
+        ctx.timings["text_layer"] = round(ctx.timings.get("text_layer", 0.0) + seconds, 4)
         ctx.pages.append(_page_json(info, lines, "pdf-text", 0, text=True))
         return
     stage = "render" if ctx.document.format == "pdf" else "decode"
+    ctx.timings[stage] = round(ctx.timings.get(stage, 0.0) + loaded.seconds, 4)
     try:
-        rendered = page.pixels()
+        rendered = loaded.take_pixels()
     except TruncatedImage:
         raise                                  # the file may still be arriving: retry it whole
     except DecodeError as e:
@@ -84,8 +95,6 @@ def _page(ctx: DocumentContext, engine: Engine, index: int, visualize: bool) -> 
         ctx.warnings.append(f"page {index + 1} was not read: {e}")
         ctx.pages.append(_page_json(info, [], "ocr", 0, text=engine.recognizer is not None) | {"error": str(e)})
         return
-    finally:
-        ctx.timings[stage] = round(ctx.timings.get(stage, 0.0) + time.perf_counter() - t, 4)
     pctx = PageContext(rendered.image, ctx.timings)
     del rendered
     page_stages(pctx, engine)
