@@ -41,10 +41,12 @@ bench: models
 	$(PY) bench/memory.py
 
 # Speed against Tesseract (and RapidOCR where RAPIDOCR_PYTHON names its venv's python), where the time goes,
-# daemon throughput (bench/speed.py, README "Speed and memory"); about 20 minutes on 2 cores.
+# daemon throughput (bench/speed.py, README "Speed and memory"), read-ahead on multi-page PDFs
+# (bench/readahead.py, README "Documents"); about 30 minutes on 2 cores.
 RAPIDOCR_PYTHON ?=
 speed: models
 	$(PY) bench/speed.py --set all $(if $(RAPIDOCR_PYTHON),--rapidocr-python $(RAPIDOCR_PYTHON))
+	$(PY) bench/readahead.py
 
 # The reliability campaign (bench/campaign.py, README "Reliability campaign"): kill -9 anywhere, a dead host,
 # 10,000 files, bad input, full disks; about an hour on 2 cores. Its short version runs in `make test`.
