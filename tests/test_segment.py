@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from conftest import text_image
 
-from ocrwatchd.engine.segment import CharSpan, blank_runs, longest_blanks, split_fields, sub_quad
+from ocrwatchd.engine.segment import (CharSpan, blank_runs, ink_columns, longest_blanks, split_fields, sub_quad,
+                                     without_rules)
 
 PITCH = 10        # px per character cell: 7 px of ink, 3 px blank
 PAD = 4           # crop padding either side (px)
@@ -71,6 +72,36 @@ def test_a_wide_gap_splits_even_where_the_recogniser_read_no_space():
 def test_min_gap_is_in_character_pitches():
     assert fields_of("3.00  SR", min_gap=3.5) is None
     assert [p[0] for p in fields_of("3.00   SR", min_gap=3.5)] == ["3.00", "SR"]
+
+
+def ruled(text: str, rule_from: float, rule_to: float) -> tuple[list[CharSpan], np.ndarray]:
+    """layout()'s line as a 2-D crop mask: each letter a block of ink over the band, and a 1-px rule just under
+    the letters from cell rule_from to cell rule_to (a form's fill-in line)."""
+    spans, columns = layout(text)
+    mask = np.zeros((HEIGHT + 2 * PAD, len(columns)), bool)
+    mask[PAD + 2:PAD + HEIGHT - 3, columns] = True
+    mask[PAD + HEIGHT - 1, PAD + int(rule_from * PITCH):PAD + int(rule_to * PITCH)] = True
+    return spans, mask
+
+
+def test_a_fill_in_rule_does_not_hide_the_gap_between_a_label_and_its_value():
+    """`DATE:` and its value three cells on, typed on a rule that starts less than a cell after the colon: with
+    the rule the only blank is that cell (no split); without it the gap is the three cells it is."""
+    spans, mask = ruled("DATE:   12-4-87", 5.8, 15.5)
+    assert split_fields(spans, 5.0, ink_columns(mask, PAD), PAD, HEIGHT, 2.1) is None
+    pieces = split_fields(spans, 5.0, ink_columns(without_rules(mask, HEIGHT), PAD), PAD, HEIGHT, 2.1)
+    assert [p.text for p in pieces] == ["DATE:", "12-4-87"]
+
+
+def test_removing_rules_keeps_every_letter_and_a_short_stroke():
+    _, plain = ruled("TOTAL DUE", 0, 0)
+    dashed = plain.copy()
+    dashed[PAD + 8, PAD + 2:PAD + 2 + HEIGHT] = True         # a stroke one line height long (a dash, a T's bar)
+    assert (without_rules(dashed, HEIGHT) == dashed).all()
+    _, underlined = ruled("TOTAL DUE", 0, 9)                 # the whole line underlined
+    kept = without_rules(underlined, HEIGHT)
+    assert not kept[PAD + HEIGHT - 1].any()                  # the underline goes …
+    assert (kept == plain).all()                             # … and every letter stays
 
 
 def test_sub_quad_follows_a_rotated_line():

@@ -15,7 +15,7 @@ import numpy as np
 
 from .preprocess import Profile
 from .segment import (CharSpan, Piece, add_missed_spaces, ink_columns, ink_mask, split_fields, text_bounds,
-                      word_pieces)
+                      without_rules, word_pieces)
 
 BLANK = ""
 
@@ -359,7 +359,7 @@ class TextRecognizer:
             text = clean("".join(s.char for s in spans))
             return LineReading(text, score, words=spread_words(text, 0.0, 1.0, score))
         pad_px = spec.pad * min(w, h)
-        mask = ink_mask(crop)
+        mask = without_rules(ink_mask(crop), h)     # an underline or fill-in rule is not text, nor ink in a gap
         ink = ink_columns(mask, pad_px)
         t0, t1, v0, v1 = text_bounds(spans, px_per_frame, mask, ink, pad_px, h)
         if spec.space_gap > 0:

@@ -17,6 +17,7 @@ import numpy as np
 
 MIN_GAP_HEIGHTS = 0.5   # whatever the pitch, a field gap is at least this many line heights
 TEXT_MARGIN = 0.2       # margin kept around the text when a box is fitted to it, in line (band) heights
+RULE_HEIGHTS = 1.5      # a row of ink this many line heights long is a rule, not part of a letter
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,21 @@ def ink_mask(crop: np.ndarray) -> np.ndarray:
     gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
     _, dark = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     return (dark if dark.mean() <= 0.5 else 1 - dark).astype(bool)
+
+
+def without_rules(mask: np.ndarray, line_height: float) -> np.ndarray:
+    """The ink mask less horizontal rules: ink running unbroken along a row for RULE_HEIGHTS line heights or more.
+
+    No letter has a horizontal stroke that long (a T's bar, a dash: under one line height), but an underline, a
+    form's fill-in rule under its value and a table border crossing the band do. Left in, they bridge the blank
+    between a label and its value (`Date:  ____12-4-87`), so the gap is not seen, and they stretch the text's
+    fitted box to the rule's ends."""
+    length = int(round(RULE_HEIGHTS * line_height)) | 1     # odd: OpenCV's opening is exact with a centred anchor
+    if length < 3 or mask.shape[1] < length:
+        return mask
+    rules = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN,
+                             cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    return mask & ~rules.astype(bool)
 
 
 def ink_columns(mask: np.ndarray, pad_px: float) -> np.ndarray:
