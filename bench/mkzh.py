@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Synthetic Chinese book and report pages with line ground truth, for scoring with ../shared/eval (scoreset.py).
+
+Text is real Chinese prose: the Simplified Chinese manual pages Debian ships (`apt-get install manpages-zh`), lines
+that are at least half CJK. Pages are A4 at 200 or 300 dpi in a Song/Ming (AR PL UMing), Kai (AR PL UKai) or
+Hei (WenQuanYi Zen Hei / Micro Hei) face at 9–12 pt (`apt-get install fonts-arphic-uming fonts-arphic-ukai
+fonts-wqy-zenhei fonts-wqy-microhei`): a heading, then paragraphs with a two-character indent, wrapped as CJK
+text wraps (anywhere, no line starting with closing punctuation), skewed by up to 0.7°, blurred and noised like a
+scan. Ground truth: one line per printed line, its quad and text (the man pages' own spacing kept).
+
+Note: UKai draws the Latin l exactly as the digit 1, so on its pages both ocrwatchd and RapidOCR read `shell` as
+`she11`; that is the face, not the reader.
+
+Usage: python bench/mkzh.py OUTDIR [--seed N] [--count K]
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import gzip
+import json
+import os
+import random
+import re
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+FONTS = [("/usr/share/fonts/truetype/arphic/uming.ttc", 1), ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
+         ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0), ("/usr/share/fonts/truetype/arphic/ukai.ttc", 0)]
+NO_LINE_START = "，。、；：？！）》”"
+
+
+def corpus() -> list[str]:
+    """Prose lines of the zh_CN man pages (troff requests and escapes dropped), each at least half CJK, in order."""
+    out, seen = [], set()
+    for path in sorted(glob.glob("/usr/share/man/zh_CN/man*/*.gz")):
+        try:
+            text = gzip.open(path, "rt", encoding="utf-8", errors="strict").read()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for line in text.splitlines():
+            if line.startswith((".", "'")):
+                continue
+            line = re.sub(r"\\f[BIRP]|\\-|\\\(..|\\&|\\e|\\ |\\[a-z]", "", line).strip()
+            cjk = sum("\u4e00" <= c <= "\u9fff" for c in line)
+            if len(line) >= 12 and cjk / len(line) >= 0.5 and "\\" not in line and line not in seen:
+                seen.add(line)
+                out.append(line)
+    if not out:
+        raise SystemExit("no Chinese man pages found: apt-get install manpages-zh")
+    return out
+
+
+def wrap(text: str, font, width: float) -> list[str]:
+    lines, cur = [], ""
+    for ch in text:
+        if font.getlength(cur + ch) <= width:
+            cur += ch
+        elif ch in NO_LINE_START:
+            lines.append(cur + ch)
+            cur = ""
+        else:
+            lines.append(cur)
+            cur = ch
+    return lines + [cur] if cur else lines
+
+
+def page(rng: random.Random, prose: list[str], seed: int):
+    dpi = rng.choice([300, 300, 200])
+    w, h = int(8.27 * dpi), int(11.69 * dpi)
+    img = Image.new("L", (w, h), 255)
+    draw = ImageDraw.Draw(img)
+    path, index = rng.choice(FONTS)
+    size = int(rng.uniform(9, 12) * dpi / 72)
+    font = ImageFont.truetype(path, size, index=index)
+    heading = ImageFont.truetype(path, int(size * 1.5), index=index)
+    margin, lead = int(0.9 * dpi), rng.uniform(1.5, 1.9)
+    lines: list[dict] = []
+
+    def put(x: int, y: int, text: str, f) -> None:
+        x0, y0, x1, y1 = draw.textbbox((x, y), text, font=f)
+        draw.text((x, y), text, font=f, fill=rng.randint(0, 50))
+        lines.append({"quad": [[x0, y0], [x1, y0], [x1, y1], [x0, y1]], "text": text})
+
+    i = rng.randrange(len(prose) - 400)
+    y = margin
+    put(margin, y, prose[i][:18], heading)
+    y, i = y + 3 * size, i + 1
+    indent = "\u3000\u3000"
+    while True:
+        para = wrap(indent + "".join(prose[i:i + rng.randint(2, 5)]), font, w - 2 * margin)
+        i += 5
+        if y + len(para) * size * lead > h - margin:
+            break
+        for text in para:
+            x = margin
+            if text.startswith(indent):
+                x, text = x + int(font.getlength(indent)), text[len(indent):]
+            put(x, y, text, font)
+            y += int(size * lead)
+        y += int(size * 0.4)
+    pixels = np.asarray(img, np.float32)
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-0.7, 0.7), 1.0)
+    pixels = cv2.warpAffine(pixels, turn, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+    for line in lines:
+        quad = np.c_[np.array(line["quad"], np.float64), np.ones(4)] @ turn.T
+        line["quad"] = quad.round(1).tolist()
+    pixels = cv2.GaussianBlur(pixels, (0, 0), rng.uniform(0.4, 1.0))
+    pixels += np.random.default_rng(seed).normal(0, rng.uniform(4, 12), pixels.shape)
+    return np.clip(pixels, 0, 255).astype(np.uint8), {"width": w, "height": h, "lines": lines}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("out")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--count", type=int, default=6)
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    prose = corpus()
+    for k in range(a.count):
+        pixels, gt = page(random.Random(a.seed * 1000 + k), prose, a.seed * 1000 + k)
+        name = f"zh-{a.seed}-{k}"
+        cv2.imwrite(os.path.join(a.out, name + ".png"), pixels)
+        with open(os.path.join(a.out, name + ".gt.json"), "w", encoding="utf-8") as f:
+            json.dump(gt, f, ensure_ascii=False)
+        print(name, gt["width"], "x", gt["height"], len(gt["lines"]), "lines")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
