@@ -33,6 +33,18 @@ def image_pdf(path: Path, pages: list[Image.Image], dpi: float = 150) -> Path:
     return path
 
 
+def three_word_pdf(tmp_path: Path) -> Path:
+    """A three-page scanned-looking PDF whose pages say FIRST PAGE, SECOND PAGE, THIRD PAGE."""
+    from PIL import ImageDraw
+
+    pages = []
+    for word in ("FIRST PAGE", "SECOND PAGE", "THIRD PAGE"):
+        im = Image.new("L", (1200, 400), 255)
+        ImageDraw.Draw(im).text((60, 150), word, fill=0, font_size=80)
+        pages.append(im)
+    return image_pdf(tmp_path / "three.pdf", pages, dpi=150)
+
+
 def test_scans_render_at_their_own_resolution():
     _, [linn] = plan("linn.pdf")          # 2550×3300 JBIG2 on a Letter page: 300 dpi
     assert linn.dpi == 300 and (linn.width, linn.height) in ((2550, 3300), (2550, 3301))
@@ -222,17 +234,10 @@ def test_pages_are_read_one_at_a_time(tmp_path, engine, monkeypatch, ahead):
 def test_a_page_that_fails_to_render_is_a_warning_and_the_others_are_read(tmp_path, engine, monkeypatch):
     """PDFium refusing one page of three (a damaged content stream) costs that page only: it comes back empty with
     its error, the result carries a warning naming it, and the pages around it are read."""
-    from PIL import ImageDraw
-
     from ocrwatchd.documents.pdf import PdfSource
     from ocrwatchd.pipeline import run
 
-    pages = []
-    for word in ("FIRST PAGE", "SECOND PAGE", "THIRD PAGE"):
-        im = Image.new("L", (1200, 400), 255)
-        ImageDraw.Draw(im).text((60, 150), word, fill=0, font_size=80)
-        pages.append(im)
-    path = image_pdf(tmp_path / "three.pdf", pages, dpi=150)
+    path = three_word_pdf(tmp_path)
     real = PdfSource._render
 
     def damaged(self, index, info, gray):
@@ -251,16 +256,9 @@ def test_a_page_that_fails_to_render_is_a_warning_and_the_others_are_read(tmp_pa
 
 def test_read_ahead_reads_a_document_exactly_as_page_by_page(tmp_path, engine):
     """The same three-page PDF read with and without read-ahead: the same pages, lines, boxes and texts."""
-    from PIL import ImageDraw
-
     from ocrwatchd.pipeline import run
 
-    pages = []
-    for word in ("FIRST PAGE", "SECOND PAGE", "THIRD PAGE"):
-        im = Image.new("L", (1200, 400), 255)
-        ImageDraw.Draw(im).text((60, 150), word, fill=0, font_size=80)
-        pages.append(im)
-    path = image_pdf(tmp_path / "three.pdf", pages, dpi=150)
+    path = three_word_pdf(tmp_path)
     ahead, alone = (run.process(path, engine, read_ahead=on).result["pages"] for on in (True, False))
     assert ahead == alone
     assert [" ".join(line["text"] for line in p["lines"]) for p in ahead] == ["FIRST PAGE", "SECOND PAGE",
