@@ -214,10 +214,13 @@ def test_pages_are_read_one_at_a_time(tmp_path, engine, monkeypatch, ahead):
     real = run.page_stages
 
     def spy(pctx, eng):
-        time.sleep(0.1)                 # time for a helper to run ahead, if it would
+        current = next(n for n, r in enumerate(rendered) if r() is pctx.image.pixels)
+        deadline = time.monotonic() + 10    # with read-ahead, the next page is being made: let it finish
+        while ahead and len(rendered) < min(current + 2, 4) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)                     # and time for a helper to run further ahead, if it would
         gc.collect()
         alive = [r() is not None for r in rendered]
-        current = next(n for n, r in enumerate(rendered) if r() is pctx.image.pixels)
         earlier_alive.append(sum(alive[:current]))
         others_alive.append(sum(alive) - 1)
         real(pctx, eng)
