@@ -68,12 +68,12 @@ def test_the_next_page_is_made_while_this_one_is_read_and_never_two_ahead():
     ahead_of_reader = []
     for page in pages(doc, True, waited):
         page.take_pixels()
-        time.sleep(0.2)                        # "reading" the page: time enough to make two more, if it would
+        time.sleep(0.4)                        # "reading" the page: time enough to make several more, if it would
         with doc.lock:
             ahead_of_reader.append(max(doc.made) - page.index)
     assert ahead_of_reader == [1, 1, 1, 1, 0]
     # only the first page is waited for in full; the others were made while the one before was read
-    assert waited[0] >= 0.04 and sum(waited[1:]) < 0.04, waited
+    assert waited[0] >= 0.04 and sum(waited[1:]) < 0.05, waited
 
 
 def test_a_page_error_is_raised_at_that_page_and_the_others_are_read():
