@@ -38,6 +38,32 @@ def test_recover_takes_claims_of_dead_processes_only(tmp_path):
     assert not (processing_root(inbox) / dead_owner).exists()
 
 
+def test_a_folder_another_taker_removes_mid_walk_is_no_error(tmp_path, monkeypatch):
+    """Two survivors take over one dead owner at once: the other may take and prune a subfolder after we listed
+    it and before we look inside. Our pass still returns what it took, and nothing is raised (a FileNotFoundError
+    here lost the whole pass, with the claims it had already renamed into our folder)."""
+    import shutil
+
+    inbox = tmp_path / "in"
+    root = processing_root(inbox)
+    for owner in ("deadA~1~1", "deadB~2~2"):
+        (root / owner / "sub" / "deep").mkdir(parents=True)
+        (root / owner / "sub" / "deep" / f"{owner[:5]}.png").write_bytes(b"x")
+        (root / owner / f"{owner[:5]}-top.png").write_bytes(b"x")
+    contested = root / "deadA~1~1" / "sub" / "deep"
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if not isinstance(path, int) and os.fspath(path) == os.fspath(contested) and contested.exists():
+            shutil.rmtree(contested)          # the other taker got there between our listing and our look inside
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    got = recover(inbox, "me~0~0", lambda owner: True)
+    assert sorted(c.relative.as_posix() for c in got) == ["deadA-top.png", "deadB-top.png", "sub/deep/deadB.png"]
+    assert not (root / "deadA~1~1").exists() and not (root / "deadB~2~2").exists()
+
+
 def test_results_follow_the_umask_not_mkstemps_0600(tmp_path):
     from ocrwatchd.fsutil import write_new_file
 

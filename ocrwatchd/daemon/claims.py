@@ -104,7 +104,8 @@ def recover(inbox: Path, owner: str, dead: Callable[[str], bool] | None = None) 
     for owner_dir in sorted(root.iterdir()):
         if owner_dir.name == owner or not owner_dir.is_dir() or not dead(owner_dir.name):
             continue
-        for path in sorted(p for p in owner_dir.rglob("*") if not p.is_dir() or p.is_symlink()):
+        files, _ = _walk(owner_dir)
+        for path in sorted(files):
             relative = path.relative_to(owner_dir)
             target = root / owner / relative
             if os.path.lexists(target):
@@ -127,9 +128,24 @@ def prune_parents(path: Path, stop_at: Path) -> None:
         folder = folder.parent
 
 
+def _walk(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(files and symlinks, real folders) below folder.
+
+    Other takers work on the same dead owner's folder at the same time, renaming its claims away and pruning its
+    folders, so any folder may vanish while we walk it. os.walk skips one that does (Path.rglob raised
+    FileNotFoundError there, which lost the takeover pass — and with it the claims already renamed into ours)."""
+    files, folders = [], []
+    for top, dirnames, filenames in os.walk(folder):       # never descends into a symlinked folder
+        for name in dirnames:
+            path = Path(top) / name
+            (files if path.is_symlink() else folders).append(path)
+        files.extend(Path(top) / name for name in filenames)
+    return files, folders
+
+
 def _prune(folder: Path) -> None:
-    for d in sorted((p for p in folder.rglob("*") if p.is_dir() and not p.is_symlink()),
-                    key=lambda p: -len(p.parts)):
+    _, folders = _walk(folder)
+    for d in sorted(folders, key=lambda p: -len(p.parts)):
         try:
             d.rmdir()
         except OSError:
