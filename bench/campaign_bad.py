@@ -14,6 +14,7 @@ file is as unreadable (and unlinkable, fs.protected_hardlinks) to it as to a ser
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -21,6 +22,8 @@ import stat
 import time
 import urllib.request
 from pathlib import Path
+
+from PIL import Image
 
 from bad_inputs import big_scan, kinds, small_scan
 from campaign_daemon import Health, Unprivileged
@@ -126,6 +129,15 @@ def bad_inputs(root: Path, short: bool = False) -> dict:
     return row
 
 
+def long_tiff(pages: int, lines: int) -> bytes:
+    """A multi-page TIFF of big_scan pages: work for a worker for seconds per page."""
+    page = Image.open(io.BytesIO(big_scan(lines)))
+    buf = io.BytesIO()
+    page.save(buf, format="TIFF", save_all=True, append_images=[page.copy() for _ in range(pages - 1)],
+              compression="tiff_deflate")
+    return buf.getvalue()
+
+
 def accidents(d: Daemon, notes: list[str]) -> list[tuple[str, str, str, str]]:
     """The claim-window, renamed-folder and re-created-inbox cases, against the running daemon."""
     rows = []
@@ -135,12 +147,13 @@ def accidents(d: Daemon, notes: list[str]) -> list[tuple[str, str, str, str]]:
         hits = [p for p in processing.rglob(name)] if processing.is_dir() else []
         return hits[0] if hits else None
 
-    # One worker busy on a big page. Behind it in the queue (4): two victims, then two files of sub/; the other
+    # One worker busy on a long document (5 pages of 48 lines, ~2.4 s a page here; one such page was not enough on a
+    # loaded CI host, whose waits for the claims below outlasted it). Behind it in the queue (4): two victims, then two files of sub/; the other
     # other two files of sub/ wait in the inbox (queue full). Then: one victim deleted and one replaced in its claim,
     # and sub/ renamed.
     t = time.monotonic()
-    (d.inbox / "blocker.png").write_bytes(big_scan(48))   # seconds of work, int8 detector included
-    wait_for(lambda: claimed("blocker.png") is not None, 60, "the blocker claimed")
+    (d.inbox / "blocker.tif").write_bytes(long_tiff(pages=5, lines=48))
+    wait_for(lambda: claimed("blocker.tif") is not None, 60, "the blocker claimed")
     (d.inbox / "deleted-after-claim.png").write_bytes(small_scan(41))
     (d.inbox / "replaced-after-claim.png").write_bytes(small_scan(42))
     wait_for(lambda: claimed("deleted-after-claim.png") and claimed("replaced-after-claim.png"), 60,
