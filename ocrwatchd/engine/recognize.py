@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from .preprocess import Profile
+from .checkbox import find_checkboxes, trimmed, with_checkboxes
 from .segment import (CharSpan, Piece, add_missed_spaces, ink_columns, ink_mask, split_fields, text_bounds,
                       without_rules, word_pieces)
 
@@ -360,6 +361,9 @@ class TextRecognizer:
             return LineReading(text, score, words=spread_words(text, 0.0, 1.0, score))
         pad_px = spec.pad * min(w, h)
         mask = without_rules(ink_mask(crop), h)     # an underline or fill-in rule is not text, nor ink in a gap
+        spans = trimmed(with_checkboxes(spans, find_checkboxes(mask, h), px_per_frame))
+        if not spans:
+            return LineReading("", score)
         ink = ink_columns(mask, pad_px)
         t0, t1, v0, v1 = text_bounds(spans, px_per_frame, mask, ink, pad_px, h)
         if spec.space_gap > 0:
