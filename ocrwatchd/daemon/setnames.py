@@ -66,9 +66,9 @@ def same_file(staged: Path, final: Path) -> bool:
         return os.readlink(staged) == os.readlink(final)
     if not stat.S_ISREG(a.st_mode):
         return True                  # a FIFO or socket has no content to compare (and must never be opened)
-    return a.st_size == b.st_size and digest(staged) == digest(final)
+    return a.st_size == b.st_size and _digest(staged) == _digest(final)
 
 
-def digest(path: Path) -> str:
+def _digest(path: Path) -> str:
     with open(path, "rb") as f:
-        return hashlib.filedigest(f, "sha256").hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
