@@ -54,7 +54,7 @@ def find_checkboxes(mask: np.ndarray, line_height: float) -> list[Checkbox]:
     """The checkboxes in a line crop's boolean ink mask, left to right."""
     if line_height <= 0 or not mask.any():
         return []
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     w, h = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]
     long, short = np.maximum(w, h), np.minimum(w, h)
     sized = ((long >= MIN_SIDE * line_height) & (long <= MAX_SIDE * line_height) & (short >= MIN_SIDE_PX)
