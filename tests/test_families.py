@@ -79,6 +79,18 @@ def test_receipt_keeps_its_prices_and_colons(engine, tmp_path):
     assert got.count(":") + sum(w.endswith(":") for w in got) >= 6    # the colon column is read, not lost
 
 
+def test_typed_memo_keeps_its_sentences_whole_and_its_fields_apart(engine, tmp_path):
+    """A typist's two spaces after a full stop are a sentence space (one line, as FUNSD's memos are transcribed);
+    the same two spaces after a label, or before a figure, still part two fields."""
+    mono = font(DEJAVU / "DejaVuSansMono.ttf", 15)
+    rows = ["Discontinue the analyses on samples.  Special requests", "are welcome.  Our tests were made in May.  They",
+            "Order No.  C-51", "TOTAL  SR 3.00"]
+    img, _ = render(640, 60 + 28 * len(rows), [(20, 30 + 28 * n, t, mono) for n, t in enumerate(rows)])
+    texts = [l["text"] for l in read(engine, tmp_path, img)]
+    assert texts == ["Discontinue the analyses on samples. Special requests",
+                     "are welcome. Our tests were made in May. They", "Order No.", "C-51", "TOTAL", "SR 3.00"]
+
+
 def test_form_keeps_labels_values_and_its_doubted_small_print(engine, tmp_path):
     """A ~100 dpi faxed form: labels and values read, and the small-print notice comes back line for line
     (however garbled, with its own text_score); what comes back doubted is shaped like a line, not a speck."""

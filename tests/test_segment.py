@@ -74,6 +74,19 @@ def test_min_gap_is_in_character_pitches():
     assert [p[0] for p in fields_of("3.00   SR", min_gap=3.5)] == ["3.00", "SR"]
 
 
+def test_a_typists_sentence_space_is_not_a_field_gap():
+    """Two spaces after a full stop, before a capitalised word, are how a typist ends a sentence; the same gap
+    stays a split before a figure, an all-capital field or after anything but a sentence's end, and a wider gap
+    than a sentence space splits even there."""
+    assert fields_of("product samples.  Special requests") is None
+    assert fields_of('as "agreed."  The sample') is None            # a closing quote after the full stop
+    assert fields_of("Is it done?  Yes it is") is None
+    assert [p[0] for p in fields_of("samples.   Special requests")] == ["samples.", "Special requests"]
+    assert [p[0] for p in fields_of("Order No.  C-51")] == ["Order No.", "C-51"]
+    assert [p[0] for p in fields_of("TOTAL.  SR 3.00")] == ["TOTAL.", "SR 3.00"]
+    assert [p[0] for p in fields_of("Cash paid  Change due")] == ["Cash paid", "Change due"]
+
+
 def ruled(text: str, rule_from: float, rule_to: float) -> tuple[list[CharSpan], np.ndarray]:
     """layout()'s line as a 2-D crop mask: each letter a block of ink over the band, and a 1-px rule just under
     the letters from cell rule_from to cell rule_to (a form's fill-in line)."""
