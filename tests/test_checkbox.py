@@ -38,6 +38,23 @@ def test_a_bold_or_blurred_empty_box_is_not_ticked():
     assert [b.glyph for b in find_checkboxes(img.astype(bool), H)] == [EMPTY]
 
 
+def test_a_small_box_whose_corners_blur_rounded_is_found():
+    """FUNSD's faxed 9 px boxes: blur takes the corner pixel off each side (a side inked along 7 of its 9 px, one
+    short of either end), and a 1-px offset row of the top side hangs into a corner."""
+    img = canvas()
+    for x, marked in ((10, False), (40, True)):
+        side = 9
+        img[6, x + 2:x + side] = 1                    # the top side, starting a pixel late …
+        img[7, x:x + side] = 1                        # … over a full row
+        img[6 + side - 1, x + 1:x + side - 1] = 1     # bottom: a pixel short of each corner
+        img[7:6 + side - 1, x + 1] = 1                # left: inside by a pixel, rounded off at the bottom
+        img[6:6 + side - 1, x + side - 1] = 1         # right
+        if marked:
+            img[9:13, x + 3:x + 6] = 1
+    found = find_checkboxes(img.astype(bool), H)
+    assert [(b.x0, b.glyph) for b in found] == [(10, EMPTY), (40, TICKED)]
+
+
 @pytest.mark.parametrize("shape", ["ring", "D", "bullet", "tall", "wide frame", "speck", "open side", "rounded square",
                                    "glued to a letter", "cut by the edge"])
 def test_shapes_that_are_not_checkboxes(shape):
