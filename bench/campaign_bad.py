@@ -148,9 +148,9 @@ def accidents(d: Daemon, notes: list[str]) -> list[tuple[str, str, str, str]]:
         return hits[0] if hits else None
 
     # One worker busy on a long document (5 pages of 48 lines, ~2.4 s a page here; one such page was not enough on a
-    # loaded CI host, whose waits for the claims below outlasted it). Behind it in the queue (4): two victims, then two files of sub/; the other
-    # other two files of sub/ wait in the inbox (queue full). Then: one victim deleted and one replaced in its claim,
-    # and sub/ renamed.
+    # loaded CI host, whose waits for the claims below outlasted it). Behind it in the queue (4): two victims, then
+    # two files of sub/; the other two files of sub/ wait in the inbox (queue full). Then: one victim deleted and one
+    # replaced in its claim, and sub/ renamed.
     t = time.monotonic()
     (d.inbox / "blocker.tif").write_bytes(long_tiff(pages=5, lines=48))
     wait_for(lambda: claimed("blocker.tif") is not None, 60, "the blocker claimed")

@@ -62,9 +62,9 @@ def find_checkboxes(mask: np.ndarray, line_height: float) -> list[Checkbox]:
     found = []
     for i in np.flatnonzero(sized) + 1:
         x, y, bw, bh = (int(v) for v in stats[i, :4])
-        piece = labels[y:y + bh, x:x + bw] == i
         if x == 0 or x + bw >= mask.shape[1]:
             continue                # cut by the crop's edge: a letter the box ends in, perhaps
+        piece = labels[y:y + bh, x:x + bw] == i
         b = max(1, int(round(BAND * min(bw, bh))))
         # each side straight, in one of the piece's two outermost rows (columns): a ring's straightest column
         # lies further in

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .preprocess import Profile
 from .checkbox import find_checkboxes, trimmed, with_checkboxes
+from .preprocess import Profile
 from .segment import (CharSpan, Piece, add_missed_spaces, ink_columns, ink_mask, split_fields, text_bounds,
                       without_rules, word_pieces)
 
