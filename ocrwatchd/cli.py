@@ -65,6 +65,9 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
                    help="… but keep a reading this sure or surer when its box is shaped like a text line (0.3)")
     g.add_argument("--typographic-quotes", dest="ascii_quotes", action="store_false", default=None,
                    help="keep the recogniser's “ ” ‘ ’ (default: fold them to \" and ' in Latin lines)")
+    g.add_argument("--recheck-score", type=float,
+                   help="read lines the int8 recogniser reads less surely than this again with its fp32 model "
+                        "(0.8; 0: never)")
     g.add_argument("--min-mark-score", type=float,
                    help="keep lone marks found beside lines (a receipt's ':') read at least this surely; 1: never look")
     g.add_argument("--space-gap", type=float,

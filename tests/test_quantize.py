@@ -8,7 +8,7 @@ from onnx import TensorProto, helper, numpy_helper
 from conftest import text_image
 from ocrwatchd.modelstore import ModelError, load_manifest, sha256_file
 from ocrwatchd.pipeline import Engine, EngineSettings, process
-from ocrwatchd.quantize import head_nodes, quantize_int8
+from ocrwatchd.quantize import encoder_nodes, head_nodes, quantize_int8
 
 
 def small_net(path, seed=0):
@@ -59,6 +59,57 @@ def test_int8_model_is_integer_in_the_trunk_float_in_the_head_and_reads_like_fp3
     fp = ort.InferenceSession(str(tmp_path / "fp32.onnx"), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     i8 = ort.InferenceSession(str(tmp_path / "int8.onnx"), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     assert i8.shape == fp.shape and np.abs(i8 - fp).max() < 0.05
+
+
+def small_recognizer(path, seed=0):
+    """x → conv → max pool → conv → average pool over the height → columns as a sequence → matmul → softmax: a
+    convolutional backbone, then a sequence encoder and classifier, as a CTC recogniser."""
+    rng = np.random.default_rng(seed)
+
+    def w(name, shape):
+        return numpy_helper.from_array(rng.normal(0, 0.3, shape).astype(np.float32), name)
+
+    nodes = [
+        helper.make_node("Conv", ["x", "w0"], ["a"], name="stem", pads=[1, 1, 1, 1]),
+        helper.make_node("MaxPool", ["a"], ["p"], name="stem_pool", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["p", "w1"], ["b"], name="block", pads=[1, 1, 1, 1]),
+        helper.make_node("AveragePool", ["b"], ["row"], name="height_pool", kernel_shape=[8, 1], strides=[8, 1]),
+        helper.make_node("Squeeze", ["row", "axis2"], ["seq"], name="squeeze"),
+        helper.make_node("Transpose", ["seq"], ["cols"], name="columns", perm=[0, 2, 1]),
+        helper.make_node("MatMul", ["cols", "w2"], ["logits"], name="encoder"),
+        helper.make_node("Softmax", ["logits"], ["probs"], name="classifier", axis=2),
+    ]
+    graph = helper.make_graph(
+        nodes, "small_rec",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 16, "W"])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", "T", 5])],
+        [w("w0", (8, 3, 3, 3)), w("w1", (8, 8, 3, 3)), w("w2", (8, 5)),
+         numpy_helper.from_array(np.array([2], np.int64), "axis2")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=10)
+    onnx.save(model, str(path))
+    return model
+
+
+def test_int8_recogniser_is_integer_in_its_backbone_float_in_its_encoder_and_reads_like_fp32(tmp_path):
+    model = small_recognizer(tmp_path / "fp32.onnx")
+    assert encoder_nodes(model) == ["height_pool", "squeeze", "columns", "encoder", "classifier"]
+    assert encoder_nodes(small_net(tmp_path / "det.onnx")) == []          # no pooling: nothing to keep
+    rng = np.random.default_rng(2)
+    calibration = [rng.random((n, 3, 16, w), dtype=np.float32) for n, w in ((1, 32), (2, 64), (1, 48))]
+    quantize_int8(tmp_path / "fp32.onnx", tmp_path / "int8.onnx", "x", calibration, keep=encoder_nodes,
+                  moving_average=True)
+    q = onnx.load(str(tmp_path / "int8.onnx"))
+    producers = {o: n.op_type for n in q.graph.node for o in n.output}
+    by_name = {n.name: n for n in q.graph.node}
+    assert producers.get(by_name["stem"].input[1]) == "DequantizeLinear"     # int8 weights in the backbone
+    assert producers.get(by_name["block"].input[1]) == "DequantizeLinear"
+    assert producers.get(by_name["encoder"].input[1]) is None                 # the encoder's weights stay float
+    assert producers.get(by_name["encoder"].input[0]) != "DequantizeLinear"   # … and so does what it is fed
+    x = rng.random((1, 3, 16, 40), dtype=np.float32)
+    fp = ort.InferenceSession(str(tmp_path / "fp32.onnx"), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    i8 = ort.InferenceSession(str(tmp_path / "int8.onnx"), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    assert i8.shape == fp.shape == (1, 20, 5) and np.abs(i8 - fp).max() < 0.05
 
 
 def derived_manifest(tmp_path, int8_sha):
@@ -116,6 +167,8 @@ def test_the_cpu_runs_the_int8_models_unless_fp32_is_asked_and_both_read_the_sam
         engine = Engine(EngineSettings(device="cpu", precision=precision))
         want = "int8" if precision == "auto" else "fp32"
         assert engine.model_info["precision"] == want
+        if manifest.int8_of(manifest.default_recognizer) is not None:
+            assert engine.model_info["recognizer"]["precision"] == want
         image = text_image(900, 160, lines)
         import cv2
         import tempfile

@@ -124,6 +124,40 @@ def test_results_come_back_in_the_callers_order_across_batches():
     assert len(sess.batches) == 3
 
 
+class WidthSession:
+    """Reads every crop as one letter, surely or not by the crop's own width (before padding); counts the crops."""
+
+    def __init__(self, letter, prob_of_width):
+        self.letter, self.prob_of_width, self.crops = letter, prob_of_width, []
+
+    def run(self, outputs, feed):
+        x = next(iter(feed.values()))
+        probs = np.zeros((x.shape[0], 4, len(CHARSET)), np.float32)
+        probs[:, :, 0] = 1
+        for i in range(x.shape[0]):
+            filled = int((np.abs(x[i, 0, 24]) > 0).sum())
+            self.crops.append(filled)
+            p = self.prob_of_width(filled)
+            probs[i, 0, CHARSET.index(self.letter)], probs[i, 0, 0] = p, 1 - p
+        return [probs]
+
+
+def test_lines_the_fast_model_doubts_are_read_again_by_the_exact_one_and_only_those():
+    img = np.full((100, 2000), 128, np.uint8)
+    widths = [500, 100, 300, 50, 450, 120]
+    quads = [np.array([[0, 0], [w, 0], [w, 48], [0, 48]], float) for w in widths]
+    spec = RecognizerSpec("x", None, get_profile("paddle-bgr"), CHARSET, max_batch=2, pad=0.0, recheck_score=0.8)
+    fast = WidthSession("a", lambda w: 0.6 if w >= 300 else 0.95)     # doubts the three long lines
+    exact = WidthSession("b", lambda w: 0.9)
+    readings = TextRecognizer(fast, spec, recheck=exact).recognize(img, quads)
+    assert [t for t, _ in readings] == ["b", "a", "b", "a", "b", "a"]
+    assert [round(s, 2) for _, s in readings] == [0.9, 0.95, 0.9, 0.95, 0.9, 0.95]
+    assert sorted(exact.crops) == [300, 450, 500]                     # each doubted crop once, nothing else
+    assert len(fast.crops) == 6
+    alone = WidthSession("a", lambda w: 0.6 if w >= 300 else 0.95)
+    assert [t for t, _ in TextRecognizer(alone, spec).recognize(img, quads)] == ["a"] * 6   # no recheck: as read
+
+
 def test_real_model_reads_rendered_text(engine):
     img = text_image(1500, 500, [(60, 200, "Invoice 4711 total 123.45", 2.0)])
     ctx_lines = engine.detector.detect(img).lines
@@ -160,7 +194,7 @@ def test_classifier_turns_an_upside_down_scan_the_right_way(engine):
 
 
 def test_fullwidth_punctuation_becomes_ascii_only_in_latin_lines():
-    from ocrwatchd.engine.recognize import halfwidth_if_latin
+    from ocrwatchd.engine.textclean import halfwidth_if_latin
 
     assert halfwidth_if_latin("GST REG NO：000154042368（RM）") == "GST REG NO:000154042368(RM)"
     assert halfwidth_if_latin("合计：12.00") == "合计：12.00"           # Chinese keeps its own punctuation
@@ -168,7 +202,7 @@ def test_fullwidth_punctuation_becomes_ascii_only_in_latin_lines():
 
 
 def test_zeros_read_as_o_in_numbers_become_zeros():
-    from ocrwatchd.engine.recognize import halfwidth_if_latin, zeros_in_numbers
+    from ocrwatchd.engine.textclean import halfwidth_if_latin, zeros_in_numbers
 
     assert zeros_in_numbers("NO. 53, 456OO BATANG") == "NO. 53, 45600 BATANG"
     assert zeros_in_numbers("TOTAL 1O.OO at 12:3O") == "TOTAL 10.00 at 12:30"
@@ -187,7 +221,7 @@ def spans_of(text: str, unsure: str = "") -> list:
 
 
 def test_a_doubted_lookalike_letter_alone_in_a_number_is_a_digit():
-    from ocrwatchd.engine.recognize import unsure_letters_in_numbers
+    from ocrwatchd.engine.textclean import unsure_letters_in_numbers
 
     def fixed(text, unsure=""):
         return "".join(s.char for s in unsure_letters_in_numbers(spans_of(text, unsure)))

@@ -184,7 +184,7 @@ def test_text_bounds_keep_a_box_that_already_fits():
 
 
 def test_typographic_quotes_fold_to_ascii_in_latin_lines_only():
-    from ocrwatchd.engine.recognize import halfwidth_if_latin
+    from ocrwatchd.engine.textclean import halfwidth_if_latin
 
     assert halfwidth_if_latin("An important “surrogate” way, it’s", True) == "An important \"surrogate\" way, it's"
     assert halfwidth_if_latin("“surrogate”", False) == "“surrogate”"
@@ -204,7 +204,7 @@ def test_a_space_the_recogniser_dropped_beside_a_wide_blank_is_put_back():
 
 
 def test_stray_cjk_readings_go_only_on_pages_without_cjk_text():
-    from ocrwatchd.engine.recognize import stray_cjk
+    from ocrwatchd.engine.textclean import stray_cjk
 
     assert stray_cjk(["TOTAL 12.00", "一", "三木", "A一", "中 "]) == [False, True, True, False, True]
     assert stray_cjk(["物出门，超不退还或更换", "一", "TOTAL"]) == [False, False, False]

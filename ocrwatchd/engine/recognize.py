@@ -6,7 +6,6 @@ wastes little work, and results are returned in the caller's order.
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from .checkbox import find_checkboxes, trimmed, with_checkboxes
 from .preprocess import Profile
 from .segment import (CharSpan, Piece, add_missed_spaces, ink_columns, ink_mask, split_fields, text_bounds,
                       without_rules, word_pieces)
+from .textclean import halfwidth_if_latin, has_cjk, unsure_letters_in_numbers
 
 BLANK = ""
 
@@ -50,6 +50,10 @@ class RecognizerSpec:
     refit: bool = True
     # A blank this many character pitches wide between two letters read with no space between is a space.
     space_gap: float = 1.2
+    # Where the recogniser has a recheck session (the fp32 model behind an int8 one), a line read below this score
+    # is read again by it and that reading is kept: int8 reads sure lines as fp32 does, but its coarser features
+    # tip the doubtful ones (faxed small print).
+    recheck_score: float = 0.8
 
 
 def charset_from_metadata(meta: dict[str, str]) -> tuple[str, ...]:
@@ -81,11 +85,15 @@ def ctc_best_paths(probs: np.ndarray, charset: tuple[str, ...]) -> list[list[Cha
     return out
 
 
+def path_score(spans: list[CharSpan]) -> float:
+    """A line's score: the mean probability of its characters' first frames (0 for an empty line), as PaddleOCR
+    reports it."""
+    return float(np.mean([s.prob for s in spans])) if spans else 0.0
+
+
 def ctc_greedy_decode(probs: np.ndarray, charset: tuple[str, ...]) -> list[tuple[str, float]]:
-    """Text and score per line; the score is the mean probability of the kept characters' first frames
-    (0 for an empty line), as PaddleOCR reports it."""
-    return [("".join(s.char for s in spans), float(np.mean([s.prob for s in spans])) if spans else 0.0)
-            for spans in ctc_best_paths(probs, charset)]
+    """Text and score (path_score) per line."""
+    return [("".join(s.char for s in spans), path_score(spans)) for spans in ctc_best_paths(probs, charset)]
 
 
 def quad_size(quad: np.ndarray) -> tuple[int, int]:
@@ -114,31 +122,6 @@ def pad_quad(quad: np.ndarray, pad: float) -> np.ndarray:
     return q + np.array([-u - v, u - v, u + v, -u + v])
 
 
-_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
-
-
-def _has_cjk(text: str) -> bool:
-    return any("\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff"
-               for ch in text)
-
-
-# Typographic quotes: the recogniser reads the same printed “ as “ in one line and " in the next, so which one it
-# emits carries no information; folding them gives one form to search for.
-_QUOTES = {ord(c): '"' for c in "“”„‟″〝〞"} | {ord(c): "'" for c in "‘’‚‛′"}
-
-
-def stray_cjk(texts: list[str]) -> list[bool]:
-    """For each line: is it a stray reading of one or two CJK characters on a page with no CJK text?
-
-    The recogniser learned mostly Chinese; a speck, a logo or a stroke of a drawing on a Latin page comes out as
-    '一', '三' or '中'. A page with CJK text (any line with three or more CJK characters) keeps them all.
-    """
-    cjk = [sum(_has_cjk(ch) for ch in t) for t in texts]
-    if any(n >= 3 for n in cjk):
-        return [False] * len(texts)
-    return [0 < n <= 2 and n == len(t.replace(" ", "")) for n, t in zip(cjk, texts)]
-
-
 # A reading the recogniser doubts (below min_text_score) is still a line of text when the box is shaped like one:
 # several characters read along a box many line heights long, clear of the image's edge. Specks, strokes,
 # handwritten ticks and logos read as one to three characters in a short box; a line cut by the scan's edge is
@@ -156,67 +139,6 @@ def doubted_line_is_text(text: str, length: float, height: float, at_edge: bool)
     if at_edge or height <= 0 or length < MIN_DOUBTED_LENGTH * height:
         return False
     return sum(ch.isalnum() for ch in text) >= MIN_DOUBTED_CHARS
-
-
-_NUMBER_CHARS = set("0123456789Oo.,:/-")
-
-
-def _enough_number(chars) -> bool:
-    """Does a token hold enough number to be one: two digits, or a digit and one of . , : / ?"""
-    digits = sum(ch.isdigit() for ch in chars)
-    return digits >= 2 or (digits > 0 and any(ch in ".,:/" for ch in chars))
-
-
-def _zeros(token: str) -> str:
-    if not set(token) <= _NUMBER_CHARS or ("O" not in token and "o" not in token):
-        return token
-    return token.replace("O", "0").replace("o", "0") if _enough_number(token) else token
-
-
-def zeros_in_numbers(text: str) -> str:
-    """O and o → 0 in a token made only of digits, O/o and . , : / - that has two digits, or a digit and one of
-    . , : / (`456OO` → `45600`, `1O.OO` → `10.00`; `O2` and `O-1` stay).
-
-    The recogniser tells 0 from O by shape and context; on faded receipt print it reads a price's or postcode's
-    zeros as O at 0.6-0.7. No word is spelt with digits and O alone, so in such a token O is a zero."""
-    return re.sub(r"\S+", lambda m: _zeros(m.group(0)), text)
-
-
-# Letters a digit turns into when print fades or a paper edge cuts it: a zero's left half is a C, a 1 without its
-# foot an l. O and o are zeros_in_numbers' and need no doubt.
-_DIGIT_LOOKALIKES = {"C": "0", "c": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "Z": "2", "S": "5",
-                     "s": "5", "G": "6", "b": "6", "B": "8", "g": "9", "q": "9"}
-
-
-def unsure_letters_in_numbers(spans: list[CharSpan], max_prob: float = 0.9) -> list[CharSpan]:
-    """The path with a digit for a look-alike letter the recogniser doubted (read below max_prob) where it is the
-    only letter in a number: a token otherwise of digits and . , : / - with two digits, or a digit and one of
-    . , : / (`15.0C` → `15.00` where the receipt's edge cut the last zero's right half).
-
-    A letter read surely stays (`21.5C`, `3/137B`, `CS0001`), as does a token with two letters (`12kg`)."""
-    out = list(spans)
-    word: list[int] = []
-    for k in range(len(spans) + 1):
-        if k < len(spans) and spans[k].char != " ":
-            word.append(k)
-            continue
-        chars = [spans[n].char.translate(_FULLWIDTH) for n in word]
-        others = [n for n, ch in zip(word, chars) if ch not in _NUMBER_CHARS or ch in "Oo"]
-        if (len(others) == 1 and spans[others[0]].char in _DIGIT_LOOKALIKES and spans[others[0]].prob < max_prob
-                and _enough_number(chars)):
-            s = spans[others[0]]
-            out[others[0]] = CharSpan(_DIGIT_LOOKALIKES[s.char], s.start, s.end, s.prob)
-        word = []
-    return out
-
-
-def halfwidth_if_latin(text: str, fold_quotes: bool = False) -> str:
-    """Full-width ASCII variants → ASCII (and, if asked, typographic quotes → ASCII quotes) and zeros read as O in
-    numbers → 0, unless the line has Chinese, Japanese or Korean characters."""
-    if _has_cjk(text):
-        return text
-    text = zeros_in_numbers(text.translate(_FULLWIDTH))
-    return text.translate(_QUOTES) if fold_quotes else text
 
 
 def spread_words(text: str, t0: float, t1: float, score: float) -> tuple[Piece, ...]:
@@ -300,10 +222,11 @@ class LineReading:
 
 
 class TextRecognizer:
-    def __init__(self, session, spec: RecognizerSpec, orientation=None) -> None:
+    def __init__(self, session, spec: RecognizerSpec, orientation=None, recheck=None) -> None:
         self.session = session
         self.spec = spec
         self.orientation = orientation   # optional LineOrientation: turns upside-down crops first
+        self.recheck = recheck           # optional session of the same model at full precision (spec.recheck_score)
 
     def recognize(self, image: np.ndarray, quads: list[np.ndarray]) -> list[tuple[str, float]]:
         """Text and confidence for each quad (in image pixels), in the order given."""
@@ -314,7 +237,7 @@ class TextRecognizer:
         """A LineReading for each quad (in image pixels), in the order given.
 
         timings, where given, gets the seconds spent in the recogniser's session.run added under "inference" (as
-        the detector reports its own; the line classifier's runs are not in it)."""
+        the detector reports its own; the recheck's runs are in it, the line classifier's are not)."""
         spec = self.spec
         results: list[LineReading] = [LineReading("", 0.0)] * len(quads)
         outputs = [spec.output_name] if spec.output_name else None
@@ -327,11 +250,20 @@ class TextRecognizer:
             tensor = to_line_tensor(crops, spec)
             t0 = time.perf_counter()
             probs = self.session.run(outputs, {spec.input_name: tensor})[0]
+            t1 = time.perf_counter()
+            paths = ctc_best_paths(probs, spec.charset)
+            doubted = ([n for n, spans in enumerate(paths) if path_score(spans) < spec.recheck_score]
+                       if self.recheck is not None else [])
+            if doubted:
+                t2 = time.perf_counter()
+                again = self.recheck.run(outputs, {spec.input_name: tensor[doubted]})[0]
+                t1 += time.perf_counter() - t2
+                for n, spans in zip(doubted, ctc_best_paths(again, spec.charset)):
+                    paths[n] = spans
             if timings is not None:
-                timings["inference"] = timings.get("inference", 0.0) + time.perf_counter() - t0
+                timings["inference"] = timings.get("inference", 0.0) + t1 - t0
             frame_px = tensor.shape[3] / probs.shape[1]      # model px per output frame
-            for i, crop, flip, width, spans in zip(idx, crops, flipped, model_widths(crops, spec),
-                                                   ctc_best_paths(probs, spec.charset)):
+            for i, crop, flip, width, spans in zip(idx, crops, flipped, model_widths(crops, spec), paths):
                 results[i] = self._reading(quads[i], crop, spans, frame_px * crop.shape[1] / width, flip)
         return results
 
@@ -352,8 +284,8 @@ class TextRecognizer:
                  flipped: bool) -> LineReading:
         spec = self.spec
         clean = (lambda t: halfwidth_if_latin(t, spec.ascii_quotes)) if spec.latin_halfwidth else (lambda t: t)
-        score = float(np.mean([s.prob for s in spans])) if spans else 0.0
-        if spec.latin_halfwidth and not _has_cjk("".join(s.char for s in spans)):
+        score = path_score(spans)
+        if spec.latin_halfwidth and not has_cjk("".join(s.char for s in spans)):
             spans = unsure_letters_in_numbers(spans)
         w, h = quad_size(quad)
         if not spec.refit or h >= 1.5 * w or len(spans) < 1:   # turned crops keep their box whole
@@ -377,7 +309,7 @@ class TextRecognizer:
             fields = [Piece(max(f.t0, t0) if k == 0 else f.t0, min(f.t1, t1) if k == last else f.t1,
                             clean(f.text), f.score) for k, f in enumerate(fields)]
         quad_px = crop.shape[1] - 2 * pad_px
-        fold = clean if not _has_cjk(text) else (lambda c: c)     # as the line's text was cleaned, per character
+        fold = clean if not has_cjk(text) else (lambda c: c)     # as the line's text was cleaned, per character
         chars = tuple((((s.start + s.end) / 2 * px_per_frame - pad_px) / quad_px, fold(s.char), s.prob)
                       for s in spans)
         found = word_pieces(spans, px_per_frame, ink, pad_px, h)

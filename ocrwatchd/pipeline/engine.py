@@ -46,6 +46,7 @@ class EngineSettings(BaseModel):
     recognize: bool = True                   # False: detection only (`--no-recognize`)
     recognizer: str | None = None            # manifest entry; None: the manifest's default recognizer
     rec_batch_size: int = Field(8, ge=1)     # line crops per recognition run
+    recheck_score: float = Field(0.8, ge=0, le=1)    # lines the int8 recogniser reads below this are read again by its fp32 model; 0: never
     min_text_score: float = Field(0.5, ge=0, le=1)   # a box read as nothing this sure is not a text line
     min_line_score: float = Field(0.3, ge=0, le=1)   # … unless it is line-shaped (recognize.py doubted_line_is_text) and read at least this surely
     min_mark_score: float = Field(0.7, ge=0, le=1)   # lone marks beside lines (engine/orphans.py) read this surely are kept; 1: never look
@@ -117,7 +118,12 @@ class Engine:
         rec_session, rec_provider = create_session(rec_path, session_cfg)
         rec_spec = rec_entry.recognizer_spec(rec_session.get_modelmeta().custom_metadata_map,
                                              max_batch=settings.rec_batch_size, field_gap=settings.field_gap,
-                                             space_gap=settings.space_gap, ascii_quotes=settings.ascii_quotes)
+                                             space_gap=settings.space_gap, ascii_quotes=settings.ascii_quotes,
+                                             recheck_score=settings.recheck_score)
+        recheck = None
+        if rec_entry.derived_from and settings.recheck_score > 0:   # the int8 recogniser's doubts go to its fp32 model
+            parent, parent_path, parent_digest = manifest.verified_path(rec_entry.derived_from)
+            recheck, _ = create_session(parent_path, session_cfg)
         classifier = None
         if settings.classify or settings.orientation:
             if not manifest.default_classifier:
@@ -126,12 +132,15 @@ class Engine:
             cls_session, _ = create_session(cls_path, session_cfg)
             classifier = LineOrientation(cls_session, cls_entry.classifier_spec())
             self.model_info["classifier"] = {"name": cls_entry.name, "sha256": cls_digest}
-        self.recognizer = TextRecognizer(rec_session, rec_spec, classifier if settings.classify else None)
+        self.recognizer = TextRecognizer(rec_session, rec_spec, classifier if settings.classify else None, recheck)
         if settings.orientation:
             self.page_orientation = PageOrientation(classifier, self.recognizer)
         self.model_info["recognizer"] = {"name": rec_entry.name, "file": rec_entry.file, "sha256": rec_digest,
                                          "provider": rec_provider,
                                          "precision": rec_entry.precision}
+        if recheck is not None:
+            self.model_info["recognizer"]["recheck"] = {"name": parent.name, "sha256": parent_digest,
+                                                        "below_score": settings.recheck_score}
 
     def _open(self, manifest, entry, cfg: SessionConfig):
         """The detector's session at the precision asked for: (session, provider, the entry opened, sha256).

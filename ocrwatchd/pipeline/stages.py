@@ -16,8 +16,9 @@ from ..engine.detector import DetectionOutput
 from ..engine.layout import reading_order
 from ..engine.orientation import turn, turn_back
 from ..engine.orphans import joined_with_neighbour, mark_box, orphan_candidates
-from ..engine.recognize import doubted_line_is_text, quad_size, spread_words, stray_cjk
+from ..engine.recognize import doubted_line_is_text, quad_size, spread_words
 from ..engine.segment import Piece, sub_quad
+from ..engine.textclean import stray_cjk
 from .engine import Engine
 from .result import line_json
 

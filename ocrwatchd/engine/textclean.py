@@ -1,0 +1,93 @@
+"""Cleaning what the recogniser read: its Chinese training shows in Latin lines (full-width punctuation, typographic
+quotes, a stray CJK character for a speck), and faded digits come out as their look-alike letters. Pure text in,
+text out (CharSpan paths for the letter-in-number fix)."""
+from __future__ import annotations
+
+import re
+
+from .segment import CharSpan
+
+_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def has_cjk(text: str) -> bool:
+    return any("\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff"
+               for ch in text)
+
+
+# Typographic quotes: the recogniser reads the same printed “ as “ in one line and " in the next, so which one it
+# emits carries no information; folding them gives one form to search for.
+_QUOTES = {ord(c): '"' for c in "“”„‟″〝〞"} | {ord(c): "'" for c in "‘’‚‛′"}
+
+
+def stray_cjk(texts: list[str]) -> list[bool]:
+    """For each line: is it a stray reading of one or two CJK characters on a page with no CJK text?
+
+    The recogniser learned mostly Chinese; a speck, a logo or a stroke of a drawing on a Latin page comes out as
+    '一', '三' or '中'. A page with CJK text (any line with three or more CJK characters) keeps them all.
+    """
+    cjk = [sum(has_cjk(ch) for ch in t) for t in texts]
+    if any(n >= 3 for n in cjk):
+        return [False] * len(texts)
+    return [0 < n <= 2 and n == len(t.replace(" ", "")) for n, t in zip(cjk, texts)]
+
+
+_NUMBER_CHARS = set("0123456789Oo.,:/-")
+
+
+def _enough_number(chars) -> bool:
+    """Does a token hold enough number to be one: two digits, or a digit and one of . , : / ?"""
+    digits = sum(ch.isdigit() for ch in chars)
+    return digits >= 2 or (digits > 0 and any(ch in ".,:/" for ch in chars))
+
+
+def _zeros(token: str) -> str:
+    if not set(token) <= _NUMBER_CHARS or ("O" not in token and "o" not in token):
+        return token
+    return token.replace("O", "0").replace("o", "0") if _enough_number(token) else token
+
+
+def zeros_in_numbers(text: str) -> str:
+    """O and o → 0 in a token made only of digits, O/o and . , : / - that has two digits, or a digit and one of
+    . , : / (`456OO` → `45600`, `1O.OO` → `10.00`; `O2` and `O-1` stay).
+
+    The recogniser tells 0 from O by shape and context; on faded receipt print it reads a price's or postcode's
+    zeros as O at 0.6-0.7. No word is spelt with digits and O alone, so in such a token O is a zero."""
+    return re.sub(r"\S+", lambda m: _zeros(m.group(0)), text)
+
+
+# Letters a digit turns into when print fades or a paper edge cuts it: a zero's left half is a C, a 1 without its
+# foot an l. O and o are zeros_in_numbers' and need no doubt.
+_DIGIT_LOOKALIKES = {"C": "0", "c": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "Z": "2", "S": "5",
+                     "s": "5", "G": "6", "b": "6", "B": "8", "g": "9", "q": "9"}
+
+
+def unsure_letters_in_numbers(spans: list[CharSpan], max_prob: float = 0.9) -> list[CharSpan]:
+    """The path with a digit for a look-alike letter the recogniser doubted (read below max_prob) where it is the
+    only letter in a number: a token otherwise of digits and . , : / - with two digits, or a digit and one of
+    . , : / (`15.0C` → `15.00` where the receipt's edge cut the last zero's right half).
+
+    A letter read surely stays (`21.5C`, `3/137B`, `CS0001`), as does a token with two letters (`12kg`)."""
+    out = list(spans)
+    word: list[int] = []
+    for k in range(len(spans) + 1):
+        if k < len(spans) and spans[k].char != " ":
+            word.append(k)
+            continue
+        chars = [spans[n].char.translate(_FULLWIDTH) for n in word]
+        others = [n for n, ch in zip(word, chars) if ch not in _NUMBER_CHARS or ch in "Oo"]
+        if (len(others) == 1 and spans[others[0]].char in _DIGIT_LOOKALIKES and spans[others[0]].prob < max_prob
+                and _enough_number(chars)):
+            s = spans[others[0]]
+            out[others[0]] = CharSpan(_DIGIT_LOOKALIKES[s.char], s.start, s.end, s.prob)
+        word = []
+    return out
+
+
+def halfwidth_if_latin(text: str, fold_quotes: bool = False) -> str:
+    """Full-width ASCII variants → ASCII (and, if asked, typographic quotes → ASCII quotes) and zeros read as O in
+    numbers → 0, unless the line has Chinese, Japanese or Korean characters."""
+    if has_cjk(text):
+        return text
+    text = zeros_in_numbers(text.translate(_FULLWIDTH))
+    return text.translate(_QUOTES) if fold_quotes else text
