@@ -10,13 +10,10 @@ from pathlib import Path
 
 from conftest import Daemon, files_under, small_scan, wait_for
 
+from ocrwatchd.fsutil import sha256_file
+
 SET_SUFFIXES = (".error.json", ".json", ".ocr.pdf", ".txt", ".hocr", ".alto.xml", ".boxes.jpg")
 FORMATS = {"pdf": ".ocr.pdf", "txt": ".txt", "hocr": ".hocr", "alto": ".alto.xml"}
-
-
-def sha(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -52,7 +49,7 @@ def audit(sources: dict[str, str], d: Daemon, formats: tuple[str, ...] = ()) -> 
         for base, members in by_base.items():
             originals = [p for s, p in members.items() if s not in SET_SUFFIXES]
             for p in originals:
-                h = sha(p) if p.is_file() and not p.is_symlink() else "link:" + str(p)
+                h = sha256_file(p) if p.is_file() and not p.is_symlink() else "link:" + str(p)
                 seen.setdefault(h, []).append(p)
             if marker not in members or len(originals) != 1 or any(s not in members for s in wanted):
                 incomplete.append(str(base))

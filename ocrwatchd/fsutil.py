@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -222,3 +223,9 @@ def copy_new(src: Path, dst: Path) -> None:
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)
+
+
+def sha256_file(path: Path) -> str:
+    """The file's sha256, read in chunks."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -22,7 +22,7 @@ from .engine.detector import DetectorSpec
 from .engine.orientation import ClassifierSpec
 from .engine.preprocess import get_profile
 from .engine.recognize import RecognizerSpec, charset_from_metadata
-from .fsutil import replace_file
+from .fsutil import replace_file, sha256_file
 
 SOURCE_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DERIVED_RECORD = "derived.toml"     # digests of the models derived on this machine (written by models install)
@@ -157,11 +157,6 @@ class Manifest:
                 "not the listed model; run `make models` to restore it"
             )
         return entry, path, digest
-
-
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def load_manifest(path: Path | None = None) -> Manifest:

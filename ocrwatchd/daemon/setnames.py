@@ -13,6 +13,8 @@ import os
 import stat
 from pathlib import Path
 
+from ..fsutil import sha256_file
+
 MAX_SUFFIX = 10_000
 NAME_MAX = 255                      # bytes in one file name (every Linux filesystem we publish to)
 
@@ -66,9 +68,4 @@ def same_file(staged: Path, final: Path) -> bool:
         return os.readlink(staged) == os.readlink(final)
     if not stat.S_ISREG(a.st_mode):
         return True                  # a FIFO or socket has no content to compare (and must never be opened)
-    return a.st_size == b.st_size and _digest(staged) == _digest(final)
-
-
-def _digest(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+    return a.st_size == b.st_size and sha256_file(staged) == sha256_file(final)
