@@ -2,6 +2,8 @@
 lines each gets when read alone (sessions and stages keep no state between calls)."""
 import threading
 
+import pytest
+
 import cv2
 from conftest import text_image
 
@@ -43,3 +45,50 @@ def test_two_threads_reading_at_once_get_what_each_reads_alone(tmp_path, engine)
     for t in threads:
         t.join(timeout=300)
     assert together == {p: [alone[p], alone[p]] for p in paths}
+
+
+def test_the_models_opened_beside_the_detector_are_kept_on_a_cpu_and_opened_again_where_it_found_cuda(monkeypatch):
+    """Engine() opens the recogniser, its recheck and the classifier in threads while it opens the detector,
+    guessing the CPU. On a CPU host each model is opened once; where the detector lands on CUDA (simulated: the
+    provider is reported, the sessions run here) the guesses are dropped and the fp32 models opened on CUDA."""
+    from dataclasses import replace
+
+    import ocrwatchd.pipeline.engine as engine_module
+    from ocrwatchd.engine.session import CPU, CUDA
+    from ocrwatchd.modelstore import load_manifest
+    from ocrwatchd.pipeline.engine import Engine, EngineSettings
+
+    manifest = load_manifest()
+    rec_int8 = manifest.int8_of(manifest.default_recognizer)
+    if manifest.int8_of(manifest.default_detector) is None or rec_int8 is None:
+        pytest.skip("this manifest derives no int8 models")
+    real = engine_module.create_session
+    opened: list[tuple[str, str, str]] = []    # file, device asked, provider reported
+
+    def opener(gpu_host: bool):
+        def create(path, cfg):
+            session, _ = real(path, replace(cfg, device="cpu"))
+            provider = CUDA if gpu_host and cfg.device != "cpu" else CPU
+            opened.append((path.name, cfg.device, provider))
+            return session, provider
+        return create
+
+    monkeypatch.setattr(engine_module, "create_session", opener(gpu_host=False))
+    engine = Engine(EngineSettings())
+    files = [f for f, _, _ in opened]
+    assert sorted(files) == sorted({manifest.int8_of(manifest.default_detector).file, rec_int8.file,
+                                    manifest.entry(manifest.default_recognizer).file,
+                                    manifest.entry(manifest.default_classifier).file})     # each once
+    assert engine.model_info["precision"] == engine.model_info["recognizer"]["precision"] == "int8"
+    assert engine.model_info["recognizer"]["recheck"]["name"] == manifest.default_recognizer
+    assert engine.recognizer.recheck is not None and engine.page_orientation is not None
+
+    opened.clear()
+    monkeypatch.setattr(engine_module, "create_session", opener(gpu_host=True))
+    engine = Engine(EngineSettings())
+    assert engine.model_info["precision"] == engine.model_info["recognizer"]["precision"] == "fp32"
+    assert engine.model_info["provider"] == engine.model_info["recognizer"]["provider"] == CUDA
+    assert "recheck" not in engine.model_info["recognizer"] and engine.recognizer.recheck is None
+    on_cuda = {f for f, _, provider in opened if provider == CUDA}
+    assert {manifest.entry(manifest.default_recognizer).file, manifest.entry(manifest.default_classifier).file} \
+        <= on_cuda

@@ -2,6 +2,7 @@
 session.run may be called from several threads at once, and the stages keep no state between calls)."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Literal
@@ -73,6 +74,13 @@ class EngineSettings(BaseModel):
                                max_pages=self.max_pages, memory_limit=memory_limit)
 
 
+def open_model(manifest, name: str, cfg: SessionConfig) -> tuple:
+    """A model verified and opened: (entry, session, provider, sha256)."""
+    entry, path, digest = manifest.verified_path(name)
+    session, provider = create_session(path, cfg)
+    return entry, session, provider, digest
+
+
 class Engine:
     """Loaded, verified models and their sessions, shared by the threads that read pages with them."""
 
@@ -86,10 +94,26 @@ class Engine:
             device=settings.device, require_gpu=settings.require_gpu, gpu_device_id=settings.gpu_device_id,
             gpu_mem_limit_mb=settings.gpu_mem_limit_mb, intra_op_threads=settings.threads,
         )
-        session, provider, entry, digest = self._open(manifest, entry, session_cfg)
-        self.precision = entry.precision
-        if provider == CPU:   # the other models need not try CUDA again (each attempt costs a model load)
-            session_cfg = replace(session_cfg, device="cpu")
+        # A fresh process's start is mostly model loads, and loading and optimising a graph releases the GIL, so
+        # the recogniser, its recheck and the classifier are opened in threads while this one opens the detector.
+        # Which of them, and where, is known only once the detector is open (CUDA or not, hence int8 or not):
+        # they are opened for the CPU, the outcome wherever CUDA is not insisted on, and kept when that is what the
+        # detector found; on a GPU host they are dropped and opened again after it, one by one.
+        cpu_cfg = replace(session_cfg, device="cpu")
+        guess = self._companions(manifest, self._precision_on_cpu(manifest, entry))
+        speculate = bool(guess) and settings.device != "cuda" and not settings.require_gpu
+        with ThreadPoolExecutor(max_workers=max(1, len(guess)), thread_name_prefix="model-load") as pool:
+            early = {key: pool.submit(open_model, manifest, name, cpu_cfg)
+                     for key, name in guess.items()} if speculate else {}
+            session, provider, entry, digest = self._open(manifest, entry, session_cfg)
+            self.precision = entry.precision
+            if provider == CPU:   # the other models need not try CUDA again (each attempt costs a model load)
+                session_cfg = cpu_cfg
+            wanted = self._companions(manifest, self.precision)
+            if early and provider == CPU and wanted == guess:
+                opened = {key: future.result() for key, future in early.items()}
+            else:
+                opened = {key: open_model(manifest, name, session_cfg) for key, name in wanted.items()}
         spec = entry.detector_spec(
             recognizing=settings.recognize, thresh=settings.thresh, box_thresh=settings.box_thresh,
             unclip_ratio=settings.unclip_ratio, polygons=settings.polygons,
@@ -106,30 +130,17 @@ class Engine:
         self.page_orientation: PageOrientation | None = None
         if not settings.recognize:
             return
-        name = settings.recognizer or manifest.default_recognizer
-        if not name:
-            raise ModelError(f"{manifest.path} names no recognizer: set one, or recognize = false")
-        rec_entry = manifest.entry(name)
-        if rec_entry.task != "recognize":
-            raise ValueError(f"model {rec_entry.name!r} is a {rec_entry.task} model, not a recognizer")
-        if self.precision == "int8" and (rec_int8 := manifest.int8_of(rec_entry.name)) is not None:
-            rec_entry = rec_int8
-        rec_entry, rec_path, rec_digest = manifest.verified_path(rec_entry.name)
-        rec_session, rec_provider = create_session(rec_path, session_cfg)
+        rec_entry, rec_session, rec_provider, rec_digest = opened["rec"]
         rec_spec = rec_entry.recognizer_spec(rec_session.get_modelmeta().custom_metadata_map,
                                              max_batch=settings.rec_batch_size, field_gap=settings.field_gap,
                                              space_gap=settings.space_gap, ascii_quotes=settings.ascii_quotes,
                                              recheck_score=settings.recheck_score)
         recheck = None
-        if rec_entry.derived_from and settings.recheck_score > 0:   # the int8 recogniser's doubts go to its fp32 model
-            parent, parent_path, parent_digest = manifest.verified_path(rec_entry.derived_from)
-            recheck, _ = create_session(parent_path, session_cfg)
+        if "recheck" in opened:
+            parent, recheck, _, parent_digest = opened["recheck"]
         classifier = None
-        if settings.classify or settings.orientation:
-            if not manifest.default_classifier:
-                raise ModelError(f"{manifest.path} names no classifier: set one, or classify = orientation = false")
-            cls_entry, cls_path, cls_digest = manifest.verified_path(manifest.default_classifier)
-            cls_session, _ = create_session(cls_path, session_cfg)
+        if "cls" in opened:
+            cls_entry, cls_session, _, cls_digest = opened["cls"]
             classifier = LineOrientation(cls_session, cls_entry.classifier_spec())
             self.model_info["classifier"] = {"name": cls_entry.name, "sha256": cls_digest}
         self.recognizer = TextRecognizer(rec_session, rec_spec, classifier if settings.classify else None, recheck)
@@ -141,6 +152,35 @@ class Engine:
         if recheck is not None:
             self.model_info["recognizer"]["recheck"] = {"name": parent.name, "sha256": parent_digest,
                                                         "below_score": settings.recheck_score}
+
+    def _companions(self, manifest, precision: str) -> dict[str, str]:
+        """The models read with a detector of this precision: "rec" (int8 beside an int8 detector, where the
+        manifest has one), "recheck" (an int8 recogniser's fp32 parent) and "cls" (the line classifier, for page
+        orientation); none when recognition is off."""
+        settings = self.settings
+        if not settings.recognize:
+            return {}
+        name = settings.recognizer or manifest.default_recognizer
+        if not name:
+            raise ModelError(f"{manifest.path} names no recognizer: set one, or recognize = false")
+        rec_entry = manifest.entry(name)
+        if rec_entry.task != "recognize":
+            raise ValueError(f"model {rec_entry.name!r} is a {rec_entry.task} model, not a recognizer")
+        if precision == "int8" and (rec_int8 := manifest.int8_of(rec_entry.name)) is not None:
+            rec_entry = rec_int8
+        wanted = {"rec": rec_entry.name}
+        if rec_entry.derived_from and settings.recheck_score > 0:   # the int8 recogniser's doubts go to its fp32 model
+            wanted["recheck"] = rec_entry.derived_from
+        if settings.classify or settings.orientation:
+            if not manifest.default_classifier:
+                raise ModelError(f"{manifest.path} names no classifier: set one, or classify = orientation = false")
+            wanted["cls"] = manifest.default_classifier
+        return wanted
+
+    def _precision_on_cpu(self, manifest, entry) -> str:
+        """The precision _open gives the detector when its session lands on the CPU."""
+        int8 = manifest.int8_of(entry.name)
+        return entry.precision if int8 is None or self.settings.precision == "fp32" else int8.precision
 
     def _open(self, manifest, entry, cfg: SessionConfig):
         """The detector's session at the precision asked for: (session, provider, the entry opened, sha256).
