@@ -199,9 +199,14 @@ def quantize_int8(src: Path, dst: Path, input_name: str, tensors: list, keep=hea
             return None if x is None else {input_name: x}
 
     with tempfile.TemporaryDirectory(prefix="ocrwatchd-quant-") as tmp:
-        # PaddleOCR exports are opset 11; per-channel QDQ needs 13 (DequantizeLinear's axis)
+        # PaddleOCR's older exports are opset 11; per-channel QDQ needs 13 (DequantizeLinear's axis). Newer ones
+        # (opset 14) are left as they are: the converter has no way back down for some of their ops.
         opset13 = Path(tmp) / "opset13.onnx"
-        onnx.save(version_converter.convert_version(onnx.load(str(src)), 13), str(opset13))
+        model = onnx.load(str(src))
+        if max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=13) < 13:
+            model = version_converter.convert_version(model, 13)
+        onnx.save(model, str(opset13))
+        del model
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(opset13), str(prepared), skip_symbolic_shape=True)
         out = Path(tmp) / "int8.onnx"

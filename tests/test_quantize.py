@@ -11,15 +11,18 @@ from ocrwatchd.pipeline import Engine, EngineSettings, process
 from ocrwatchd.quantize import encoder_nodes, head_nodes, quantize_int8
 
 
-def small_net(path, seed=0):
-    """x → conv → relu → two convs → concat → conv → sigmoid: a trunk, a join and a head, as a DB detector."""
+def small_net(path, seed=0, opset=11):
+    """x → conv → relu → two convs → concat → conv → sigmoid: a trunk, a join and a head, as a DB detector. From
+    opset 14 the trunk has a batch norm after its first conv, as newer PaddleOCR exports do."""
     rng = np.random.default_rng(seed)
 
     def w(name, shape):
         return numpy_helper.from_array(rng.normal(0, 0.3, shape).astype(np.float32), name)
 
     nodes = [
-        helper.make_node("Conv", ["x", "w0"], ["a"], name="trunk", pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["x", "w0"], ["a0" if opset >= 14 else "a"], name="trunk", pads=[1, 1, 1, 1]),
+        *([helper.make_node("BatchNormalization", ["a0", "bn_s", "bn_b", "bn_m", "bn_v"], ["a"], name="bn")]
+          if opset >= 14 else []),
         helper.make_node("Relu", ["a"], ["r"], name="relu"),
         helper.make_node("Conv", ["r", "w1"], ["b1"], name="left", pads=[1, 1, 1, 1]),
         helper.make_node("Conv", ["r", "w2"], ["b2"], name="right", pads=[1, 1, 1, 1]),
@@ -31,9 +34,12 @@ def small_net(path, seed=0):
         nodes, "small",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
         [helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", 1, "H", "W"])],
-        [w("w0", (8, 3, 3, 3)), w("w1", (8, 8, 3, 3)), w("w2", (8, 8, 3, 3)), w("w3", (1, 16, 1, 1))],
+        [w("w0", (8, 3, 3, 3)), w("w1", (8, 8, 3, 3)), w("w2", (8, 8, 3, 3)), w("w3", (1, 16, 1, 1))]
+        + ([numpy_helper.from_array(v.astype(np.float32), n) for n, v in (
+            ("bn_s", rng.uniform(0.5, 1.5, 8)), ("bn_b", rng.normal(0, 0.1, 8)), ("bn_m", rng.normal(0, 0.1, 8)),
+            ("bn_v", rng.uniform(0.5, 1.5, 8)))] if opset >= 14 else []),
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)], ir_version=10)   # as PaddleOCR exports
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=10)   # as PaddleOCR exports
     onnx.save(model, str(path))
     return model
 
@@ -42,8 +48,11 @@ def test_the_head_is_the_chain_after_the_last_join(tmp_path):
     assert head_nodes(small_net(tmp_path / "m.onnx")) == ["head_sigmoid", "head_conv"]
 
 
-def test_int8_model_is_integer_in_the_trunk_float_in_the_head_and_reads_like_fp32(tmp_path):
-    small_net(tmp_path / "fp32.onnx")
+@pytest.mark.parametrize("opset", [11, 14])
+def test_int8_model_is_integer_in_the_trunk_float_in_the_head_and_reads_like_fp32(tmp_path, opset):
+    """opset 11 as PP-OCRv6 and older exports (raised to 13 for per-channel QDQ); 14 as PP-OCRv5 mobile, which onnx
+    cannot convert down to 13 (no adapter for BatchNormalization) and is quantized as it is."""
+    small_net(tmp_path / "fp32.onnx", opset=opset)
     rng = np.random.default_rng(1)
     calibration = [rng.random((1, 3, 32, 32), dtype=np.float32) for _ in range(8)]
     quantize_int8(tmp_path / "fp32.onnx", tmp_path / "int8.onnx", "x", calibration)
