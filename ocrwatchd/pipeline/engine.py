@@ -98,7 +98,8 @@ class Engine:
         # the recogniser, its recheck and the classifier are opened in threads while this one opens the detector.
         # Which of them, and where, is known only once the detector is open (CUDA or not, hence int8 or not):
         # they are opened for the CPU, the outcome wherever CUDA is not insisted on, and kept when that is what the
-        # detector found; on a GPU host they are dropped and opened again after it, one by one.
+        # detector found; on a GPU host they are dropped and opened again after it, one by one. Engine() on this
+        # 2-core host, 5 fresh processes: 1.02-1.12 s one after another, 0.56-0.74 s this way.
         cpu_cfg = replace(session_cfg, device="cpu")
         guess = self._companions(manifest, self._precision_on_cpu(manifest, entry))
         speculate = bool(guess) and settings.device != "cuda" and not settings.require_gpu
