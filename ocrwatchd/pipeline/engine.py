@@ -106,7 +106,7 @@ class Engine:
         with ThreadPoolExecutor(max_workers=max(1, len(guess)), thread_name_prefix="model-load") as pool:
             early = {key: pool.submit(open_model, manifest, name, cpu_cfg)
                      for key, name in guess.items()} if speculate else {}
-            session, provider, entry, digest = self._open(manifest, entry, session_cfg)
+            entry, session, provider, digest = self._open(manifest, entry, session_cfg)
             self.precision = entry.precision
             if provider == CPU:   # the other models need not try CUDA again (each attempt costs a model load)
                 session_cfg = cpu_cfg
@@ -184,27 +184,22 @@ class Engine:
         return entry.precision if int8 is None or self.settings.precision == "fp32" else int8.precision
 
     def _open(self, manifest, entry, cfg: SessionConfig):
-        """The detector's session at the precision asked for: (session, provider, the entry opened, sha256).
+        """The detector opened at the precision asked for: (the entry opened, session, provider, sha256).
 
         auto is int8 where the models run on the CPU (quantize.py: about 2.3× faster per tile with VNNI) and fp32
         on CUDA, where the fp32 models are what the GPU runs best. Which one runs is known only once a session is
         open, so the int8 model is opened first: on a CPU host (the common case, onnxruntime-gpu without CUDA
         libraries) that is the only load; a GPU host then opens the fp32 model as well (0.3 s more, once per worker).
         """
-        def opened(e):
-            e, path, digest = manifest.verified_path(e.name)
-            session, provider = create_session(path, cfg)
-            return session, provider, e, digest
-
         want = self.settings.precision
         int8 = manifest.int8_of(entry.name)      # None for an int8 entry itself (--model …-int8)
         if int8 is None or want == "fp32":
-            return opened(entry)
-        first = opened(int8)
-        if want == "int8" or first[1] == CPU:
+            return open_model(manifest, entry.name, cfg)
+        first = open_model(manifest, int8.name, cfg)
+        if want == "int8" or first[2] == CPU:
             return first
         del first                                # CUDA works: it runs the fp32 model
-        return opened(entry)
+        return open_model(manifest, entry.name, cfg)
 
     @property
     def provider(self) -> str:
