@@ -138,9 +138,12 @@ def derive_int8(manifest, pages: list[Path] | None = None) -> list[Path]:
         # The detector: every op but its head, ranges min/max over all tiles (the mean of each tile's own read the
         # SROIE receipts worse: word F1 0.877 vs 0.884). The recogniser: its sequence encoder stays fp32 (every op
         # int8 had cost SROIE word F1 0.8835 -> 0.8663) and ranges are the mean of each batch's own (held-out
-        # characters read unlike fp32: 3.3 % -> 2.2 %; SROIE word F1 0.8806 -> 0.8846).
+        # characters read unlike fp32: 3.3 % -> 2.2 %; SROIE word F1 0.8806 -> 0.8846), and its GELUs are one fp32
+        # op each (fuse_gelu: SROIE CER 0.0520 -> 0.0511, FUNSD-train's 0.1758 -> 0.1738). The detector's GELUs are
+        # left to the quantizer: fused, a tile ran ~9 % faster but read degraded print worse (FUNSD-train CER
+        # +0.005, 12 synthetic faxes +0.006; the README's Speed section).
         if entry.task == "recognize":
-            quantize_int8(src, dst, parent.input, tensors, keep=encoder_nodes, moving_average=True)
+            quantize_int8(src, dst, parent.input, tensors, keep=encoder_nodes, moving_average=True, gelu_fp32=True)
         else:
             quantize_int8(src, dst, parent.input, tensors)
         digest = sha256_file(dst)
@@ -178,12 +181,35 @@ def encoder_nodes(model) -> list[str]:
     return [node.name for node in model.graph.node[pools[-1]:]] if pools else []
 
 
+def fuse_gelu(model):
+    """The model with each GELU written as its five elementwise ops (Div, Erf, Add, Mul, Mul) made the one Gelu op
+    onnxruntime has a kernel for (onnxruntime.transformers' own fusion).
+
+    onnxruntime fuses them itself when it loads an fp32 graph, but not once they are quantized: the quantizer
+    puts its Add and Muls in int8 with a quantize/dequantize pair around each, and gives Div and Mul their own
+    dequantize of the input, which the fusion does not recognise. Fused first, the Gelu stays fp32 between one
+    dequantize and one quantize. A batch of 8 48×640 lines in the recogniser, 1 thread, min of 9: 0.559-0.589 ->
+    0.505-0.513 s (one 1024² detector tile, min of 15: 0.627-0.634 -> 0.571-0.574 s, not taken: derive_int8)."""
+    import onnx
+    from onnxruntime.transformers.fusion_gelu import FusionGelu
+    from onnxruntime.transformers.onnx_model import OnnxModel
+
+    wrapped = OnnxModel(model)
+    FusionGelu(wrapped).apply()
+    # The fusion appends its nodes at the end; quant_pre_process writes the graph back in order, before
+    # encoder_nodes reads that order.
+    if any(node.op_type == "Gelu" for node in wrapped.model.graph.node) and \
+            not any(o.domain == "com.microsoft" for o in wrapped.model.opset_import):
+        wrapped.model.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
+    return wrapped.model
+
+
 def quantize_int8(src: Path, dst: Path, input_name: str, tensors: list, keep=head_nodes,
-                  moving_average: bool = False) -> None:
+                  moving_average: bool = False, gelu_fp32: bool = False) -> None:
     """Static int8 QDQ of an fp32 ONNX file: weights int8 per channel, activations uint8 from the recorded
     tensors' ranges, the nodes keep(model) names left fp32. Ranges are min/max over all tensors, or with
-    moving_average the mean of each tensor's own min/max. Made in a temporary folder, then put in place atomically
-    (fsutil.replace_file)."""
+    moving_average the mean of each tensor's own min/max; with gelu_fp32 each GELU is one fp32 op (fuse_gelu).
+    Made in a temporary folder, then put in place atomically (fsutil.replace_file)."""
     import onnx
     from onnx import version_converter
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
@@ -205,7 +231,7 @@ def quantize_int8(src: Path, dst: Path, input_name: str, tensors: list, keep=hea
         model = onnx.load(str(src))
         if max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=13) < 13:
             model = version_converter.convert_version(model, 13)
-        onnx.save(model, str(opset13))
+        onnx.save(fuse_gelu(model) if gelu_fp32 else model, str(opset13))
         del model
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(opset13), str(prepared), skip_symbolic_shape=True)
