@@ -87,18 +87,26 @@ def _engine_settings(a: argparse.Namespace):
 
 def cmd_detect(a: argparse.Namespace) -> int:
     from .pipeline import Engine, process
+    from .pipeline.readahead import FirstPage
 
     formats = {name: getattr(a, name) for name in ("pdf", "txt", "hocr", "alto") if getattr(a, name)}
     if len(a.images) > 1 and (a.output or a.visualize or formats):
         print("ocrwatchd: -o/--visualize/--pdf/--txt/--hocr/--alto take one file; several files print one JSON "
               "object per line", file=sys.stderr)
         return 2
-    engine = Engine(_engine_settings(a))
+    settings = _engine_settings(a)
+    # the first file is opened and its first page decoded while the models load (both release the GIL)
+    first = FirstPage(Path(a.images[0]), settings.document_options())
+    try:
+        engine = Engine(settings)
+    except BaseException:
+        first.discard()
+        raise
     log.info("detector %s (%s) on %s", engine.model_info["name"], engine.model_info["sha256"][:12], engine.provider)
     failed = 0
-    for image in a.images:
+    for n, image in enumerate(a.images):
         try:
-            ctx = process(Path(image), engine, visualize=bool(a.visualize))
+            ctx = process(Path(image), engine, visualize=bool(a.visualize), first=first if n == 0 else None)
         except DecodeError as e:
             print(f"ocrwatchd: {image}: {e.reason}: {e}", file=sys.stderr)
             failed += 1

@@ -10,7 +10,7 @@ import pytest
 
 from ocrwatchd.documents import Document, Page, PageImage, PageInfo
 from ocrwatchd.engine.decode import DecodedImage, ImageInfo, TruncatedImage, UnsupportedImage
-from ocrwatchd.pipeline.readahead import pages
+from ocrwatchd.pipeline.readahead import load, pages
 
 
 class SlowDocument(Document):
@@ -115,3 +115,39 @@ def test_pixels_are_handed_over_once():
     page.take_pixels()
     with pytest.raises(AssertionError):
         page.take_pixels()
+
+
+@pytest.mark.parametrize("ahead", [False, True])
+def test_a_first_page_loaded_before_is_read_first_and_not_made_again(ahead):
+    doc = SlowDocument(3, delay=0.01)
+    first = load(doc, 0)
+    got = [(p.index, int(p.take_pixels().image.pixels[0, 0])) for p in pages(doc, ahead, first=first)]
+    assert got == [(0, 0), (1, 1), (2, 2)] and doc.made == [0, 1, 2]
+
+
+def test_detect_opens_the_first_file_while_the_models_load_and_closes_it_when_they_fail(monkeypatch, tmp_path):
+    """`ocrwatchd detect` decodes its first file on a helper thread while Engine() opens the models (~0.6 s each
+    way on 2 cores); when the models cannot be opened, the document is closed and the error is the models'."""
+    import ocrwatchd.documents as documents
+    import ocrwatchd.pipeline as pipeline
+    from ocrwatchd import cli
+    from ocrwatchd.modelstore import ModelError
+
+    opened, docs, seen = threading.Event(), [], {}
+
+    def open_document(path, options):
+        docs.append(SlowDocument(1, delay=0.01))
+        opened.set()
+        return docs[-1]
+
+    class Engine:
+        def __init__(self, settings):
+            seen["open while the models load"] = opened.wait(10)
+            time.sleep(0.1)                   # page 0 is made meanwhile
+            raise ModelError("models/x.onnx: sha256 differs (run make models)")
+
+    monkeypatch.setattr(documents, "open_document", open_document)
+    monkeypatch.setattr(pipeline, "Engine", Engine)
+    assert cli.main(["detect", "--device", "cpu", str(tmp_path / "scan.png")]) == 2
+    assert seen == {"open while the models load": True}
+    assert docs[0].made == [0] and docs[0].closed

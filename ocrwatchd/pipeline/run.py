@@ -16,7 +16,7 @@ from ..engine.layout import page_text, reading_order
 from ..engine.orientation import turn
 from ..engine.session import model_seconds
 from .engine import Engine
-from .readahead import LoadedPage, pages
+from .readahead import FirstPage, LoadedPage, pages
 from .result import build_result
 from .stages import PageContext, page_stages
 from .visualize import visualization_jpeg
@@ -45,12 +45,18 @@ class DocumentContext:
 
 def process(path: Path, engine: Engine, *, options: DocumentOptions | None = None,
             document: Document | None = None, visualize: bool = False,
-            read_ahead: bool | None = None) -> DocumentContext:
-    """Run every stage on one file (or an already opened document); ctx.result is the result JSON object.
+            read_ahead: bool | None = None, first: FirstPage | None = None) -> DocumentContext:
+    """Run every stage on one file (or an already opened document, or one whose opening and first page were
+    started before: first); ctx.result is the result JSON object.
     read_ahead: None is the engine's setting (the daemon decides per document, from its memory budget)."""
     ctx = DocumentContext(path=Path(path), options=options or engine.settings.document_options())
     t0 = time.perf_counter()
-    if document is None:
+    loaded0 = None
+    if first is not None:
+        opened = first.result()          # raises what opening the file raised, as open_document would
+        document, loaded0 = opened.document, opened.first
+        ctx.timings["open"] = round(opened.open_seconds, 4)
+    elif document is None:
         t = time.perf_counter()
         document = open_document(ctx.path, ctx.options)
         ctx.timings["open"] = round(time.perf_counter() - t, 4)
@@ -58,7 +64,7 @@ def process(path: Path, engine: Engine, *, options: DocumentOptions | None = Non
     model0 = model_seconds()
     waited: list[float] = []
     ahead = engine.settings.read_ahead if read_ahead is None else read_ahead
-    reader = pages(document, ahead, waited)
+    reader = pages(document, ahead, waited, first=loaded0)
     try:
         for loaded in reader:
             _page(ctx, engine, loaded, visualize)
