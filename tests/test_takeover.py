@@ -27,7 +27,7 @@ def staged(d: Daemon, host: str) -> list:
 def test_killed_and_paused_daemons_on_other_hosts_are_taken_over_once_their_leases_expire(tmp_path):
     hosts = three_hosts(tmp_path, queue=4, lease_seconds=LEASE)
     any_d = hosts["hostA"]
-    (any_d.inbox / "big.png").write_bytes(big_scan(20))           # keeps one worker busy for seconds
+    (any_d.inbox / "big.png").write_bytes(big_scan(80))           # ~4 s: in flight while the small files settle and are claimed
     wait_for(lambda: any("big.png" in held(any_d, h) for h in hosts), 30, "big.png claimed")
     paused = next(h for h in hosts if "big.png" in held(any_d, h))
     names = ["big.png"] + [f"s{i:02d}.png" for i in range(10)]
