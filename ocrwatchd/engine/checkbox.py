@@ -64,24 +64,33 @@ def find_checkboxes(mask: np.ndarray, line_height: float) -> list[Checkbox]:
         x, y, bw, bh = (int(v) for v in stats[i, :4])
         if x == 0 or x + bw >= mask.shape[1]:
             continue                # cut by the crop's edge: a letter the box ends in, perhaps
+        # The cheap tests first (most letters of a page's lines come this far: an o fails its corners, a letter
+        # inside a word its clear sides), the straight sides last: find_checkboxes on UNLV 8071's 125 lines
+        # 0.32 -> 0.11 s (cProfile), the same boxes.
+        g = max(1, int(round(GAP * min(bw, bh))))          # clear of the letters beside it: a word of its own
+        if mask[y:y + bh, max(0, x - g):x].any() or mask[y:y + bh, x + bw:x + bw + g].any():
+            continue
         piece = labels[y:y + bh, x:x + bw] == i
         b = max(1, int(round(BAND * min(bw, bh))))
+        inner = mask[y + b:y + bh - b, x + b:x + bw - b]
+        if inner.size == 0 or not (piece[:b, :b].any() and piece[:b, -b:].any() and piece[-b:, :b].any()
+                                   and piece[-b:, -b:].any()):
+            continue                # a corner left blank: an O, a 0, a D
         # each side straight, in one of the piece's two outermost rows (columns): a ring's straightest column
         # lies further in
         e = min(b, 2)
-        sides = (_straight(piece[:e]), _straight(piece[-e:]), _straight(piece[:, :e].T), _straight(piece[:, -e:].T))
-        corners = (piece[:b, :b].any(), piece[:b, -b:].any(), piece[-b:, :b].any(), piece[-b:, -b:].any())
-        inner = mask[y + b:y + bh - b, x + b:x + bw - b]
-        if min(sides) < SIDE_INKED or not all(corners) or inner.size == 0:
-            continue
-        g = max(1, int(round(GAP * min(bw, bh))))          # clear of the letters beside it: a word of its own
-        if mask[y:y + bh, max(0, x - g):x].any() or mask[y:y + bh, x + bw:x + bw + g].any():
+        least = 1.0
+        for side in (piece[:e], piece[-e:], piece[:, :e].T, piece[:, -e:].T):
+            least = min(least, _straight(side))
+            if least < SIDE_INKED:
+                break
+        if least < SIDE_INKED:
             continue
         c = max(b, int(round(CORE * min(bw, bh))))
         core = mask[y + c:y + bh - c, x + c:x + bw - c]
         if core.size == 0 or inner.mean() >= FILLED:
             continue
-        found.append(Checkbox(x, x + bw, bool(core.mean() >= MARKED), round(float(min(sides)), 4)))
+        found.append(Checkbox(x, x + bw, bool(core.mean() >= MARKED), round(float(least), 4)))
     return sorted(found, key=lambda c: c.x0)
 
 
