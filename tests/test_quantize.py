@@ -11,19 +11,27 @@ from ocrwatchd.pipeline import Engine, EngineSettings, process
 from ocrwatchd.quantize import encoder_nodes, head_nodes, quantize_int8
 
 
-def small_net(path, seed=0, opset=11):
+def small_net(path, seed=0, opset=11, gelu=False):
     """x → conv → relu → two convs → concat → conv → sigmoid: a trunk, a join and a head, as a DB detector. From
-    opset 14 the trunk has a batch norm after its first conv, as newer PaddleOCR exports do."""
+    opset 14 the trunk has a batch norm after its first conv, as newer PaddleOCR exports do; with gelu a GELU as
+    PaddleOCR exports write it (x/√2 → Erf → +1 → ·x → ·0.5) stands for the relu."""
     rng = np.random.default_rng(seed)
 
     def w(name, shape):
         return numpy_helper.from_array(rng.normal(0, 0.3, shape).astype(np.float32), name)
 
+    activation = [
+        helper.make_node("Div", ["a", "sqrt2"], ["d"], name="gelu_div"),
+        helper.make_node("Erf", ["d"], ["e"], name="gelu_erf"),
+        helper.make_node("Add", ["e", "one"], ["e1"], name="gelu_add"),
+        helper.make_node("Mul", ["a", "e1"], ["m"], name="gelu_mul"),
+        helper.make_node("Mul", ["m", "half"], ["r"], name="gelu_half"),
+    ] if gelu else [helper.make_node("Relu", ["a"], ["r"], name="relu")]
     nodes = [
         helper.make_node("Conv", ["x", "w0"], ["a0" if opset >= 14 else "a"], name="trunk", pads=[1, 1, 1, 1]),
         *([helper.make_node("BatchNormalization", ["a0", "bn_s", "bn_b", "bn_m", "bn_v"], ["a"], name="bn")]
           if opset >= 14 else []),
-        helper.make_node("Relu", ["a"], ["r"], name="relu"),
+        *activation,
         helper.make_node("Conv", ["r", "w1"], ["b1"], name="left", pads=[1, 1, 1, 1]),
         helper.make_node("Conv", ["r", "w2"], ["b2"], name="right", pads=[1, 1, 1, 1]),
         helper.make_node("Concat", ["b1", "b2"], ["cat"], name="join", axis=1),
@@ -37,7 +45,9 @@ def small_net(path, seed=0, opset=11):
         [w("w0", (8, 3, 3, 3)), w("w1", (8, 8, 3, 3)), w("w2", (8, 8, 3, 3)), w("w3", (1, 16, 1, 1))]
         + ([numpy_helper.from_array(v.astype(np.float32), n) for n, v in (
             ("bn_s", rng.uniform(0.5, 1.5, 8)), ("bn_b", rng.normal(0, 0.1, 8)), ("bn_m", rng.normal(0, 0.1, 8)),
-            ("bn_v", rng.uniform(0.5, 1.5, 8)))] if opset >= 14 else []),
+            ("bn_v", rng.uniform(0.5, 1.5, 8)))] if opset >= 14 else [])
+        + ([numpy_helper.from_array(np.array(v, np.float32), n) for n, v in (("sqrt2", 2 ** 0.5), ("one", 1.0),
+                                                                              ("half", 0.5))] if gelu else []),
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=10)   # as PaddleOCR exports
     onnx.save(model, str(path))
@@ -70,39 +80,10 @@ def test_int8_model_is_integer_in_the_trunk_float_in_the_head_and_reads_like_fp3
     assert i8.shape == fp.shape and np.abs(i8 - fp).max() < 0.05
 
 
-def gelu_net(path, seed=0):
-    """small_net with a GELU as PaddleOCR exports write it (x/√2 → Erf → +1 → ·x → ·0.5) after the trunk's conv."""
-    rng = np.random.default_rng(seed)
-    const = [numpy_helper.from_array(np.array(v, np.float32), n) for n, v in (("sqrt2", 2 ** 0.5), ("one", 1.0),
-                                                                               ("half", 0.5))]
-    nodes = [
-        helper.make_node("Conv", ["x", "w0"], ["a"], name="trunk", pads=[1, 1, 1, 1]),
-        helper.make_node("Div", ["a", "sqrt2"], ["d"], name="gelu_div"),
-        helper.make_node("Erf", ["d"], ["e"], name="gelu_erf"),
-        helper.make_node("Add", ["e", "one"], ["e1"], name="gelu_add"),
-        helper.make_node("Mul", ["a", "e1"], ["m"], name="gelu_mul"),
-        helper.make_node("Mul", ["m", "half"], ["g"], name="gelu_half"),
-        helper.make_node("Conv", ["g", "w1"], ["b1"], name="left", pads=[1, 1, 1, 1]),
-        helper.make_node("Conv", ["g", "w2"], ["b2"], name="right", pads=[1, 1, 1, 1]),
-        helper.make_node("Concat", ["b1", "b2"], ["cat"], name="join", axis=1),
-        helper.make_node("Conv", ["cat", "w3"], ["logit"], name="head_conv"),
-        helper.make_node("Sigmoid", ["logit"], ["prob"], name="head_sigmoid"),
-    ]
-    graph = helper.make_graph(
-        nodes, "gelu",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
-        [helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", 1, "H", "W"])],
-        [numpy_helper.from_array(rng.normal(0, 0.3, s).astype(np.float32), n)
-         for n, s in (("w0", (8, 3, 3, 3)), ("w1", (8, 8, 3, 3)), ("w2", (8, 8, 3, 3)), ("w3", (1, 16, 1, 1)))]
-        + const,
-    )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)], ir_version=10), str(path))
-
-
 def test_a_gelu_is_quantized_as_one_float_op_between_one_dequantize_and_one_quantize(tmp_path):
     """Quantized as its five ops, a GELU gets int8 round trips inside it and onnxruntime no longer fuses it (a
     recogniser batch 0.56 → 0.51 s once fused first)."""
-    gelu_net(tmp_path / "fp32.onnx")
+    small_net(tmp_path / "fp32.onnx", gelu=True)
     rng = np.random.default_rng(3)
     calibration = [rng.random((1, 3, 32, 32), dtype=np.float32) for _ in range(8)]
     quantize_int8(tmp_path / "fp32.onnx", tmp_path / "plain.onnx", "x", calibration)
