@@ -65,8 +65,8 @@ def pages(document: Document, ahead: bool, waited: list[float] | None = None,
     if not ahead or count < 2:
         for index in range(count):
             t = time.perf_counter()
-            page = first if index == 0 and first is not None else load(document, index)
-            first = None
+            page = first if first is not None else load(document, index)
+            first = None                # it stood for page 0 only
             if waited is not None:
                 waited.append(time.perf_counter() - t)
             yield page
