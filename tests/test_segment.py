@@ -210,6 +210,27 @@ def test_stray_cjk_readings_go_only_on_pages_without_cjk_text():
     assert stray_cjk(["物出门，超不退还或更换", "一", "TOTAL"]) == [False, False, False]
 
 
+def test_rules_of_repeated_glyphs_are_not_text_and_do_not_make_a_latin_page_cjk():
+    from ocrwatchd.engine.decode import DecodedImage
+    from ocrwatchd.engine.textclean import glyph_rule
+    from ocrwatchd.pipeline.stages import PageContext, drop_stray_stage
+
+    rules = ["========================", "- - - - - - - - - -", "冰水水冰水水冰水水水冰", "...........", "*** *** ***",
+             "本本本*冰冰****冰*本*水水*****", "*承水水水水水水水水水水水水*水水水水水水水水承水水中水水水净水水水水水水水水"]
+    text = ["TOTAL 12.00", "=====", "00000000", "1111 1111 1111", "MISSISSIPPI", "**** **** **** 1234",
+            "物出门，超不退还或更换", "第一一一一一一一章", "81.1111111136", "1,000,000.00",
+            "IMPOSE THE A REMAINS DISTRIBUTION ANY OF COPIES FOR TO IS REINSTATED THE"]
+    assert [glyph_rule(t) for t in rules] == [True] * len(rules)
+    assert [glyph_rule(t) for t in text] == [False] * len(text)
+
+    # a faded `=` rule read as CJK is dropped first, so the page stays Latin and the stray `一` goes as well
+    ctx = PageContext(DecodedImage(np.full((60, 60), 255, np.uint8), None), {})
+    ctx.lines = [{"text": t} for t in ("SUBTOTAL 12.00", "冰水水冰水水冰水水水冰冰水", "一", "THANK YOU")]
+    drop_stray_stage(ctx)
+    assert [l["text"] for l in ctx.lines] == ["SUBTOTAL 12.00", "THANK YOU"]
+    assert ctx.dropped_lines == 2
+
+
 def test_longest_blanks_answers_every_window_as_a_scan_of_its_columns_would():
     def scan(ink, lo, hi):        # the longest run of ink-free columns in ink[lo:hi], the first where tied
         best, start = (lo, lo), None

@@ -18,7 +18,7 @@ from ..engine.orientation import turn, turn_back
 from ..engine.orphans import joined_with_neighbour, mark_box, orphan_candidates
 from ..engine.recognize import doubted_line_is_text, quad_size, spread_words
 from ..engine.segment import Piece, sub_quad
-from ..engine.textclean import stray_cjk
+from ..engine.textclean import glyph_rule, stray_cjk
 from .engine import Engine
 from .result import line_json
 
@@ -182,7 +182,12 @@ def _stretched(quad: np.ndarray, corners: np.ndarray) -> np.ndarray:
 
 
 def drop_stray_stage(ctx: PageContext) -> None:
-    """Lone one- or two-character CJK readings on a page without CJK text are specks and strokes, not text."""
+    """Rules of repeated glyphs (`=====`) are drawn, not text; then lone one- or two-character CJK readings on a
+    page without CJK text are specks and strokes. Rules go first: a rule misread as CJK must not make the page
+    look like a CJK one."""
+    rules = [glyph_rule(l["text"]) for l in ctx.lines]
+    ctx.dropped_lines += sum(rules)
+    ctx.lines = [l for l, r in zip(ctx.lines, rules) if not r]
     stray = stray_cjk([l["text"] for l in ctx.lines])
     ctx.dropped_lines += sum(stray)
     ctx.lines = [l for l, s in zip(ctx.lines, stray) if not s]
