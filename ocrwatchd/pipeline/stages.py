@@ -185,12 +185,14 @@ def drop_stray_stage(ctx: PageContext) -> None:
     """Rules of repeated glyphs (`=====`) are drawn, not text; then lone one- or two-character CJK readings on a
     page without CJK text are specks and strokes. Rules go first: a rule misread as CJK must not make the page
     look like a CJK one."""
-    rules = [glyph_rule(l["text"]) for l in ctx.lines]
-    ctx.dropped_lines += sum(rules)
-    ctx.lines = [l for l, r in zip(ctx.lines, rules) if not r]
-    stray = stray_cjk([l["text"] for l in ctx.lines])
-    ctx.dropped_lines += sum(stray)
-    ctx.lines = [l for l, s in zip(ctx.lines, stray) if not s]
+    _drop(ctx, [glyph_rule(l["text"]) for l in ctx.lines])
+    _drop(ctx, stray_cjk([l["text"] for l in ctx.lines]))
+
+
+def _drop(ctx: PageContext, flagged: list[bool]) -> None:
+    """Drop the flagged lines, counted in dropped_lines."""
+    ctx.dropped_lines += sum(flagged)
+    ctx.lines = [line for line, drop in zip(ctx.lines, flagged) if not drop]
 
 
 def order_stage(ctx: PageContext) -> None:
