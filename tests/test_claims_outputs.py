@@ -113,3 +113,36 @@ def test_many_processes_claiming_the_same_files_at_once_take_each_exactly_once(t
         got = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
         assert got == sorted(files) and all((folder / n).read_bytes() == n.encode() for n in files)
     assert not any(inbox.glob("*.png"))
+
+
+
+def test_a_worker_pruning_empty_folders_waits_for_a_claim_into_them(tmp_path, monkeypatch):
+    """A worker finishing sub/a.png removes sub/ if it is empty (prune_parents) while the main thread claims
+    sub/b.png into it: pruned between the claim's mkdir and its rename, the claim failed (and mkdir's own check
+    raised FileExistsError and stopped the daemon). The prune runs exactly in that gap here; it must wait."""
+    import threading
+
+    from ocrwatchd.daemon import claims as claims_module
+    from ocrwatchd.daemon.claims import prune_parents
+
+    inbox = tmp_path / "in"
+    (inbox / "sub").mkdir(parents=True)
+    for name in ("a.png", "b.png"):
+        (inbox / "sub" / name).write_bytes(b"x")
+    owner = owner_name()
+    owner_dir = processing_root(inbox) / owner
+    first = claim(inbox, inbox / "sub" / "a.png", owner)
+    os.replace(first.path, tmp_path / "a.json")          # a.png is done: sub/ in our folder is empty now
+    real_rename = os.rename
+    pruner = threading.Thread(target=prune_parents, args=(first.path, owner_dir))
+
+    def rename_after_a_prune(src, dst):
+        pruner.start()
+        pruner.join(0.5)                                  # a prune not held off empties the folder meanwhile
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(claims_module.os, "rename", rename_after_a_prune)
+    second = claim(inbox, inbox / "sub" / "b.png", owner)
+    pruner.join(10)
+    assert second is not None and second.path.is_file()
+    assert not (inbox / "sub" / "b.png").exists()

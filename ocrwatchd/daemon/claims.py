@@ -8,13 +8,17 @@ or an owner on any host whose lease was not refreshed in time); a live owner's c
 
 Only the daemon's main thread puts names into its own processing folder (claims and takeovers), and no other
 process ever does, so "is this name free in my folder, then rename into it" has no race: a claim never
-replaces one of our own (two files with the same relative path: the later waits for a later scan).
+replaces one of our own (two files with the same relative path: the later waits for a later scan). Workers do
+remove the folders a finished claim leaves empty (prune_parents), so making a claim's folder and renaming into
+it, and removing empty folders, hold one lock: a folder pruned between mkdir's check and the rename made mkdir
+raise FileExistsError and stopped the daemon (seen once in `make test`, 200 files in 10 folders).
 """
 from __future__ import annotations
 
 import errno
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +27,7 @@ from pathlib import Path
 STATE_DIR = ".ocrwatchd"
 PROCESSING = "processing"
 HOST_ENV = "OCRWATCHD_HOST_NAME"
+_folders = threading.Lock()    # our processing folder's subfolders: made and renamed into, or pruned, not both
 
 
 @dataclass(frozen=True)
@@ -76,22 +81,24 @@ def claim(inbox: Path, path: Path, owner: str) -> Claim | None:
     target = processing_root(inbox) / owner / relative
     if os.path.lexists(target):
         return None
-    target.parent.mkdir(parents=True, exist_ok=True)
     return Claim(inbox, relative, target, time.time()) if _rename_won(path, target) else None
 
 
 def _rename_won(src: Path, dst: Path) -> bool:
-    """rename(src, dst) where dst is a free name only we fill: True if we moved it, False if src was gone.
+    """rename(src, dst) where dst is a free name only we fill, its folder made first (while no worker prunes our
+    folders): True if we moved it, False if src was gone.
 
     On the same filesystem a rename is atomic, so of several renamers of one name exactly one wins. NFS may
     answer a retransmitted rename with ENOENT although the first one moved the file: dst tells."""
-    try:
-        os.rename(src, dst)
-        return True
-    except OSError as e:
-        if e.errno in (errno.ENOENT, errno.ESTALE):
-            return os.path.lexists(dst)
-        raise
+    with _folders:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(src, dst)
+            return True
+        except OSError as e:
+            if e.errno in (errno.ENOENT, errno.ESTALE):
+                return os.path.lexists(dst)
+            raise
 
 
 def recover(inbox: Path, owner: str, dead: Callable[[str], bool] | None = None) -> list[Claim]:
@@ -110,7 +117,6 @@ def recover(inbox: Path, owner: str, dead: Callable[[str], bool] | None = None) 
             target = root / owner / relative
             if os.path.lexists(target):
                 continue   # we hold a file of that name already: taken on a later pass, after ours is done
-            target.parent.mkdir(parents=True, exist_ok=True)
             if _rename_won(path, target):       # False: another taker (or the owner, resumed) was faster
                 out.append(Claim(inbox, relative, target, time.time()))
         _prune(owner_dir)
@@ -120,12 +126,13 @@ def recover(inbox: Path, owner: str, dead: Callable[[str], bool] | None = None) 
 def prune_parents(path: Path, stop_at: Path) -> None:
     """Remove the now-empty folders between a finished claim's old place and its owner folder (kept)."""
     folder = path.parent
-    while folder != stop_at and stop_at in folder.parents:
-        try:
-            folder.rmdir()
-        except OSError:
-            return
-        folder = folder.parent
+    with _folders:
+        while folder != stop_at and stop_at in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            folder = folder.parent
 
 
 def _walk(folder: Path) -> tuple[list[Path], list[Path]]:
