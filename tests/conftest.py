@@ -117,10 +117,10 @@ def small_scan(i: int) -> bytes:
     return png.tobytes()
 
 
-def big_scan(lines: int = 14) -> bytes:
+def big_scan(lines: int = 14, title: str = "a long page") -> bytes:
     """A page that keeps a worker busy for seconds (many lines to read), for tests that need a job in flight."""
     ok, png = cv2.imencode(".png", text_image(1000, 60 * lines + 100,
-                                              [(40, 80 + 60 * k, f"line {k} of a long page", 1.4)
+                                              [(40, 80 + 60 * k, f"line {k} of {title}", 1.4)
                                                for k in range(lines)]))
     return png.tobytes()
 

@@ -63,7 +63,8 @@ def inbox_state(d: Daemon) -> dict[str, tuple]:
 
 def test_a_full_queue_leaves_files_untouched_in_the_inbox(tmp_path):
     d = Daemon(tmp_path, queue=2, workers=1)
-    (d.inbox / "a-big.png").write_bytes(big_scan(40))    # keeps the one worker busy (~2 s) while the queue fills
+    (d.inbox / "a-big.png").write_bytes(big_scan(100))   # keeps the one worker busy (1.5 s on a fast host) while
+                                                          # the queue fills
     names = [f"q{i:02d}.png" for i in range(6)]
     for i, n in enumerate(names):
         (d.inbox / n).write_bytes(small_scan(i))
@@ -136,7 +137,8 @@ def test_two_daemons_on_one_inbox_both_claim_and_each_file_is_done_once(tmp_path
 def test_sigterm_finishes_in_flight_jobs_and_the_next_start_does_the_queued_claims(tmp_path):
     d = Daemon(tmp_path, workers=1)
     names = ["a-big.png", *(f"b{i}.png" for i in range(4))]
-    (d.inbox / names[0]).write_bytes(big_scan(40))       # ~2 s: still in flight when the test looks, loaded host too
+    (d.inbox / names[0]).write_bytes(big_scan(100))      # 1.5 s on a fast host (40 lines: 0.95 s): still in flight
+                                                          # when the test looks
     for i, n in enumerate(names[1:]):
         (d.inbox / n).write_bytes(small_scan(i))
     d.start()

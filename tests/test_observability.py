@@ -115,7 +115,7 @@ def test_every_moving_metric_follows_real_jobs_done_failed_and_retried(tmp_path)
     os.utime(stale, (time.time() - 2 * 86400,) * 2)
     ok, jpg = cv2.imencode(".jpg", text_image(640, 240, [(20, 120, "cut short", 1.2)]))
     (d.inbox / "a-cut.jpg").write_bytes(jpg.tobytes()[: len(jpg) // 2])   # retried, then quarantined
-    big = big_scan()
+    big = big_scan(60)                                   # ~1.2 s on a fast host: in flight while the test looks
     (d.inbox / "b-big.png").write_bytes(big)
     (d.inbox / "c-notes.png").write_text("not a picture")                # quarantined at once
     (d.inbox / "d-small.png").write_bytes(small_scan(1))
