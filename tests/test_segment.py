@@ -225,10 +225,36 @@ def test_rules_of_repeated_glyphs_are_not_text_and_do_not_make_a_latin_page_cjk(
 
     # a faded `=` rule read as CJK is dropped first, so the page stays Latin and the stray `一` goes as well
     ctx = PageContext(DecodedImage(np.full((60, 60), 255, np.uint8), None), {})
-    ctx.lines = [{"text": t} for t in ("SUBTOTAL 12.00", "冰水水冰水水冰水水水冰冰水", "一", "THANK YOU")]
+    ctx.lines = [{"text": t, "text_score": 0.9} for t in ("SUBTOTAL 12.00", "冰水水冰水水冰水水水冰冰水", "一", "THANK YOU")]
     drop_stray_stage(ctx)
     assert [l["text"] for l in ctx.lines] == ["SUBTOTAL 12.00", "THANK YOU"]
     assert ctx.dropped_lines == 2
+
+
+def test_a_doubted_repeating_pattern_of_few_cjk_characters_is_a_misread_rule_not_chinese_text():
+    from ocrwatchd.engine.decode import DecodedImage
+    from ocrwatchd.engine.textclean import glyph_rule, repeated_cjk
+    from ocrwatchd.pipeline.stages import PageContext, drop_stray_stage
+
+    # rules on synthetic receipts read with more kinds of glyph than glyph_rule allows, and how sure the reading was
+    misread = [("本水水水水南承水水本水冰水", 0.41), ("家冰家冰家家家冰>", 0.58), ("水**本本**本冰冰水*冰", 0.48),
+               ("本木本末末末木本本冰冰", 0.32), ("本本本冰本*本本本本本水本本冰本末末冰水冰本水本末）***", 0.53)]
+    assert not any(glyph_rule(t) for t, _ in misread)
+    assert all(repeated_cjk(t, score) for t, score in misread)
+    # Chinese text: many kinds; or few, but read surely (a table header); or too short to tell; Latin
+    chinese = [("物出门，超不退还或更换", 0.82), ("如有了便，的请序谅。谢谢！", 0.83),
+               ("相等，不等，小于，小于或等于，大于，大于或等于关系。", 0.6), ("别名1|别名2|别名3|别名4", 0.95),
+               ("冰水冰水冰水", 0.4), ("MISSISSIPPI MISSISSIPPI", 0.5)]
+    assert not any(repeated_cjk(t, score) for t, score in chinese)
+
+    # on a page: the pattern goes first, so the page is a Latin one and the lone `一` goes too; real Chinese stays
+    ctx = PageContext(DecodedImage(np.full((60, 60), 255, np.uint8), None), {})
+    ctx.lines = [{"text": t, "text_score": s} for t, s in (("TOTAL 12.00", 0.99), misread[0], ("一", 0.7))]
+    drop_stray_stage(ctx)
+    assert [l["text"] for l in ctx.lines] == ["TOTAL 12.00"] and ctx.dropped_lines == 2
+    ctx.lines = [{"text": t, "text_score": s} for t, s in (("TOTAL 12.00", 0.99), chinese[0], ("一", 0.7))]
+    drop_stray_stage(ctx)
+    assert [l["text"] for l in ctx.lines] == ["TOTAL 12.00", "物出门，超不退还或更换", "一"]
 
 
 def test_longest_blanks_answers_every_window_as_a_scan_of_its_columns_would():

@@ -18,7 +18,7 @@ from ..engine.orientation import turn, turn_back
 from ..engine.orphans import joined_with_neighbour, mark_box, orphan_candidates
 from ..engine.recognize import doubted_line_is_text, quad_size, spread_words
 from ..engine.segment import Piece, sub_quad
-from ..engine.textclean import glyph_rule, stray_cjk
+from ..engine.textclean import glyph_rule, repeated_cjk, stray_cjk
 from .engine import Engine
 from .result import line_json
 
@@ -185,7 +185,7 @@ def drop_stray_stage(ctx: PageContext) -> None:
     """Rules of repeated glyphs (`=====`) are drawn, not text; then lone one- or two-character CJK readings on a
     page without CJK text are specks and strokes. Rules go first: a rule misread as CJK must not make the page
     look like a CJK one."""
-    _drop(ctx, [glyph_rule(l["text"]) for l in ctx.lines])
+    _drop(ctx, [glyph_rule(l["text"]) or repeated_cjk(l["text"], l["text_score"]) for l in ctx.lines])
     _drop(ctx, stray_cjk([l["text"] for l in ctx.lines]))
 
 
