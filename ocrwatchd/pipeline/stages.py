@@ -182,9 +182,9 @@ def _stretched(quad: np.ndarray, corners: np.ndarray) -> np.ndarray:
 
 
 def drop_stray_stage(ctx: PageContext) -> None:
-    """Rules of repeated glyphs (`=====`) are drawn, not text; then lone one- or two-character CJK readings on a
-    page without CJK text are specks and strokes. Rules go first: a rule misread as CJK must not make the page
-    look like a CJK one."""
+    """Rules of repeated glyphs (`=====`), and doubted lines repeating a few CJK characters (a faded rule misread),
+    are drawn, not text; then lone one- or two-character CJK readings on a page without CJK text are specks and
+    strokes. Rules go first: a rule misread as CJK must not make the page look like a CJK one."""
     _drop(ctx, [glyph_rule(l["text"]) or repeated_cjk(l["text"], l["text_score"]) for l in ctx.lines])
     _drop(ctx, stray_cjk([l["text"] for l in ctx.lines]))
 
