@@ -115,7 +115,6 @@ def test_many_processes_claiming_the_same_files_at_once_take_each_exactly_once(t
     assert not any(inbox.glob("*.png"))
 
 
-
 def test_a_worker_pruning_empty_folders_waits_for_a_claim_into_them(tmp_path, monkeypatch):
     """A worker finishing sub/a.png removes sub/ if it is empty (prune_parents) while the main thread claims
     sub/b.png into it: pruned between the claim's mkdir and its rename, the claim failed (and mkdir's own check

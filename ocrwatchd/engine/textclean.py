@@ -11,9 +11,18 @@ from .segment import CharSpan
 _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 
+def _is_cjk(ch: str) -> bool:
+    """Kana, CJK ideographs (and the symbols between), Hangul syllables, compatibility ideographs."""
+    return "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff"
+
+
 def has_cjk(text: str) -> bool:
-    return any("\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff"
-               for ch in text)
+    return any(_is_cjk(ch) for ch in text)
+
+
+def cjk_chars(text: str) -> list[str]:
+    """The text's CJK characters, in order."""
+    return [ch for ch in text if _is_cjk(ch)]
 
 
 # Typographic quotes: the recogniser reads the same printed “ as “ in one line and " in the next, so which one it
@@ -27,7 +36,7 @@ def stray_cjk(texts: list[str]) -> list[bool]:
     The recogniser learned mostly Chinese; a speck, a logo or a stroke of a drawing on a Latin page comes out as
     '一', '三' or '中'. A page with CJK text (any line with three or more CJK characters) keeps them all.
     """
-    cjk = [sum(has_cjk(ch) for ch in t) for t in texts]
+    cjk = [len(cjk_chars(t)) for t in texts]
     if any(n >= 3 for n in cjk):
         return [False] * len(texts)
     return [0 < n <= 2 and n == len(t.replace(" ", "")) for n, t in zip(cjk, texts)]
@@ -69,7 +78,7 @@ PATTERN_MAX_SCORE = 0.8     # read less surely than this
 def repeated_cjk(text: str, score: float) -> bool:
     """Is the reading a misread pattern: RULE_MIN_GLYPHS or more CJK characters of at most PATTERN_MAX_KINDS as
     many kinds, read below PATTERN_MAX_SCORE?"""
-    cjk = [ch for ch in text if has_cjk(ch)]
+    cjk = cjk_chars(text)
     return (len(cjk) >= RULE_MIN_GLYPHS and len(set(cjk)) <= PATTERN_MAX_KINDS * len(cjk)
             and score < PATTERN_MAX_SCORE)
 
