@@ -110,7 +110,7 @@ def table(rows: list[dict], images: list[Path]) -> list[str]:
         rss = (f"{r['rss']:.0f}" if r["rss"] is not None else "–") + (f" ({r['rss_note']})" if "rss_note" in r else "")
         out.append(f"| {r['layout']} | {r['images']} | {r['pages']} | {r['failed']} | {r['wall']:.1f} | "
                    f"{r['images_per_min']:.1f} | {r['pages_per_min']:.1f} | {rss} | "
-                   + (f"{r['model_share']:.0%} |" if r.get("model_share") is not None else "– |"))
+                   + (f"{r['model_share']:.1%} |" if r.get("model_share") is not None else "– |"))
     out.append("\nThe daemon's wall runs from the rename of every file into a fresh inbox (models already loaded) to "
                "the last published result, its 1 s settle included; peak RSS is the daemon's VmHWM; session.run share is Σ "
                "`timings.model` / Σ (`total` + `formats`) over the results. Tesseract's "

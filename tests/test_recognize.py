@@ -84,6 +84,29 @@ def test_line_tensor_keeps_aspect_and_pads_with_zero():
     assert np.allclose(t[1], -1.0)
 
 
+def _normalised(pixels: np.ndarray, profile) -> np.ndarray:
+    """The definition: plane c = (source channel - mean[c]) / std[c], BGR source, planes in the model's order."""
+    bgr = np.repeat(pixels[..., None], 3, axis=2) if pixels.ndim == 2 else pixels
+    src = bgr if profile.channel_order == "bgr" else bgr[..., ::-1]
+    return np.stack([(src[..., c].astype(np.float64) - profile.mean[c]) / profile.std[c] for c in range(3)])
+
+
+def test_tiles_and_lines_are_normalised_per_channel_in_the_models_order():
+    # Gray pixels share one plane only where the means and stds agree, and an RGB model gets its planes reversed.
+    from ocrwatchd.engine.preprocess import Profile, to_tensor
+
+    rng = np.random.default_rng(5)
+    gray = rng.integers(0, 256, (48, 64), dtype=np.uint8)
+    color = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    rgb = Profile("rgb-test", "rgb", (120.0, 110.0, 100.0), (60.0, 50.0, 40.0))
+    for profile in (get_profile("paddle-bgr"), get_profile("modelscope-bgr"), rgb):
+        spec = RecognizerSpec("x", None, profile, CHARSET)     # 48 px high: the crops keep their size
+        for pixels in (gray, color):
+            want = _normalised(pixels, profile)
+            assert np.allclose(to_tensor([pixels], profile)[0], want, atol=1e-5)
+            assert np.allclose(to_line_tensor([pixels], spec)[0], want, atol=1e-5)
+
+
 def test_batches_group_similar_widths():
     batches = batches_by_width([10.0, 1.0, 9.0, 2.0, 5.0], max_batch=2)
     assert batches == [[1, 3], [4, 2], [0]]
