@@ -77,6 +77,7 @@ install:
 	$(DESTDIR)$(PREFIX)/venv/bin/ocrwatchd models install --manifest $(MODELS)/manifest.toml --wheel-dir $(WHEELS) \
 		--calibration models/calibration
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/README.md
+	install -d $(DESTDIR)$(PREFIX)/docs && install -m 0644 docs/*.md $(DESTDIR)$(PREFIX)/docs/
 	install -m 0644 systemd/ocrwatchd.service $(DESTDIR)/etc/systemd/system/ocrwatchd.service
 	install -m 0644 systemd/ocrwatchd.sysusers $(DESTDIR)/usr/lib/sysusers.d/ocrwatchd.conf
 	[ -e $(DESTDIR)/etc/ocrwatchd/ocrwatchd.toml ] || install -m 0640 etc/ocrwatchd.toml $(DESTDIR)/etc/ocrwatchd/ocrwatchd.toml
