@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""A scored set made harder, for checking that a result holds on worse scans than the ones measured.
+
+Each image of SOURCE that has ground truth (NAME.gt.json, as ../shared/eval reads it) is scaled by --scale (area
+interpolation, as a lower-resolution scan) and written as JPEG at --quality (a scanner's or a phone app's
+compression); every coordinate of its ground truth (quad, box, points, width and height, words included) is scaled
+alike. The sets measured in docs/quality.md: `python bench/degrade.py ../shared/data/real/funsd-train OUT --scale
+0.75 --quality 60` (FUNSD's ~100 dpi forms at ~75 dpi).
+
+Usage: python bench/degrade.py SOURCE OUT [--scale 0.75] [--quality 60]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import cv2
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+GEOMETRY = ("quad", "box", "points", "polygon", "bbox")
+SIZES = ("width", "height")
+
+
+def scaled(node, s: float):
+    """The ground truth with every coordinate multiplied by s."""
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k in GEOMETRY:
+                out[k] = _times(v, s)
+            elif k in SIZES and isinstance(v, (int, float)):
+                out[k] = round(v * s)
+            else:
+                out[k] = scaled(v, s)
+        return out
+    if isinstance(node, list):
+        return [scaled(v, s) for v in node]
+    return node
+
+
+def _times(v, s: float):
+    return [_times(x, s) for x in v] if isinstance(v, list) else v * s
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("source", type=Path)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--scale", type=float, default=0.75)
+    ap.add_argument("--quality", type=int, default=60)
+    a = ap.parse_args()
+    a.out.mkdir(parents=True, exist_ok=True)
+    made = 0
+    for img in sorted(p for p in a.source.iterdir() if p.suffix.lower() in IMAGE_EXTS):
+        gt = img.with_suffix("").with_name(img.stem + ".gt.json")
+        if not gt.exists():
+            continue
+        pixels = cv2.imread(str(img), cv2.IMREAD_UNCHANGED)
+        h, w = pixels.shape[:2]
+        small = cv2.resize(pixels, (max(1, round(w * a.scale)), max(1, round(h * a.scale))),
+                           interpolation=cv2.INTER_AREA)
+        cv2.imwrite(str(a.out / f"{img.stem}.jpg"), small, [cv2.IMWRITE_JPEG_QUALITY, a.quality])
+        (a.out / f"{img.stem}.gt.json").write_text(json.dumps(scaled(json.loads(gt.read_text()), a.scale)))
+        made += 1
+    print(f"{made} images of {a.source} at scale {a.scale}, JPEG quality {a.quality}, in {a.out}")
+
+
+if __name__ == "__main__":
+    main()
