@@ -31,10 +31,10 @@ def test_real_scan_tests_fail_in_ci_when_the_shared_data_is_missing(tmp_path):
     # A copy of the decode tests in a checkout without ../shared beside it.
     tests = tmp_path / "checkout" / "tests"
     tests.mkdir(parents=True)
-    for name in ("conftest.py", "test_decode.py"):
+    for name in ("conftest.py", "imagefiles.py", "test_decode_pixels.py"):
         shutil.copy(REPO / "tests" / name, tests / name)
     assert not (tmp_path / "shared").exists()
-    target = [str(tests / "test_decode.py"), "-k", "real_scans"]
+    target = [str(tests / "test_decode_pixels.py"), "-k", "real_scans"]
     assert re.fullmatch(r"3 skipped, \d+ deselected in .*", pytest_outcome(tests, None, *target))
     assert re.fullmatch(r"3 failed, \d+ deselected in .*", pytest_outcome(tests, "true", *target))
 
