@@ -1,6 +1,7 @@
 """What each family of document needs, end to end on the bundled models: a receipt keeps its prices and colons,
 a form keeps its labels, values and the small print of its notice (doubted lines with their low text_score,
-specks not), a book page reads as prose, a Chinese page reads as Chinese. Rendered here (DejaVu and WenQuanYi fonts),
+specks not), a book page reads as prose, a Chinese page reads as Chinese, a slide's title on a coloured band
+reads as a line. Rendered here (DejaVu and WenQuanYi fonts),
 so they run without ../shared; each takes a few seconds on two CPU cores."""
 import random
 from pathlib import Path
@@ -187,3 +188,20 @@ def test_chinese_page_reads_as_chinese(engine, tmp_path):
     g, w = list(got.translate(norm)), list(want.translate(norm))
     hits = sum(min(g.count(c), w.count(c)) for c in set(w))
     assert hits / len(w) >= 0.95 and len(g) <= len(w) + 3
+
+
+def test_a_slides_title_on_a_coloured_band_reads_as_one_line(engine):
+    # White letters on an orange band across a dark slide, read in the box the detector gave such a title (a
+    # little tilted, so the dark page shows at the crop's corners): Otsu split page from band, and the title came
+    # back spaced letter by letter, cut into 14 fields (`c o` | `d` | `e` …) in boxes 2 px high.
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (1280, 400), (60, 40, 70))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([0, 47, 1280, 150], fill=(248, 138, 77))
+    draw.text((89, 57), "code or way semiconductor the", font=font(DEJAVU / "DejaVuSans-Bold.ttf", 73), fill="white")
+    quad = np.array([[81, 47], [1280, 63], [1279, 159], [80, 144]], float)
+    (reading,) = engine.recognizer.read_lines(np.asarray(img)[:, :, ::-1].copy(), [quad])
+    assert reading.text.startswith("code or way semiconductor") and not reading.fields
+    t0, t1, v0, v1 = reading.bounds
+    assert (v1 - v0) * 97 >= 50            # the letters' height in the 97 px box, not a strip's

@@ -136,8 +136,16 @@ class EchoSession:
         return [probs]
 
 
-def test_results_come_back_in_the_callers_order_across_batches():
+def _inked_page() -> np.ndarray:
+    """Gray paper with short upright strokes along rows 18-30, where every 48-high test crop has its middle: a line
+    crop without ink there holds no letters and is read as nothing."""
     img = np.full((100, 2000), 128, np.uint8)
+    img[18:30, ::6] = 0
+    return img
+
+
+def test_results_come_back_in_the_callers_order_across_batches():
+    img = _inked_page()
     widths = [500, 100, 300, 50, 450, 120]      # 48-high crops → 'c', 'a', 'b', 'a', 'c', 'a'
     quads = [np.array([[0, 0], [w, 0], [w, 48], [0, 48]], float) for w in widths]
     sess = EchoSession()
@@ -166,7 +174,7 @@ class WidthSession:
 
 
 def test_lines_the_fast_model_doubts_are_read_again_by_the_exact_one_and_only_those():
-    img = np.full((100, 2000), 128, np.uint8)
+    img = _inked_page()
     widths = [500, 100, 300, 50, 450, 120]
     quads = [np.array([[0, 0], [w, 0], [w, 48], [0, 48]], float) for w in widths]
     spec = RecognizerSpec("x", None, get_profile("paddle-bgr"), CHARSET, max_batch=2, pad=0.0, recheck_score=0.8)
@@ -284,3 +292,16 @@ def test_the_recognizer_turns_doubted_letters_into_digits_only_in_latin_lines():
     assert latin.recognize(img, [quad])[0][0] == "15.00"
     chinese = TextRecognizer(FixedPathSession(charset, "合15.0C", [0.99] * 5 + [0.6]), spec)
     assert chinese.recognize(img, [quad])[0][0] == "合15.0C"
+
+
+def test_a_box_whose_only_ink_is_outside_its_middle_rows_reads_as_nothing():
+    # A band's edge or a shade at a box's top, read as a glyph (一 off a slide's title band), holds no letters.
+    spec = RecognizerSpec("x", None, get_profile("paddle-bgr"), CHARSET, pad=0.0)
+    rec = TextRecognizer(WidthSession("a", lambda w: 0.95), spec)
+    quad = np.array([[0, 0], [400, 0], [400, 48], [0, 48]], float)
+    edge = np.full((60, 400), 200, np.uint8)
+    edge[:9] = 40                                        # a dark band's lower edge along the box's top
+    letters = edge.copy()
+    letters[16:32, 10:390:12] = 40                       # upright strokes in the middle rows
+    assert [r.text for r in rec.read_lines(edge, [quad])] == [""]
+    assert [r.text for r in rec.read_lines(letters, [quad])] == ["a"]

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from conftest import text_image
 
-from ocrwatchd.engine.segment import (CharSpan, blank_runs, ink_columns, longest_blanks, split_fields, sub_quad,
-                                     without_rules)
+from ocrwatchd.engine.segment import (CharSpan, blank_runs, ink_columns, ink_in_middle, ink_mask, longest_blanks,
+                                     minority_ink, split_fields, sub_quad, without_rules)
 
 PITCH = 10        # px per character cell: 7 px of ink, 3 px blank
 PAD = 4           # crop padding either side (px)
@@ -276,3 +276,30 @@ def test_longest_blanks_answers_every_window_as_a_scan_of_its_columns_would():
         windows = np.stack([lo, np.clip(lo + rng.integers(-2, 25, 8), 0, width)], axis=1)
         got = longest_blanks(blank_runs(ink), windows)
         assert [tuple(g) for g in got.tolist()] == [scan(ink, int(a), int(b)) for a, b in windows]
+
+
+def banner_crop(band: int = 165, letters: int = 250, page: int = 60) -> np.ndarray:
+    """A line crop of white letters on a coloured band, the band's edge and the page around it showing as
+    strips at the top and bottom (a slide's title, its box a little taller than the band)."""
+    crop = np.full((60, 300), band, np.uint8)
+    crop[:5], crop[-6:] = page, page
+    for x in range(20, 280, 30):
+        crop[18:44, x:x + 14] = letters        # a letter's body: the crop's middle rows
+    return crop
+
+
+def test_letters_on_a_band_are_the_ink_not_the_strips_of_page_around_it():
+    crop = banner_crop()
+    letters = crop == 250
+    assert not (minority_ink(crop) & letters).any()          # Otsu alone splits page from band: the strips
+    assert (ink_mask(crop) == letters).all()
+    for ordinary in (np.where(letters, 0, 255).astype(np.uint8), np.where(letters, 255, 40).astype(np.uint8)):
+        assert (ink_mask(ordinary) == letters).all()         # dark on light, light on dark: unchanged
+
+
+def test_a_crop_with_no_letters_in_its_middle_has_no_ink_there():
+    flat_band = banner_crop(letters=165)                     # the band's empty end, read as 一 before
+    assert not ink_in_middle(ink_mask(flat_band))
+    assert ink_in_middle(ink_mask(banner_crop()))
+    faint = banner_crop(letters=185)                         # letters 20 levels off the band: no split made
+    assert (ink_mask(faint) == minority_ink(faint)).all()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .segment import TEXT_MARGIN, ink_mask
+from .segment import TEXT_MARGIN, minority_ink
 
 REACH = 8.0          # how far along a line's row to look, in line heights (receipts align colons in a column)
 MAX_WIDTH = 1.5      # a candidate is at most this wide (one or two characters), in line heights
@@ -56,7 +56,7 @@ def orphan_candidates(image: np.ndarray, boxes: np.ndarray, reach: float = REACH
         by0, by1 = int(max(0, y0)), int(min(height, np.ceil(y1)))
         if bx1 - bx0 < 2 or by1 - by0 < 4:
             continue
-        ink = ink_mask(image[by0:by1, bx0:bx1])
+        ink = minority_ink(image[by0:by1, bx0:bx1])   # a row band: other lines' ink fills its margins
         covered = np.zeros(ink.shape, np.uint8)
         near = boxes[(boxes[:, 0] < bx1) & (boxes[:, 2] > bx0) & (boxes[:, 1] < by1) & (boxes[:, 3] > by0)]
         for cx0, cy0, cx1, cy1 in near:          # ink that a detected line already holds is not an orphan …

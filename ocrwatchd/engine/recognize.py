@@ -14,8 +14,8 @@ import numpy as np
 
 from .checkbox import find_checkboxes, trimmed, with_checkboxes
 from .preprocess import Profile
-from .segment import (CharSpan, Piece, add_missed_spaces, ink_columns, ink_mask, split_fields, text_bounds,
-                      without_rules, word_pieces)
+from .segment import (CharSpan, Piece, add_missed_spaces, ink_columns, ink_in_middle, ink_mask, split_fields,
+                      text_bounds, without_rules, word_pieces)
 from .textclean import halfwidth_if_latin, has_cjk, unsure_letters_in_numbers
 
 BLANK = ""
@@ -300,6 +300,8 @@ class TextRecognizer:
             return LineReading(text, score, words=spread_words(text, 0.0, 1.0, score))
         pad_px = spec.pad * min(w, h)
         mask = without_rules(ink_mask(crop), h)     # an underline or fill-in rule is not text, nor ink in a gap
+        if not ink_in_middle(mask):                  # a band's edge or a shade read as a glyph: no letters here
+            return LineReading("", score)
         spans = trimmed(with_checkboxes(spans, find_checkboxes(mask, h), px_per_frame))
         if not spans:
             return LineReading("", score)

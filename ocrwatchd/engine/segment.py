@@ -24,6 +24,8 @@ SENTENCE_ENDS = ".!?"
 CLOSERS = "\"'”’)"
 TEXT_MARGIN = 0.2       # margin kept around the text when a box is fitted to it, in line (band) heights
 RULE_HEIGHTS = 1.5      # a row of ink this many line heights long is a rule, not part of a letter
+OUTER_INK = 0.05        # "ink" filling a crop's outer quarters this much more than its middle is not the text
+MIN_CONTRAST = 32       # gray levels between a crop's letters and what is around them (faxed print: 60 and more)
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,51 @@ class Piece:
     score: float
 
 
-def ink_mask(crop: np.ndarray) -> np.ndarray:
-    """Boolean ink mask of a line crop: the minority class of an Otsu split, so dark-on-light and light-on-dark
-    text both work."""
+def minority_ink(crop: np.ndarray) -> np.ndarray:
+    """Boolean ink mask of a crop: the minority side of an Otsu split, so dark-on-light and light-on-dark text
+    both work."""
     gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
     _, dark = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     return (dark if dark.mean() <= 0.5 else 1 - dark).astype(bool)
+
+
+def ink_mask(crop: np.ndarray) -> np.ndarray:
+    """Boolean ink mask of a line crop: minority_ink, unless that lies in the crop's outer quarters more than in
+    its middle rows, where a line's letters are.
+
+    Then the split found a third shade around the text instead of the text: a banner's coloured band, the page
+    around it, white letters on the band. Otsu drew the line between band and page, and the page's thin strips
+    at the crop's top and bottom (the minority) became the "ink": a slide's title came back as single letters in
+    boxes 2 px high. Such a crop is split again on its middle rows alone (band and letters), and the ink is the
+    side that fills the middle more than the margins. Where the middle rows hold no two shades MIN_CONTRAST
+    levels apart there are no letters to find, and the mask stays as it was (its ink, outside the middle, tells
+    the reader there is no text: see recognize.py).
+    """
+    ink = minority_ink(crop)
+    q = ink.shape[0] // 4
+    if q < 2 or _denser_in_middle(ink, q) > -OUTER_INK:
+        return ink
+    gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    middle = np.ascontiguousarray(gray[q:-q])
+    level, _ = cv2.threshold(middle, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    above = middle > level
+    if above.all() or not above.any() or middle[above].mean() - middle[~above].mean() < MIN_CONTRAST:
+        return ink
+    light = gray > level
+    return light if _denser_in_middle(light, q) >= 0 else ~light
+
+
+def ink_in_middle(mask: np.ndarray) -> bool:
+    """Does a line crop's mask hold ink in its middle rows (the half between its outer quarters)? A line of
+    text does, whatever its box took in around it; a crop whose only ink is a band's edges or a shade at its
+    top or bottom holds no letters."""
+    q = mask.shape[0] // 4
+    return q < 2 or bool(mask[q:-q].any())
+
+
+def _denser_in_middle(mask: np.ndarray, q: int) -> float:
+    """How much more of a mask's middle rows is set than of its outer q rows above and below."""
+    return float(mask[q:-q].mean() - (mask[:q].mean() + mask[-q:].mean()) / 2)
 
 
 def without_rules(mask: np.ndarray, line_height: float) -> np.ndarray:
