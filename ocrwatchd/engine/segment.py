@@ -25,7 +25,8 @@ CLOSERS = "\"'”’)"
 TEXT_MARGIN = 0.2       # margin kept around the text when a box is fitted to it, in line (band) heights
 RULE_HEIGHTS = 1.5      # a row of ink this many line heights long is a rule, not part of a letter
 OUTER_INK = 0.05        # "ink" filling a crop's outer quarters this much more than its middle is not the text
-MIN_CONTRAST = 32       # gray levels between a crop's letters and what is around them (faxed print: 60 and more)
+MIN_CONTRAST = 32       # gray levels between two shades that could be letters and their ground (a slide title on
+                        # its band: 84; the two halves of a slide's gradient, which hold no letters: 6)
 
 
 @dataclass(frozen=True)
