@@ -47,13 +47,29 @@ def three_word_pdf(tmp_path: Path) -> Path:
 
 def test_scans_render_at_their_own_resolution():
     _, [linn] = plan("linn.pdf")          # 2550×3300 JBIG2 on a Letter page: 300 dpi
-    assert linn.dpi == 300 and (linn.width, linn.height) in ((2550, 3300), (2550, 3301))
+    assert linn.dpi == 300 and (linn.width, linn.height) == (2550, 3300)   # not 3301: float32 points (below)
     _, [poster] = plan("poster.pdf")      # the same scan placed on a poster-sized page: 102 dpi, not pdf_dpi
     assert abs(poster.dpi - 102) < 1 and abs(poster.width - 2550) <= 1
     _, [aspect] = plan("aspect.pdf")      # 200 × 100 dpi: the finer of the two, so neither axis loses detail
     assert aspect.dpi == 200
     _, [skew] = plan("skew.pdf")          # skewed through the page matrix: still the image's resolution
     assert 285 < skew.dpi < 295
+
+
+@pytest.mark.parametrize("width, height, dpi", [(463, 1013, 150), (463, 605, 150), (937, 1449, 96), (1275, 1651, 150)])
+def test_a_scan_wrapped_as_a_pdf_renders_onto_its_own_pixel_grid(tmp_path, width, height, dpi):
+    # PDF sizes are float32 points: 463 px at 150 dpi is a page 222.24000549 pt wide, 463.00001 px back at 150 dpi,
+    # and rounding that up drew the scan stretched onto 464 columns (two SROIE receipts wrapped by img2pdf).
+    import img2pdf
+
+    buf = io.BytesIO()
+    Image.new("L", (width, height), 255).save(buf, "JPEG", dpi=(dpi, dpi))
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(img2pdf.convert(buf.getvalue()))
+    with open_document(path) as doc:
+        page = doc.page(0)
+        assert (page.info.width, page.info.height) == (width, height)
+        assert page.pixels().image.pixels.shape[:2] == (height, width)
 
 
 def test_scan_resolution_is_capped_and_vector_pages_use_pdf_dpi():

@@ -26,6 +26,7 @@ PDFIUM_LOCK = threading.RLock()
 TAIL_BYTES = 2048                 # %%EOF must be this close to the end (writers may pad a little after it)
 SCAN_COVER = 0.85                 # images covering this share of the page make it a scan
 BYTES_PER_PIXEL_BUDGET = 4        # what a page's pixels cost the memory budget (daemon/budget.page_bytes)
+FLOAT_NOISE = 1e-6                # a size this close above a whole pixel is float32 noise (_scale)
 _GRAY_SPACES = {pdfium_c.FPDF_COLORSPACE_DEVICEGRAY, pdfium_c.FPDF_COLORSPACE_CALGRAY}
 
 
@@ -115,7 +116,7 @@ class PdfSource(Document):
         with PDFIUM_LOCK:
             page = self.pdf[index]
             try:
-                bitmap = page.render(scale=info.dpi / 72, grayscale=gray, draw_annots=True)
+                bitmap = page.render(scale=_scale(info.dpi), grayscale=gray, draw_annots=True)
                 try:
                     raw = bitmap.to_numpy()   # a view of a Python-owned buffer: it survives bitmap.close()
                 finally:
@@ -185,5 +186,12 @@ def _fit(pixels: float, cap: float) -> int:
     return int(min(pixels, cap))
 
 
+def _scale(dpi: float) -> float:
+    """Pixels per point at dpi, a hair under: PDF sizes are float32 points, so a scan of 463 px at 150 dpi is a
+    page 222.24000549 pt wide, 463.00001 px at 150 dpi, and rounding that up (as pypdfium2 sizes its bitmap)
+    drew the scan stretched onto 464 columns. Within FLOAT_NOISE of a whole pixel is that pixel."""
+    return dpi / 72 * (1 - FLOAT_NOISE)
+
+
 def _px(points: float, dpi: float) -> int:
-    return max(1, math.ceil(points * dpi / 72))
+    return max(1, math.ceil(points * _scale(dpi)))
