@@ -4,10 +4,13 @@
 Each image of SOURCE that has ground truth (NAME.gt.json, as ../shared/eval reads it) is scaled by --scale (area
 interpolation, as a lower-resolution scan) and written as JPEG at --quality (a scanner's or a phone app's
 compression); every coordinate of its ground truth (quad, box, points, width and height, words included) is scaled
-alike. The sets measured in docs/quality.md: `python bench/degrade.py ../shared/data/real/funsd-train OUT --scale
-0.75 --quality 60` (FUNSD's ~100 dpi forms at ~75 dpi).
+alike. With --pdf each image is wrapped as a one-page PDF instead (img2pdf: the stream embedded as is, as a
+scanner writes it; at --scale 1 the original file's own bytes, not re-encoded): a set's scanned-PDF twin, which
+bench/scoreset_fast.py scores as it scores images. The sets measured in docs/quality.md: `python bench/degrade.py
+../shared/data/real/funsd-train OUT --scale 0.75 --quality 60` (FUNSD's ~100 dpi forms at ~75 dpi), and
+`python bench/degrade.py ../shared/data/real/sroie OUT --scale 1 --pdf` (SROIE as scanned PDFs).
 
-Usage: python bench/degrade.py SOURCE OUT [--scale 0.75] [--quality 60]
+Usage: python bench/degrade.py SOURCE OUT [--scale 0.75] [--quality 60] [--pdf]
 """
 from __future__ import annotations
 
@@ -49,6 +52,7 @@ def main() -> None:
     ap.add_argument("out", type=Path)
     ap.add_argument("--scale", type=float, default=0.75)
     ap.add_argument("--quality", type=int, default=60)
+    ap.add_argument("--pdf", action="store_true", help="wrap each image as a one-page PDF (img2pdf)")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     made = 0
@@ -56,14 +60,23 @@ def main() -> None:
         gt = img.with_suffix("").with_name(img.stem + ".gt.json")
         if not gt.exists():
             continue
-        pixels = cv2.imread(str(img), cv2.IMREAD_UNCHANGED)
-        h, w = pixels.shape[:2]
-        small = cv2.resize(pixels, (max(1, round(w * a.scale)), max(1, round(h * a.scale))),
-                           interpolation=cv2.INTER_AREA)
-        cv2.imwrite(str(a.out / f"{img.stem}.jpg"), small, [cv2.IMWRITE_JPEG_QUALITY, a.quality])
+        if a.pdf and a.scale == 1:
+            data = img.read_bytes()
+        else:
+            pixels = cv2.imread(str(img), cv2.IMREAD_UNCHANGED)
+            h, w = pixels.shape[:2]
+            small = cv2.resize(pixels, (max(1, round(w * a.scale)), max(1, round(h * a.scale))),
+                               interpolation=cv2.INTER_AREA)
+            data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, a.quality])[1].tobytes()
+        if a.pdf:
+            import img2pdf
+            (a.out / f"{img.stem}.pdf").write_bytes(img2pdf.convert(data))
+        else:
+            (a.out / f"{img.stem}.jpg").write_bytes(data)
         (a.out / f"{img.stem}.gt.json").write_text(json.dumps(scaled(json.loads(gt.read_text()), a.scale)))
         made += 1
-    print(f"{made} images of {a.source} at scale {a.scale}, JPEG quality {a.quality}, in {a.out}")
+    print(f"{made} images of {a.source} at scale {a.scale}{'' if a.scale == 1 and a.pdf else f', JPEG quality {a.quality}'}"
+          f"{', as PDFs' if a.pdf else ''}, in {a.out}")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from unicodedata import normalize
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pdf")   # PDFs: bench/degrade.py --pdf
 KEYS = ("recall", "precision", "hmean", "cer", "word_f1", "char_f1")
 
 
