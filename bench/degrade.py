@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 import cv2
+import img2pdf
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 GEOMETRY = ("quad", "box", "points", "polygon", "bbox")
@@ -55,12 +56,13 @@ def main() -> None:
     ap.add_argument("--pdf", action="store_true", help="wrap each image as a one-page PDF (img2pdf)")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
+    as_is = a.pdf and a.scale == 1          # the original bytes, wrapped; nothing re-encoded
     made = 0
     for img in sorted(p for p in a.source.iterdir() if p.suffix.lower() in IMAGE_EXTS):
-        gt = img.with_suffix("").with_name(img.stem + ".gt.json")
+        gt = img.with_name(img.stem + ".gt.json")
         if not gt.exists():
             continue
-        if a.pdf and a.scale == 1:
+        if as_is:
             data = img.read_bytes()
         else:
             pixels = cv2.imread(str(img), cv2.IMREAD_UNCHANGED)
@@ -69,14 +71,13 @@ def main() -> None:
                                interpolation=cv2.INTER_AREA)
             data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, a.quality])[1].tobytes()
         if a.pdf:
-            import img2pdf
             (a.out / f"{img.stem}.pdf").write_bytes(img2pdf.convert(data))
         else:
             (a.out / f"{img.stem}.jpg").write_bytes(data)
         (a.out / f"{img.stem}.gt.json").write_text(json.dumps(scaled(json.loads(gt.read_text()), a.scale)))
         made += 1
-    print(f"{made} images of {a.source} at scale {a.scale}{'' if a.scale == 1 and a.pdf else f', JPEG quality {a.quality}'}"
-          f"{', as PDFs' if a.pdf else ''}, in {a.out}")
+    how = "" if as_is else f", JPEG quality {a.quality}"
+    print(f"{made} images of {a.source} at scale {a.scale}{how}{', as PDFs' if a.pdf else ''}, in {a.out}")
 
 
 if __name__ == "__main__":

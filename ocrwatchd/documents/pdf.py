@@ -26,7 +26,7 @@ PDFIUM_LOCK = threading.RLock()
 TAIL_BYTES = 2048                 # %%EOF must be this close to the end (writers may pad a little after it)
 SCAN_COVER = 0.85                 # images covering this share of the page make it a scan
 BYTES_PER_PIXEL_BUDGET = 4        # what a page's pixels cost the memory budget (daemon/budget.page_bytes)
-FLOAT_NOISE = 1e-6                # a size this close above a whole pixel is float32 noise (_scale)
+FLOAT_NOISE = 1e-6                # a size within this share above a whole pixel is float32 noise (_scale)
 _GRAY_SPACES = {pdfium_c.FPDF_COLORSPACE_DEVICEGRAY, pdfium_c.FPDF_COLORSPACE_CALGRAY}
 
 
@@ -189,7 +189,8 @@ def _fit(pixels: float, cap: float) -> int:
 def _scale(dpi: float) -> float:
     """Pixels per point at dpi, a hair under: PDF sizes are float32 points, so a scan of 463 px at 150 dpi is a
     page 222.24000549 pt wide, 463.00001 px at 150 dpi, and rounding that up (as pypdfium2 sizes its bitmap)
-    drew the scan stretched onto 464 columns. Within FLOAT_NOISE of a whole pixel is that pixel."""
+    drew the scan stretched onto 464 columns. A size that passes a whole pixel by less than FLOAT_NOISE of itself
+    is that pixel."""
     return dpi / 72 * (1 - FLOAT_NOISE)
 
 

@@ -69,11 +69,11 @@ def ink_mask(crop: np.ndarray) -> np.ndarray:
     levels apart there are no letters to find, and the mask stays as it was (its ink, outside the middle, tells
     the reader there is no text: see recognize.py).
     """
-    ink = minority_ink(crop)
+    gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    ink = minority_ink(gray)
     q = ink.shape[0] // 4
     if q < 2 or _denser_in_middle(ink, q) > -OUTER_INK:
         return ink
-    gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
     middle = np.ascontiguousarray(gray[q:-q])
     level, _ = cv2.threshold(middle, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     above = middle > level
