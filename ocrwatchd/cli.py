@@ -9,8 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__
-from .config import DEFAULT_CONFIG
+from . import DEFAULT_CONFIG, __version__
 from .engine.decode import DecodeError
 from .engine.session import GPUUnavailable
 from .engine.tiling import TILE_PRESETS

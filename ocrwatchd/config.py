@@ -13,9 +13,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from . import DEFAULT_CONFIG
 from .pipeline import EngineSettings
 
-DEFAULT_CONFIG = Path("/etc/ocrwatchd/ocrwatchd.toml")
 DEFAULT_EXTENSIONS = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".pnm", ".pbm",
                       ".pgm", ".ppm")
 

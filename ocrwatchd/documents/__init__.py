@@ -13,12 +13,16 @@ from ..engine.decode import sniff
 from .base import (Document, DocumentOptions, EncryptedDocument, Page, PageImage, PageInfo, PdfTextPolicy,
                    TooManyPages)
 from .images import ImageSource
-from .pdf import PDFIUM_LOCK, PdfSource, looks_like_pdf
 
-__all__ = ["Document", "DocumentOptions", "EncryptedDocument", "PDFIUM_LOCK", "Page", "PageImage", "PageInfo",
-           "PdfTextPolicy", "TooManyPages", "open_document"]
+__all__ = ["Document", "DocumentOptions", "EncryptedDocument", "Page", "PageImage", "PageInfo", "PdfTextPolicy",
+           "TooManyPages", "looks_like_pdf", "open_document"]
 
 HEAD_BYTES = 1024
+
+
+def looks_like_pdf(head: bytes) -> bool:
+    """A PDF by its bytes: the %PDF- header within the first KiB (the spec tolerates junk before it)."""
+    return b"%PDF-" in head[:HEAD_BYTES]
 
 
 def open_document(path: Path, options: DocumentOptions = DocumentOptions()) -> Document:
@@ -27,6 +31,7 @@ def open_document(path: Path, options: DocumentOptions = DocumentOptions()) -> D
     with open(path, "rb") as f:
         head = f.read(HEAD_BYTES)
     if looks_like_pdf(head):
+        from .pdf import PdfSource    # pypdfium2 is imported by the first PDF, not by every process that reads images
         return PdfSource(path, options)
     data = path.read_bytes()   # images are decoded from memory: read once, hashed here, decoded page by page
     info = sniff(data)

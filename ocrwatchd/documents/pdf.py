@@ -30,11 +30,6 @@ FLOAT_NOISE = 1e-6                # a size within this share above a whole pixel
 _GRAY_SPACES = {pdfium_c.FPDF_COLORSPACE_DEVICEGRAY, pdfium_c.FPDF_COLORSPACE_CALGRAY}
 
 
-def looks_like_pdf(head: bytes) -> bool:
-    """A PDF by its bytes: the %PDF- header within the first KiB (the spec tolerates junk before it)."""
-    return b"%PDF-" in head[:1024]
-
-
 class PdfSource(Document):
     format = "pdf"
 
