@@ -32,7 +32,6 @@ class SessionConfig:
     gpu_mem_limit_mb: int | None = None  # CUDA arena cap; with kSameAsRequested it is not rounded to powers of 2
     intra_op_threads: int = 0          # 0: one per available core
     inter_op_threads: int = 1
-    spin: bool = False                 # intra-op threads busy-wait for work between and after runs (see create_session)
 
 
 _clock = threading.local()
@@ -82,11 +81,10 @@ def create_session(path: Path, cfg: SessionConfig = SessionConfig()) -> tuple[Ti
     # ONNX Runtime's intra-op threads spin after each parallel section, waiting for the next; while they do they
     # hold a core that the models still loading, the page's Python (crops, CTC decoding) and the next page's
     # decode need. With it off (2-core host, 2 threads): `ocrwatchd detect` on SROIE 100 1.28 -> 1.11 s wall,
-    # CPU 2.3 -> 1.7 s; the daemon with 1 worker × 2 threads 44.7 -> 52.6 images/min; one run alone, nothing
-    # else waiting, ~5-10 % slower (the threads are woken instead of found spinning). Sessions of one thread
-    # have no pool to spin.
-    if not cfg.spin:
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # CPU 2.3 -> 1.7 s; the daemon with 1 worker × 2 threads 44.7-48.3 (3 runs) -> 45.6-52.6 (5 runs) images/min;
+    # one run alone, nothing else waiting, ~5-10 % slower (the threads are woken instead of found spinning).
+    # Sessions of one thread (the daemon's default layout on 2 cores) have no pool to spin.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
 
     want_cuda = cfg.device in ("auto", "cuda") or cfg.require_gpu
     providers: list = []
