@@ -4,13 +4,15 @@
 Each image of SOURCE that has ground truth (NAME.gt.json, as ../shared/eval reads it) is scaled by --scale (area
 interpolation, as a lower-resolution scan) and written as JPEG at --quality (a scanner's or a phone app's
 compression); every coordinate of its ground truth (quad, box, points, width and height, words included) is scaled
-alike. With --pdf each image is wrapped as a one-page PDF instead (img2pdf: the stream embedded as is, as a
+alike. --fade K scales every pixel's darkness by K first (255 - (255 - v) × K: faint print, a thermal
+receipt gone pale, a toner-starved copier; the paper stays white). With --pdf each image is wrapped as a one-page PDF instead (img2pdf: the stream embedded as is, as a
 scanner writes it; at --scale 1 the original file's own bytes, not re-encoded): a set's scanned-PDF twin, which
 bench/scoreset_fast.py scores as it scores images. The sets measured in docs/quality.md: `python bench/degrade.py
 ../shared/data/real/funsd-train OUT --scale 0.75 --quality 60` (FUNSD's ~100 dpi forms at ~75 dpi), and
-`python bench/degrade.py ../shared/data/real/sroie OUT --scale 1 --pdf` (SROIE as scanned PDFs).
+`python bench/degrade.py ../shared/data/real/sroie OUT --scale 1 --pdf` (SROIE as scanned PDFs), and `python
+bench/degrade.py SOURCE OUT --scale 1 --fade 0.3 --quality 85` (print at 30 % of its darkness).
 
-Usage: python bench/degrade.py SOURCE OUT [--scale 0.75] [--quality 60] [--pdf]
+Usage: python bench/degrade.py SOURCE OUT [--scale 0.75] [--quality 60] [--fade 1] [--pdf]
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import cv2
 import img2pdf
+import numpy as np
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 GEOMETRY = ("quad", "box", "points", "polygon", "bbox")
@@ -53,10 +56,11 @@ def main() -> None:
     ap.add_argument("out", type=Path)
     ap.add_argument("--scale", type=float, default=0.75)
     ap.add_argument("--quality", type=int, default=60)
+    ap.add_argument("--fade", type=float, default=1.0, help="scale each pixel's darkness by this (1: as it is)")
     ap.add_argument("--pdf", action="store_true", help="wrap each image as a one-page PDF (img2pdf)")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
-    as_is = a.pdf and a.scale == 1          # the original bytes, wrapped; nothing re-encoded
+    as_is = a.pdf and a.scale == 1 and a.fade == 1     # the original bytes, wrapped; nothing re-encoded
     made = 0
     for img in sorted(p for p in a.source.iterdir() if p.suffix.lower() in IMAGE_EXTS):
         gt = img.with_name(img.stem + ".gt.json")
@@ -69,6 +73,8 @@ def main() -> None:
             h, w = pixels.shape[:2]
             small = cv2.resize(pixels, (max(1, round(w * a.scale)), max(1, round(h * a.scale))),
                                interpolation=cv2.INTER_AREA)
+            if a.fade != 1:
+                small = np.clip(255 - (255 - small.astype(np.float32)) * a.fade, 0, 255).astype(np.uint8)
             data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, a.quality])[1].tobytes()
         if a.pdf:
             (a.out / f"{img.stem}.pdf").write_bytes(img2pdf.convert(data))
@@ -76,7 +82,7 @@ def main() -> None:
             (a.out / f"{img.stem}.jpg").write_bytes(data)
         (a.out / f"{img.stem}.gt.json").write_text(json.dumps(scaled(json.loads(gt.read_text()), a.scale)))
         made += 1
-    how = "" if as_is else f", JPEG quality {a.quality}"
+    how = "" if as_is else f", JPEG quality {a.quality}" + (f", ink at {a.fade:g} of its darkness" if a.fade != 1 else "")
     print(f"{made} images of {a.source} at scale {a.scale}{how}{', as PDFs' if a.pdf else ''}, in {a.out}")
 
 
