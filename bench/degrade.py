@@ -5,18 +5,23 @@ Each image of SOURCE that has ground truth (NAME.gt.json, as ../shared/eval read
 interpolation, as a lower-resolution scan) and written as JPEG at --quality (a scanner's or a phone app's
 compression); every coordinate of its ground truth (quad, box, points, width and height, words included) is scaled
 alike. --fade K scales every pixel's darkness by K first (255 - (255 - v) × K: faint print, a thermal
-receipt gone pale, a toner-starved copier; the paper stays white). With --pdf each image is wrapped as a one-page PDF instead (img2pdf: the stream embedded as is, as a
+receipt gone pale, a toner-starved copier; the paper stays white). --stamps N presses N red seals (two rings and
+a star, multiplied into the page like ink, 60-90 % strong) onto each page, each centred on one of its ground-truth
+lines (chosen from the image's name: the same page gets the same seals), as company seals sit on Chinese invoices
+and reports. With --pdf each image is wrapped as a one-page PDF instead (img2pdf: the stream embedded as is, as a
 scanner writes it; at --scale 1 the original file's own bytes, not re-encoded): a set's scanned-PDF twin, which
 bench/scoreset_fast.py scores as it scores images. The sets measured in docs/quality.md: `python bench/degrade.py
 ../shared/data/real/funsd-train OUT --scale 0.75 --quality 60` (FUNSD's ~100 dpi forms at ~75 dpi), and
 `python bench/degrade.py ../shared/data/real/sroie OUT --scale 1 --pdf` (SROIE as scanned PDFs), and `python
-bench/degrade.py SOURCE OUT --scale 1 --fade 0.3 --quality 85` (print at 30 % of its darkness).
+bench/degrade.py SOURCE OUT --scale 1 --fade 0.3 --quality 85` (print at 30 % of its darkness) and `--scale 1
+--stamps 2 --quality 90`.
 
-Usage: python bench/degrade.py SOURCE OUT [--scale 0.75] [--quality 60] [--fade 1] [--pdf]
+Usage: python bench/degrade.py SOURCE OUT [--scale 0.75] [--quality 60] [--fade 1] [--stamps 0] [--pdf]
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from pathlib import Path
 
@@ -50,6 +55,32 @@ def _times(v, s: float):
     return [_times(x, s) for x in v] if isinstance(v, list) else v * s
 
 
+def stamped(pixels: np.ndarray, lines: list[dict], count: int, name: str) -> np.ndarray:
+    """The page with `count` red seals pressed on it, each centred on one of the ground-truth lines."""
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little"))
+    page = cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR) if pixels.ndim == 2 else pixels[:, :, :3]
+    h, w = page.shape[:2]
+    seal = np.full((h, w, 3), 255, np.uint8)
+    red = (40, 40, 200)                                                  # BGR
+    for _ in range(count):
+        if lines:
+            line = lines[rng.integers(len(lines))]
+            points = np.array(next(line[k] for k in ("quad", "polygon", "points", "box", "bbox") if k in line), float)
+            cx, cy = points.reshape(-1, 2).mean(0)
+        else:
+            cx, cy = rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h
+        r = min(h, w) * rng.uniform(0.07, 0.11)
+        centre, stroke = (int(cx), int(cy)), max(2, int(r / 22))
+        cv2.circle(seal, centre, int(r), red, stroke, cv2.LINE_AA)
+        cv2.circle(seal, centre, int(0.8 * r), red, max(1, stroke // 2), cv2.LINE_AA)
+        angles = np.linspace(-np.pi / 2, 3 * np.pi / 2, 11)[:-1]
+        radii = np.where(np.arange(10) % 2 == 0, 0.3 * r, 0.12 * r)
+        star = np.stack([cx + radii * np.cos(angles), cy + radii * np.sin(angles)], 1)
+        cv2.fillPoly(seal, [star.astype(np.int32)], red, cv2.LINE_AA)
+    ink = 1 - (1 - seal.astype(np.float32) / 255) * rng.uniform(0.6, 0.9)
+    return np.clip(page.astype(np.float32) * ink, 0, 255).astype(np.uint8)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("source", type=Path)
@@ -57,15 +88,17 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=0.75)
     ap.add_argument("--quality", type=int, default=60)
     ap.add_argument("--fade", type=float, default=1.0, help="scale each pixel's darkness by this (1: as it is)")
+    ap.add_argument("--stamps", type=int, default=0, help="red seals pressed on each page, over its lines")
     ap.add_argument("--pdf", action="store_true", help="wrap each image as a one-page PDF (img2pdf)")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
-    as_is = a.pdf and a.scale == 1 and a.fade == 1     # the original bytes, wrapped; nothing re-encoded
+    as_is = a.pdf and a.scale == 1 and a.fade == 1 and not a.stamps    # the original bytes, wrapped
     made = 0
     for img in sorted(p for p in a.source.iterdir() if p.suffix.lower() in IMAGE_EXTS):
         gt = img.with_name(img.stem + ".gt.json")
         if not gt.exists():
             continue
+        truth = scaled(json.loads(gt.read_text()), a.scale)
         if as_is:
             data = img.read_bytes()
         else:
@@ -75,14 +108,18 @@ def main() -> None:
                                interpolation=cv2.INTER_AREA)
             if a.fade != 1:
                 small = np.clip(255 - (255 - small.astype(np.float32)) * a.fade, 0, 255).astype(np.uint8)
+            if a.stamps:
+                lines = truth.get("lines") or [l for page in truth.get("pages", []) for l in page.get("lines", [])]
+                small = stamped(small, lines, a.stamps, img.name)
             data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, a.quality])[1].tobytes()
         if a.pdf:
             (a.out / f"{img.stem}.pdf").write_bytes(img2pdf.convert(data))
         else:
             (a.out / f"{img.stem}.jpg").write_bytes(data)
-        (a.out / f"{img.stem}.gt.json").write_text(json.dumps(scaled(json.loads(gt.read_text()), a.scale)))
+        (a.out / f"{img.stem}.gt.json").write_text(json.dumps(truth))
         made += 1
-    how = "" if as_is else f", JPEG quality {a.quality}" + (f", ink at {a.fade:g} of its darkness" if a.fade != 1 else "")
+    how = "" if as_is else (f", JPEG quality {a.quality}" + (f", ink at {a.fade:g} of its darkness" if a.fade != 1 else "")
+                            + (f", {a.stamps} seals a page" if a.stamps else ""))
     print(f"{made} images of {a.source} at scale {a.scale}{how}{', as PDFs' if a.pdf else ''}, in {a.out}")
 
 
