@@ -12,13 +12,20 @@ thank-you line. Then the scan: the strip on a grey scanner bed, faded print (lig
 noise, a small tilt, JPEG. Ground truth: one line per drawn string (a row's name, its quantity and its amount are
 separate strings, as SROIE transcribes columns apart), its box and text.
 
-Usage: python bench/mkreceipt.py OUTDIR [--seed N] [--count K]
+With --lang zh the receipts are Chinese (小票): a Hei, Song or Kai face at 18–24 px, the shop's name and address
+in Chinese, `键：值` header lines with a full-width or ASCII colon (单号, 日期, 收银员, 机号), a 品名 / 数量 / 金额
+header, item names of 2–8 Chinese characters (taken from Debian's Chinese man pages, as bench/mkzh.py takes its
+prose, `apt-get install manpages-zh` and the fonts it names) sometimes with a size or weight after them,
+`qty x price` and the amount, then 合计 / 优惠 / 应收 / 实收 / 找零 and a closing line; the same scan.
+
+Usage: python bench/mkreceipt.py OUTDIR [--seed N] [--count K] [--lang en|zh]
 """
 from __future__ import annotations
 
 import argparse
 import io
 import json
+import math
 import os
 import random
 import re
@@ -121,8 +128,12 @@ def receipt(rng: random.Random, np_rng: np.random.Generator):
     y += pitch
     centre(rng.choice(["THANK YOU", "THANK YOU, PLEASE COME AGAIN", "GOODS SOLD ARE NOT RETURNABLE"]))
     y += pitch + rng.randint(20, 60)
-    strip = np.asarray(img.crop((0, 0, width, y)), np.float32)
+    return scanned(np.asarray(img.crop((0, 0, width, y)), np.float32), lines, rng, np_rng)
 
+
+def scanned(strip: np.ndarray, lines: list[dict], rng: random.Random, np_rng: np.random.Generator):
+    """The printed strip as a scan (faded, on a scanner bed, tilted, blurred, noised, JPEG) and its ground truth."""
+    width = strip.shape[1]
     # thermal print fades: ink lighter towards one end, unevenly
     fade = np.linspace(rng.uniform(0, 40), rng.uniform(40, 140), strip.shape[0])[:, None]
     strip = 255 - (255 - strip) * (1 - fade / 255)
@@ -151,15 +162,116 @@ def receipt(rng: random.Random, np_rng: np.random.Generator):
     return buf.getvalue(), {"pages": [{"lines": out}]}
 
 
+def cjk_runs() -> list[str]:
+    """Runs of 2 or more Chinese characters from the man pages' prose (mkzh.corpus), item and street names."""
+    from mkzh import corpus
+    return [run for line in corpus() for run in re.findall("[\u4e00-\u9fff]{2,}", line)]
+
+
+def zh_words(rng: random.Random, runs: list[str], lo: int, hi: int) -> str:
+    run = rng.choice([r for r in runs if len(r) >= lo] or runs)
+    n = rng.randint(lo, min(hi, len(run)))
+    start = rng.randint(0, len(run) - n)
+    return run[start:start + n]
+
+
+def receipt_zh(rng: random.Random, np_rng: np.random.Generator, runs: list[str]):
+    from mkzh import FONTS as ZH_FONTS
+    width = rng.randint(480, 640)
+    path, index = rng.choice(ZH_FONTS)
+    font = ImageFont.truetype(path, rng.randint(18, 24), index=index)
+    big = ImageFont.truetype(path, rng.randint(26, 34), index=index)
+    pitch = int(font.getbbox("国Ag")[3] * rng.uniform(1.3, 1.6))
+    img = Image.new("L", (width, 4000), 255)
+    d = ImageDraw.Draw(img)
+    lines: list[dict] = []
+    margin = rng.randint(16, 36)
+    y = rng.randint(30, 60)
+
+    def put(x, text, f=font, record=True):
+        x0, y0, x1, y1 = d.textbbox((x, y), text, font=f)
+        d.text((x, y), text, font=f, fill=0)
+        if record:
+            lines.append({"box": [x0, y0, x1, y1], "text": text})
+
+    def centre(text, f=font):
+        put((width - d.textlength(text, font=f)) // 2, text, f)
+
+    def right(text):
+        put(width - margin - d.textlength(text, font=font), text)
+
+    def rule():
+        ch = rng.choice("-=*")
+        put(margin, ch * int((width - 2 * margin) // d.textlength(ch, font=font)), record=False)
+
+    sep = rng.choice(["：", ":"])
+    centre(zh_words(rng, runs, 2, 5) + rng.choice(["超市", "便利店", "餐厅", "商行", "药房"]), big)
+    y += int(pitch * 1.4)
+    centre(f"地址{sep}{zh_words(rng, runs, 3, 7)}路{rng.randint(1, 300)}号")
+    y += pitch
+    centre(f"电话{sep}0{rng.randint(10, 99)}-{digits(rng, 8)}")
+    y += pitch
+    head = [("单号", digits(rng, rng.randint(10, 16))),
+            ("日期", f"20{rng.randint(18, 26)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d} "
+                     f"{rng.randint(8, 21):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}"),
+            ("收银员", zh_words(rng, runs, 2, 3)), ("机号", f"{rng.randint(1, 20):02d}")]
+    rng.shuffle(head)
+    rule()
+    y += pitch
+    for key, value in head[:rng.randint(2, 4)]:
+        put(margin, key + sep + value)
+        y += pitch
+    rule()
+    y += pitch
+    qty_x = margin + int((width - 2 * margin) * 0.55)
+    put(margin, "品名")
+    put(qty_x, "数量")
+    right("金额")
+    y += pitch
+    total = 0.0
+    for _ in range(rng.randint(3, 10)):
+        qty, price = rng.randint(1, 5), rng.randint(100, 9999) / 100
+        amount = round(qty * price, 2)
+        total += amount
+        name = zh_words(rng, runs, 2, 8) + (rng.choice(["500ml", "(大)", "1kg", "x6"]) if rng.random() < 0.3 else "")
+        put(margin, name)
+        y += pitch
+        put(margin + rng.randint(10, 40), f"{qty} x {price:.2f}")
+        right(f"{amount:.2f}")
+        y += pitch
+    rule()
+    y += pitch
+    discount = round(total * rng.choice([0, 0, 0.05, 0.1]), 2)
+    due = round(total - discount, 2)
+    paid = float(math.ceil(due) + rng.choice([0, 1, 10, 50]))
+    for label, value in (("合计", total), ("优惠", discount), ("应收", due), ("实收", paid), ("找零", paid - due)):
+        if label == "优惠" and not discount:
+            continue
+        if rng.random() < 0.5:
+            put(margin, label + sep)
+            right(f"{value:.2f}")
+        else:
+            put(margin, f"{label}{sep}{value:.2f}")
+        y += pitch
+    rule()
+    y += pitch
+    centre(rng.choice(["谢谢惠顾，欢迎再次光临", "谢谢惠顾", "请妥善保管小票", "欢迎下次光临"]))
+    y += pitch + rng.randint(20, 60)
+    return scanned(np.asarray(img.crop((0, 0, width, y)), np.float32), lines, rng, np_rng)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--count", type=int, default=10)
+    ap.add_argument("--lang", choices=("en", "zh"), default="en")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
+    runs = cjk_runs() if a.lang == "zh" else []
     for k in range(a.count):
-        jpeg, gt = receipt(random.Random(a.seed * 1000 + k), np.random.default_rng(a.seed * 1000 + k))
+        rng, np_rng = random.Random(a.seed * 1000 + k), np.random.default_rng(a.seed * 1000 + k)
+        jpeg, gt = receipt_zh(rng, np_rng, runs) if a.lang == "zh" else receipt(rng, np_rng)
         name = "receipt%02d" % k
         with open(os.path.join(a.out, name + ".jpg"), "wb") as f:
             f.write(jpeg)
