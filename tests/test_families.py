@@ -132,6 +132,7 @@ class _Reads:
 
     def __init__(self, readings):
         self.readings = readings
+        self.spec = SimpleNamespace(pad=0.1)       # the crop's margin, as the real recogniser's spec has it
 
     def read_lines(self, image, quads, timings=None):
         return [LineReading(t, s) for t, s in self.readings[:len(quads)]]
@@ -154,6 +155,47 @@ def test_the_recognize_stage_keeps_doubted_lines_and_drops_doubted_specks():
     recognize_stage(ctx, engine)
     assert [(l["text"], l["text_score"]) for l in ctx.lines] == [(readings[0][0], 0.42), (readings[4][0], 0.99)]
     assert ctx.dropped_lines == 3
+
+
+def _receipt_rule_and_print(seed: int) -> tuple[np.ndarray, list[tuple]]:
+    """A thermal receipt's rows: a rule of 24 asterisks, one of 6, a price, a line of small print; faded and
+    blurred as a scan of one, and each row's ink box."""
+    mono = font(DEJAVU / "DejaVuSansMono.ttf", 18)
+    img, boxes = render(560, 260, [(30, 20, "*" * 24, mono), (30, 70, "*" * 6, mono), (30, 120, "86.06", mono),
+                                   (30, 170, "GOODS SOLD ARE NOT RETURNABLE", mono)])
+    rng = np.random.default_rng(seed)
+    faded = 255 - (255 - img.astype(np.float32)) * 0.55
+    out = cv2.GaussianBlur(faded, (0, 0), 0.9) + rng.normal(0, 6, img.shape)
+    return np.clip(out, 0, 255).astype(np.uint8), boxes
+
+
+def test_a_rule_of_one_glyph_is_told_from_text_by_its_pixels():
+    from ocrwatchd.engine.recognize import crop_quad
+    from ocrwatchd.engine.segment import one_glyph_repeated
+
+    for seed in range(3):
+        img, boxes = _receipt_rule_and_print(seed)
+        quads = [np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32) for x0, y0, x1, y1 in boxes]
+        got = [one_glyph_repeated(crop_quad(img, q, 0.1)) for q in quads]
+        assert got == [True, True, False, False]
+        assert not one_glyph_repeated(crop_quad(img, quads[0][[0, 0, 3, 3]] + [[0, 0], [40, 0], [40, 0], [0, 0]],
+                                                0.1))             # 3 asterisks: too few to call a row
+
+
+def test_the_recognize_stage_drops_a_rule_misread_as_text_and_keeps_doubted_print():
+    """A faded rule of asterisks comes back as a row of unrelated CJK characters read at ~0.38 (synthetic Chinese
+    receipts), or as a few `*`: kept before, as doubted text shaped like a line. Its pixels are one glyph over and
+    over; the doubted small print's are not, and a sure reading with letters or digits is not asked."""
+    img, boxes = _receipt_rule_and_print(0)
+    dets = [Detection(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64), 0.6) for x0, y0, x1, y1 in boxes]
+    readings = [("本本车家东本水审本家水末", 0.38), ("*****", 0.55), ("86.06", 0.99),
+                ("GOODS SOLD ARE NOT RETURNABLE", 0.42)]
+    engine = SimpleNamespace(recognizer=_Reads(readings), settings=EngineSettings())
+    ctx = PageContext(DecodedImage(img, None), {})
+    ctx.detection = SimpleNamespace(lines=dets)
+    recognize_stage(ctx, engine)
+    assert [(l["text"], l["text_score"]) for l in ctx.lines] == [readings[2], readings[3]]
+    assert ctx.dropped_lines == 2
 
 
 def test_book_page_reads_as_prose(engine, tmp_path):

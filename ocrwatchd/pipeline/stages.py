@@ -16,8 +16,8 @@ from ..engine.detector import DetectionOutput
 from ..engine.layout import reading_order
 from ..engine.orientation import turn, turn_back
 from ..engine.orphans import joined_with_neighbour, mark_box, orphan_candidates
-from ..engine.recognize import doubted_line_is_text, quad_size, spread_words
-from ..engine.segment import Piece, sub_quad
+from ..engine.recognize import crop_quad, doubted_line_is_text, quad_size, spread_words
+from ..engine.segment import Piece, one_glyph_repeated, sub_quad
 from ..engine.textclean import glyph_rule, repeated_cjk, stray_cjk
 from .engine import Engine
 from .result import line_json
@@ -86,6 +86,10 @@ def recognize_stage(ctx: PageContext, engine: Engine) -> None:
             if not piece.text.strip() or doubted and (piece.score < settings.min_line_score
                                                       or not _doubted_text(piece.text, quad, width, height)):
                 dropped += 1
+                continue
+            if (doubted or not any(ch.isalnum() for ch in piece.text)) and one_glyph_repeated(
+                    crop_quad(ctx.image.pixels, quad, engine.recognizer.spec.pad)):
+                dropped += 1              # a rule of one glyph printed over and over, whatever it was read as
                 continue
             fitted = (piece.t0, piece.t1, v0, v1) != (0.0, 1.0, 0.0, 1.0)
             part = line_json(Detection(quad, det.score) if fitted else det)
