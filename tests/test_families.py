@@ -247,3 +247,52 @@ def test_a_slides_title_on_a_coloured_band_reads_as_one_line(engine):
     assert reading.text.startswith("code or way semiconductor") and not reading.fields
     t0, t1, v0, v1 = reading.bounds
     assert (v1 - v0) * 97 >= 50            # the letters' height in the 97 px box, not a strip's
+
+
+def test_a_wall_runs_on_straight_past_the_line_and_a_seals_ring_does_not():
+    """walls.confirmed: a table's wall continues above and below the line's box, in one column; a seal's ring,
+    which crosses the line as straight as a wall does, curves away outside it; a wall that stops under the line's
+    box (a table's last row) still continues on one side."""
+    from ocrwatchd.engine import walls
+    from ocrwatchd.engine.recognize import rectified
+    from ocrwatchd.engine.segment import minority_ink
+
+    page = np.full((240, 420), 255, np.uint8)
+    cv2.line(page, (200, 10), (200, 230), 0, 2)                       # a wall through the whole table
+    cv2.line(page, (320, 20), (320, 125), 0, 2)                       # a wall that ends under the last row
+    cv2.circle(page, (110, 110), 60, 0, 4)                            # a seal's ring, sides at x 50 and 170
+    quad = np.array([[30, 100], [390, 100], [390, 120], [30, 120]], np.float64)
+    pad = 2.0                                                         # 0.1 of the 20-px line height
+    candidates = np.zeros(int(360 + 2 * pad), bool)
+    for x in (50, 170, 200, 320):
+        candidates[int(x - 30 + pad) - 1:int(x - 30 + pad) + 2] = True
+    tall = minority_ink(rectified(page, walls.tall_quad(quad)))
+    found = walls.confirmed(tall, candidates, pad, False)
+    assert [x for x in (50, 170, 200, 320) if found[int(x - 30 + pad)]] == [200, 320]
+    # a crop read turned by 180° has its columns the other way round: the same walls are found
+    assert (walls.confirmed(tall, candidates[::-1], pad, True)[::-1] == found).all()
+
+
+def test_a_tables_cells_read_apart_however_close_they_come_to_their_walls(engine, tmp_path):
+    """Cells 2 px from their walls at 13 px: the detector boxes two neighbours as one, and with the wall read
+    as no ink the gap between them is one pitch: `Freedom specifyAB-20417`, `XX-80873212`. A wall between two
+    read letters parts them."""
+    from PIL import Image, ImageDraw
+
+    f = font(DEJAVU / "DejaVuSans.ttf", 13)
+    cells = [["Item", "Code", "Qty", "Amount"], ["Freedom specify", "AB-20417", "93", "921.90"],
+             ["family rights", "BS-66395", "4", "160.63"], ["course solely", "XX-80873", "212", "5.18"]]
+    img = Image.new("L", (700, 200), 255)
+    d = ImageDraw.Draw(img)
+    pad, row = 2, 23
+    xs = np.cumsum([40] + [int(max(d.textlength(r[c], font=f) for r in cells)) + 2 * pad for c in range(4)])
+    for r, texts in enumerate(cells):
+        for c, t in enumerate(texts):
+            x = xs[c + 1] - pad - d.textlength(t, font=f) if r and c >= 2 else xs[c] + pad
+            d.text((x, 45 + r * row), t, font=f, fill=0)
+    for r in range(len(cells) + 1):
+        d.line([(xs[0], 40 + r * row), (xs[-1], 40 + r * row)], fill=0, width=2)
+    for x in xs:
+        d.line([(x, 40), (x, 40 + len(cells) * row)], fill=0, width=2)
+    page = cv2.GaussianBlur(np.asarray(img).astype(np.float32), (0, 0), 0.6).astype(np.uint8)
+    assert [l["text"] for l in read(engine, tmp_path, page)] == [t for texts in cells for t in texts]

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from conftest import text_image
 
-from ocrwatchd.engine.segment import (CharSpan, blank_runs, ink_columns, ink_in_middle, ink_mask, longest_blanks,
-                                     minority_ink, split_fields, sub_quad, without_rules)
+from ocrwatchd.engine import walls
+from ocrwatchd.engine.segment import (CharSpan, blank_runs, ink_columns, ink_in_middle, ink_mask,
+                                     longest_blanks, minority_ink, split_fields, sub_quad, without_rules)
 
 PITCH = 10        # px per character cell: 7 px of ink, 3 px blank
 PAD = 4           # crop padding either side (px)
@@ -303,3 +304,19 @@ def test_a_crop_with_no_letters_in_its_middle_has_no_ink_there():
     assert ink_in_middle(ink_mask(banner_crop()))
     faint = banner_crop(letters=185)                         # letters 20 levels off the band: no split made
     assert (ink_mask(faint) == minority_ink(faint)).all()
+
+
+def test_a_cells_wall_is_told_from_letters_and_parts_the_cells_it_stands_between():
+    """`921.90` and `BS-66395` in two cells, one cell pitch apart with the wall between them: no gap of 2.1
+    pitches, yet two fields. The wall is inked through the whole crop (its margin too), no letter is."""
+    spans, mask = ruled("921.90 BS-66395", 0, 0)
+    wall = PAD + 6 * PITCH + 4                               # in the blank cell between the two
+    plain = mask.copy()
+    mask[:, wall:wall + 2] = True
+    borders = walls.borders(mask)
+    assert not walls.borders(plain).any()                    # letters never reach the crop's top and bottom
+    assert set(np.flatnonzero(borders)) == {wall - 1, wall, wall + 1, wall + 2}
+    ink = ink_columns(without_rules(mask & ~borders, HEIGHT), PAD)
+    assert split_fields(spans, 5.0, ink, PAD, HEIGHT, 2.1) is None          # a one-pitch gap: one field …
+    pieces = split_fields(spans, 5.0, ink, PAD, HEIGHT, 2.1, borders)
+    assert [p.text for p in pieces] == ["921.90", "BS-66395"]              # … but a wall between them: two

@@ -14,8 +14,9 @@ import numpy as np
 
 from .checkbox import find_checkboxes, trimmed, with_checkboxes
 from .preprocess import Profile
-from .segment import (CharSpan, Piece, add_missed_spaces, ink_columns, ink_in_middle, ink_mask, split_fields,
-                      text_bounds, without_rules, word_pieces)
+from . import walls
+from .segment import (CharSpan, Piece, add_missed_spaces, ink_columns, ink_in_middle, ink_mask, minority_ink,
+                      split_fields, text_bounds, without_rules, word_pieces)
 from .textclean import halfwidth_if_latin, has_cjk, unsure_letters_in_numbers
 
 BLANK = ""
@@ -156,14 +157,19 @@ def spread_words(text: str, t0: float, t1: float, score: float) -> tuple[Piece, 
 
 def crop_quad(image: np.ndarray, quad: np.ndarray, pad: float = 0.0) -> np.ndarray:
     """The quad's pixels, perspective-rectified to an upright rectangle; tall crops are turned to lie flat."""
-    q = pad_quad(quad, pad).astype(np.float32)
+    crop = rectified(image, pad_quad(quad, pad))
+    if crop.shape[0] >= 1.5 * crop.shape[1]:  # vertical line (or a rotated one): read it lying down
+        crop = cv2.rotate(crop, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    return crop
+
+
+def rectified(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """The quad's pixels warped to an upright rectangle of its size, as they lie (never turned)."""
+    q = np.asarray(quad, np.float32)
     w, h = quad_size(q)
     dst = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
     m = cv2.getPerspectiveTransform(q, dst)
-    crop = cv2.warpPerspective(image, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    if h >= 1.5 * w:  # vertical line (or a rotated one): read it lying down
-        crop = cv2.rotate(crop, cv2.ROTATE_90_COUNTERCLOCKWISE)
-    return crop
+    return cv2.warpPerspective(image, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
 
 def batches_by_width(aspects: list[float], max_batch: int, max_width: float = float("inf")) -> list[list[int]]:
@@ -271,7 +277,7 @@ class TextRecognizer:
                 timings["inference"] = timings.get("inference", 0.0) + t1 - t0
             frame_px = tensor.shape[3] / probs.shape[1]      # model px per output frame
             for i, crop, flip, width, spans in zip(idx, crops, flipped, model_widths(crops, spec), paths):
-                results[i] = self._reading(quads[i], crop, spans, frame_px * crop.shape[1] / width, flip)
+                results[i] = self._reading(quads[i], crop, spans, frame_px * crop.shape[1] / width, flip, image)
         return results
 
     def read_crops(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
@@ -288,7 +294,7 @@ class TextRecognizer:
         return results
 
     def _reading(self, quad: np.ndarray, crop: np.ndarray, spans: list[CharSpan], px_per_frame: float,
-                 flipped: bool) -> LineReading:
+                 flipped: bool, image: np.ndarray) -> LineReading:
         spec = self.spec
         clean = (lambda t: halfwidth_if_latin(t, spec.ascii_quotes)) if spec.latin_halfwidth else (lambda t: t)
         score = path_score(spans)
@@ -299,7 +305,12 @@ class TextRecognizer:
             text = clean("".join(s.char for s in spans))
             return LineReading(text, score, words=spread_words(text, 0.0, 1.0, score))
         pad_px = spec.pad * min(w, h)
-        mask = without_rules(ink_mask(crop), h)     # an underline or fill-in rule is not text, nor ink in a gap
+        mask = ink_mask(crop)
+        borders = walls.borders(mask)                # ink through the whole crop: no letter's
+        mask = without_rules(mask & ~borders, h)     # an underline or fill-in rule is not text, nor ink in a gap
+        if borders.any():                            # … a table's walls among them part its cells
+            tall = minority_ink(rectified(image, walls.tall_quad(quad)))
+            borders = walls.confirmed(tall, borders, pad_px, flipped)
         if not ink_in_middle(mask):                  # a band's edge or a shade read as a glyph: no letters here
             return LineReading("", score)
         spans = trimmed(with_checkboxes(spans, find_checkboxes(mask, h), px_per_frame))
@@ -312,7 +323,7 @@ class TextRecognizer:
         text = clean("".join(s.char for s in spans))
         fields = None
         if spec.field_gap > 0 and len(spans) > 2:
-            fields = split_fields(spans, px_per_frame, ink, pad_px, h, spec.field_gap)
+            fields = split_fields(spans, px_per_frame, ink, pad_px, h, spec.field_gap, borders)
         if fields:
             last = len(fields) - 1
             fields = [Piece(max(f.t0, t0) if k == 0 else f.t0, min(f.t1, t1) if k == last else f.t1,

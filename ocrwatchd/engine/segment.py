@@ -204,9 +204,10 @@ def _letter_gaps(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray,
 
 
 def split_fields(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray, pad_px: float,
-                 line_height: float, min_gap: float) -> list[Piece] | None:
+                 line_height: float, min_gap: float, borders: np.ndarray | None = None) -> list[Piece] | None:
     """Fields of one read line, or None when it has no gap of min_gap character pitches (and at least
-    MIN_GAP_HEIGHTS line heights).
+    MIN_GAP_HEIGHTS line heights) and no border (walls.py: borders, per column) between two letters: a table's
+    cells are read apart however close their text comes to the rule between them.
 
     Coordinates: frames × px_per_frame are crop columns; the crop is the line's quad grown by pad_px on each side,
     so a field's t is measured on the quad itself. Each field keeps a margin of a quarter line height of the gap.
@@ -218,8 +219,10 @@ def split_fields(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray, pa
         return None
     gaps, pitch = measured
     threshold = max(min_gap * pitch, MIN_GAP_HEIGHTS * line_height)
+    walled = borders if borders is not None else np.zeros(width, bool)
     cuts = [(k, a, b) for k, a, b, _ in gaps
-            if b - a >= threshold and not (b - a < SENTENCE_GAP * pitch and sentence_space(spans, k))]
+            if walled[a:b].any() or b - a >= threshold and not (b - a < SENTENCE_GAP * pitch
+                                                                and sentence_space(spans, k))]
     if not cuts:
         return None
     # fields: spans from the first (or the letter after a cut) up to the letter before the next cut

@@ -1,0 +1,92 @@
+"""A table's walls in a line's crop: the vertical rules between cells, which are not text and part the cells.
+
+A table ruled on every side puts a wall a few pixels from each cell's text; the detector often boxes two
+neighbouring cells as one line, and the wall, read as no character, leaves a blank of about one pitch between them:
+`Freedom specifyAB-20417`. borders() finds columns inked through the whole crop (no letter is: the crop adds a
+margin around the box the letters were found in); confirmed() keeps those that run on, straight, past the line's
+box on the page (a seal's ring crossing the line does not, nor does a tall bracket). Their ink is taken out of the
+crop's mask (a cell's box is fitted to its text, not to its walls) and the line is split at the confirmed ones.
+Measured on synthetic ruled tables (bench/mktable.py) and on every other set, in docs/quality.md.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .segment import sub_quad
+
+BORDER_ROWS = 0.95      # a column inked through this share of a crop's rows is a border, not part of a letter
+# A table's wall runs on straight past a line's box: inked in WALL_ROWS of the rows WALL_REACH line heights above
+# the box, or as far below it, its stroke's centre within WALL_DRIFT columns.
+WALL_REACH = 1.0
+WALL_ROWS = 0.9
+WALL_DRIFT = 2.0
+
+
+def borders(mask: np.ndarray) -> np.ndarray:
+    """Boolean per column: is it (or a neighbour) inked through nearly the whole crop, its margin above and below
+    the box included — a table's cell border, a frame's side? The letters were boxed by the detector and the crop
+    adds a margin around that box, so no letter's stroke runs from the crop's top to its bottom; a border does,
+    past the box at both ends. Its ink is not the text's (it stretched a cell's fitted box to the cell's walls),
+    and where it stands between letters it parts two cells (segment.split_fields)."""
+    height, width = mask.shape
+    if height < 8 or width < 3:
+        return np.zeros(width, bool)
+    full = (mask.sum(axis=0) >= BORDER_ROWS * height).astype(np.uint8)
+    return cv2.dilate(full[None, :], np.ones((1, 3), np.uint8))[0] > 0
+
+
+def tall_quad(quad: np.ndarray) -> np.ndarray:
+    """The line's quad grown WALL_REACH line heights up and as far down: where a wall must go on."""
+    return sub_quad(quad, 0.0, 1.0, -WALL_REACH, 1.0 + WALL_REACH)
+
+
+def confirmed(tall_ink: np.ndarray, candidates: np.ndarray, pad_px: float, flipped: bool) -> np.ndarray:
+    """The candidates (borders() of a line's crop) that are a table's walls: a straight stroke that
+    runs on past the line's box for WALL_REACH line heights above it or below it (a table's first or last row
+    has cells on one side only). A seal's ring crossing a line looks like a border inside the crop but curves away
+    outside it (r = 2 line heights: its stroke's centre drifts by 0.7 of one at 1.5), and a tall bracket ends.
+    tall_ink is the ink (segment.minority_ink) of the line's quad grown WALL_REACH line heights up and down
+    (tall_quad), unturned; candidates are per crop column (the quad widened by pad_px each side, turned 180° if
+    flipped)."""
+    ink = tall_ink
+    rows, width = ink.shape
+    line = rows / (1 + 2 * WALL_REACH)                       # rows per line height
+    above, below = int(round(WALL_REACH * line)), int(round((1 + WALL_REACH) * line))
+    out = np.zeros_like(candidates)
+    cols = np.flatnonzero(candidates)
+    for group in np.split(cols, np.flatnonzero(np.diff(cols) > 1) + 1):   # one wall: adjacent columns
+        k = int(round((len(candidates) - 1 - group.mean() if flipped else group.mean()) - pad_px))
+        if not 0 <= k < width:
+            continue
+        centre = _stroke_centres(ink, k, max(2, int(0.3 * line)))
+        if _straight(centre[above:below]) and (_straight(centre[:above]) or _straight(centre[below:])):
+            out[group] = True
+    return out
+
+
+def _stroke_centres(ink: np.ndarray, k: int, reach: int) -> np.ndarray:
+    """Per row, the centre column of the ink run through (or nearest to) column k within reach; NaN where there
+    is none, inf where the run fills the window (a rule crossing the wall, or the wall's own corner)."""
+    lo, hi = max(0, k - reach), min(ink.shape[1], k + reach + 1)
+    out = np.full(ink.shape[0], np.nan)
+    for r, row in enumerate(ink[:, lo:hi]):
+        inked = np.flatnonzero(row)
+        if len(inked) == 0:
+            continue
+        near = inked[np.argmin(np.abs(inked + lo - k))]
+        a = b = near                                          # grow the run around the inked column nearest k
+        while a > 0 and row[a - 1]:
+            a -= 1
+        while b < len(row) - 1 and row[b + 1]:
+            b += 1
+        out[r] = np.inf if a == 0 and b == len(row) - 1 else lo + (a + b) / 2
+    return out
+
+
+def _straight(centres: np.ndarray) -> bool:
+    """A stroke inked in WALL_ROWS of these rows whose centre stays within WALL_DRIFT columns."""
+    found = centres[~np.isnan(centres)]
+    placed = found[np.isfinite(found)]
+    return (len(centres) > 0 and len(found) >= WALL_ROWS * len(centres) and len(placed) >= len(found) / 2
+            and np.ptp(placed) <= WALL_DRIFT)
