@@ -49,41 +49,63 @@ def digits(rng: random.Random, n: int) -> str:
     return "".join(str(rng.randrange(10)) for _ in range(n))
 
 
+class Strip:
+    """A till roll being printed: each string drawn at the current row y and recorded as a ground-truth line."""
+
+    def __init__(self, width: int, font, margin: int, y: int) -> None:
+        self.img = Image.new("L", (width, 4000), 255)
+        self.d = ImageDraw.Draw(self.img)
+        self.width, self.font, self.margin, self.y = width, font, margin, y
+        self.lines: list[dict] = []
+
+    def put(self, x, text, font=None, record=True) -> None:
+        font = font or self.font
+        x0, y0, x1, y1 = self.d.textbbox((x, self.y), text, font=font)
+        self.d.text((x, self.y), text, font=font, fill=0)
+        if record:
+            self.lines.append({"box": [x0, y0, x1, y1], "text": text})
+
+    def centre(self, text, font=None) -> None:
+        self.put((self.width - self.d.textlength(text, font=font or self.font)) // 2, text, font)
+
+    def right(self, text) -> None:
+        self.put(self.width - self.margin - self.d.textlength(text, font=self.font), text)
+
+    def rule(self, rng: random.Random) -> None:
+        """A row of one glyph across the roll, not in the ground truth."""
+        ch = rng.choice("-=*")
+        self.put(self.margin, ch * int((self.width - 2 * self.margin) // self.d.textlength(ch, font=self.font)),
+                 record=False)
+
+    def keyed(self, rng: random.Random, pairs: list[tuple[str, str]], sep: str, pitch: int, least: int,
+              most: int) -> None:
+        """A section between two rules of `key: value` lines, the first least to most of the pairs."""
+        self.rule(rng)
+        self.y += pitch
+        for key, value in pairs[:rng.randint(least, most)]:
+            self.put(self.margin, key + sep + value)
+            self.y += pitch
+        self.rule(rng)
+        self.y += pitch
+
+    def printed(self) -> np.ndarray:
+        return np.asarray(self.img.crop((0, 0, self.width, self.y)), np.float32)
+
+
 def receipt(rng: random.Random, np_rng: np.random.Generator):
     width = rng.randint(480, 640)
     mono = ImageFont.truetype(rng.choice(FONTS), rng.randint(14, 22))
     bold = ImageFont.truetype(rng.choice(BOLD), rng.randint(20, 28))
     pitch = int(mono.getbbox("Ag")[3] * rng.uniform(1.35, 1.7))
-    img = Image.new("L", (width, 4000), 255)
-    d = ImageDraw.Draw(img)
-    lines: list[dict] = []
-    margin = rng.randint(16, 36)
-    y = rng.randint(30, 60)
-
-    def put(x, text, font=mono, record=True):
-        x0, y0, x1, y1 = d.textbbox((x, y), text, font=font)
-        d.text((x, y), text, font=font, fill=0)
-        if record:
-            lines.append({"box": [x0, y0, x1, y1], "text": text})
-        return x1
-
-    def centre(text, font=mono):
-        put((width - d.textlength(text, font=font)) // 2, text, font)
-
-    def right(text):
-        put(width - margin - d.textlength(text, font=mono), text)
-
-    def rule():
-        ch = rng.choice("-=*")
-        put(margin, ch * int((width - 2 * margin) // d.textlength(ch, font=mono)), record=False)
-
-    centre(words(rng, rng.randint(1, 3)) + rng.choice([" SDN BHD", " ENTERPRISE", " TRADING", " MART", ""]), bold)
-    y += int(pitch * 1.4)
-    centre(f"({digits(rng, rng.randint(5, 7))}-{rng.choice('ADHKMPTUVWX')})")
-    y += pitch
+    p = Strip(width, mono, rng.randint(16, 36), rng.randint(30, 60))
+    margin = p.margin
+    p.centre(words(rng, rng.randint(1, 3)) + rng.choice([" SDN BHD", " ENTERPRISE", " TRADING", " MART", ""]), bold)
+    p.y += int(pitch * 1.4)
+    p.centre(f"({digits(rng, rng.randint(5, 7))}-{rng.choice('ADHKMPTUVWX')})")
+    p.y += pitch
     for _ in range(rng.randint(2, 3)):
-        centre(f"{rng.randint(1, 300)}, {words(rng, rng.randint(1, 3))}" if rng.random() < 0.5 else words(rng, 2))
-        y += pitch
+        p.centre(f"{rng.randint(1, 300)}, {words(rng, rng.randint(1, 3))}" if rng.random() < 0.5 else words(rng, 2))
+        p.y += pitch
     sep = rng.choice([": ", " : ", ":"])
     head = [("TEL", f"0{rng.randint(3, 9)}-{digits(rng, 4)} {digits(rng, 4)}"),
             ("GST ID", digits(rng, 12)),
@@ -92,43 +114,37 @@ def receipt(rng: random.Random, np_rng: np.random.Generator):
                      f" {rng.randint(8, 21):02d}:{rng.randint(0, 59):02d}"),
             (rng.choice(["CASHIER", "SALESPERSON", "OPERATOR"]), words(rng, 1))]
     rng.shuffle(head)
-    rule()
-    y += pitch
-    for key, value in head[:rng.randint(3, 5)]:
-        put(margin, key + sep + value)
-        y += pitch
-    rule()
-    y += pitch
+    p.keyed(rng, head, sep, pitch, 3, 5)
     total = 0.0
     tax = rng.choice(["SR", "ZR", ""])
     for _ in range(rng.randint(4, 14)):
         qty, price = rng.randint(1, 6), rng.randint(50, 9999) / 100
         amount = round(qty * price, 2)
         total += amount
-        put(margin, words(rng, rng.randint(1, 3))[:int((width - 2 * margin) / d.textlength("M", font=mono)) - 1])
-        y += pitch
+        p.put(margin, words(rng, rng.randint(1, 3))[:int((width - 2 * margin) / p.d.textlength("M", font=mono)) - 1])
+        p.y += pitch
         if rng.random() < 0.5:
-            put(margin + 10, digits(rng, 13))
-            y += pitch
-        put(margin + rng.randint(10, 60), f"{qty} x {price:.2f}")
-        right(f"{amount:.2f}" + (f" {tax}" if tax else ""))
-        y += pitch
-    rule()
-    y += pitch
+            p.put(margin + 10, digits(rng, 13))
+            p.y += pitch
+        p.put(margin + rng.randint(10, 60), f"{qty} x {price:.2f}")
+        p.right(f"{amount:.2f}" + (f" {tax}" if tax else ""))
+        p.y += pitch
+    p.rule(rng)
+    p.y += pitch
     gst = round(total * 0.06, 2)
     for label, value in (("SUBTOTAL", total), ("GST 6%", gst), ("ROUNDING", 0.0), ("TOTAL", total + gst),
                          ("CASH", float(int(total + gst) + rng.choice([0, 1, 10, 50]))),
                          ("CHANGE", float(int(total + gst) + 1) - (total + gst))):
         if label == "ROUNDING" and rng.random() < 0.5:
             continue
-        put(margin, label if rng.random() < 0.7 else label.title())
-        right(f"{value:.2f}")
-        y += pitch
-    rule()
-    y += pitch
-    centre(rng.choice(["THANK YOU", "THANK YOU, PLEASE COME AGAIN", "GOODS SOLD ARE NOT RETURNABLE"]))
-    y += pitch + rng.randint(20, 60)
-    return scanned(np.asarray(img.crop((0, 0, width, y)), np.float32), lines, rng, np_rng)
+        p.put(margin, label if rng.random() < 0.7 else label.title())
+        p.right(f"{value:.2f}")
+        p.y += pitch
+    p.rule(rng)
+    p.y += pitch
+    p.centre(rng.choice(["THANK YOU", "THANK YOU, PLEASE COME AGAIN", "GOODS SOLD ARE NOT RETURNABLE"]))
+    p.y += pitch + rng.randint(20, 60)
+    return scanned(p.printed(), p.lines, rng, np_rng)
 
 
 def scanned(strip: np.ndarray, lines: list[dict], rng: random.Random, np_rng: np.random.Generator):
@@ -150,8 +166,15 @@ def scanned(strip: np.ndarray, lines: list[dict], rng: random.Random, np_rng: np
     buf = io.BytesIO()
     Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=rng.randint(55, 85))
     # ground truth: the boxes moved onto the bed and turned as the page was
+    return buf.getvalue(), {"pages": [{"lines": turned(lines, angle, (bed_w / 2, bed_h / 2), (ox, oy))}]}
+
+
+def turned(lines: list[dict], angle: float, centre: tuple[float, float], offset: tuple[int, int] = (0, 0)):
+    """Ground-truth lines whose boxes were moved by offset and then turned as PIL's rotate(angle, center=centre)
+    turned the image, as polygons."""
     t = np.deg2rad(-angle)
-    c, s, cx, cy = np.cos(t), np.sin(t), bed_w / 2, bed_h / 2
+    c, s = np.cos(t), np.sin(t)
+    (cx, cy), (ox, oy) = centre, offset
     out = []
     for ln in lines:
         x0, y0, x1, y1 = ln["box"]
@@ -159,7 +182,7 @@ def scanned(strip: np.ndarray, lines: list[dict], rng: random.Random, np_rng: np
         poly = [[round(cx + (x - cx) * c - (y - cy) * s, 1), round(cy + (x - cx) * s + (y - cy) * c, 1)]
                 for x, y in quad]
         out.append({"polygon": poly, "text": ln["text"]})
-    return buf.getvalue(), {"pages": [{"lines": out}]}
+    return out
 
 
 def cjk_runs() -> list[str]:
@@ -182,65 +205,39 @@ def receipt_zh(rng: random.Random, np_rng: np.random.Generator, runs: list[str])
     font = ImageFont.truetype(path, rng.randint(18, 24), index=index)
     big = ImageFont.truetype(path, rng.randint(26, 34), index=index)
     pitch = int(font.getbbox("国Ag")[3] * rng.uniform(1.3, 1.6))
-    img = Image.new("L", (width, 4000), 255)
-    d = ImageDraw.Draw(img)
-    lines: list[dict] = []
-    margin = rng.randint(16, 36)
-    y = rng.randint(30, 60)
-
-    def put(x, text, f=font, record=True):
-        x0, y0, x1, y1 = d.textbbox((x, y), text, font=f)
-        d.text((x, y), text, font=f, fill=0)
-        if record:
-            lines.append({"box": [x0, y0, x1, y1], "text": text})
-
-    def centre(text, f=font):
-        put((width - d.textlength(text, font=f)) // 2, text, f)
-
-    def right(text):
-        put(width - margin - d.textlength(text, font=font), text)
-
-    def rule():
-        ch = rng.choice("-=*")
-        put(margin, ch * int((width - 2 * margin) // d.textlength(ch, font=font)), record=False)
-
+    p = Strip(width, font, rng.randint(16, 36), rng.randint(30, 60))
+    margin = p.margin
     sep = rng.choice(["：", ":"])
-    centre(zh_words(rng, runs, 2, 5) + rng.choice(["超市", "便利店", "餐厅", "商行", "药房"]), big)
-    y += int(pitch * 1.4)
-    centre(f"地址{sep}{zh_words(rng, runs, 3, 7)}路{rng.randint(1, 300)}号")
-    y += pitch
-    centre(f"电话{sep}0{rng.randint(10, 99)}-{digits(rng, 8)}")
-    y += pitch
+    p.centre(zh_words(rng, runs, 2, 5) + rng.choice(["超市", "便利店", "餐厅", "商行", "药房"]), big)
+    p.y += int(pitch * 1.4)
+    p.centre(f"地址{sep}{zh_words(rng, runs, 3, 7)}路{rng.randint(1, 300)}号")
+    p.y += pitch
+    p.centre(f"电话{sep}0{rng.randint(10, 99)}-{digits(rng, 8)}")
+    p.y += pitch
     head = [("单号", digits(rng, rng.randint(10, 16))),
             ("日期", f"20{rng.randint(18, 26)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d} "
                      f"{rng.randint(8, 21):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}"),
             ("收银员", zh_words(rng, runs, 2, 3)), ("机号", f"{rng.randint(1, 20):02d}")]
     rng.shuffle(head)
-    rule()
-    y += pitch
-    for key, value in head[:rng.randint(2, 4)]:
-        put(margin, key + sep + value)
-        y += pitch
-    rule()
-    y += pitch
+    p.keyed(rng, head, sep, pitch, 2, 4)
     qty_x = margin + int((width - 2 * margin) * 0.55)
-    put(margin, "品名")
-    put(qty_x, "数量")
-    right("金额")
-    y += pitch
+    p.put(margin, "品名")
+    p.put(qty_x, "数量")
+    p.right("金额")
+    p.y += pitch
     total = 0.0
     for _ in range(rng.randint(3, 10)):
         qty, price = rng.randint(1, 5), rng.randint(100, 9999) / 100
         amount = round(qty * price, 2)
         total += amount
         name = zh_words(rng, runs, 2, 8) + (rng.choice(["500ml", "(大)", "1kg", "x6"]) if rng.random() < 0.3 else "")
-        put(margin, name)
-        y += pitch
-        put(margin + rng.randint(10, 40), f"{qty} x {price:.2f}")
-        right(f"{amount:.2f}")
-        y += pitch
-    rule()
-    y += pitch
+        p.put(margin, name)
+        p.y += pitch
+        p.put(margin + rng.randint(10, 40), f"{qty} x {price:.2f}")
+        p.right(f"{amount:.2f}")
+        p.y += pitch
+    p.rule(rng)
+    p.y += pitch
     discount = round(total * rng.choice([0, 0, 0.05, 0.1]), 2)
     due = round(total - discount, 2)
     paid = float(math.ceil(due) + rng.choice([0, 1, 10, 50]))
@@ -248,16 +245,16 @@ def receipt_zh(rng: random.Random, np_rng: np.random.Generator, runs: list[str])
         if label == "优惠" and not discount:
             continue
         if rng.random() < 0.5:
-            put(margin, label + sep)
-            right(f"{value:.2f}")
+            p.put(margin, label + sep)
+            p.right(f"{value:.2f}")
         else:
-            put(margin, f"{label}{sep}{value:.2f}")
-        y += pitch
-    rule()
-    y += pitch
-    centre(rng.choice(["谢谢惠顾，欢迎再次光临", "谢谢惠顾", "请妥善保管小票", "欢迎下次光临"]))
-    y += pitch + rng.randint(20, 60)
-    return scanned(np.asarray(img.crop((0, 0, width, y)), np.float32), lines, rng, np_rng)
+            p.put(margin, f"{label}{sep}{value:.2f}")
+        p.y += pitch
+    p.rule(rng)
+    p.y += pitch
+    p.centre(rng.choice(["谢谢惠顾，欢迎再次光临", "谢谢惠顾", "请妥善保管小票", "欢迎下次光临"]))
+    p.y += pitch + rng.randint(20, 60)
+    return scanned(p.printed(), p.lines, rng, np_rng)
 
 
 def main() -> int:

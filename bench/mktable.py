@@ -27,6 +27,8 @@ import re
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from mkreceipt import turned
+
 F = "/usr/share/fonts/truetype/dejavu/"
 LATIN = [F + "DejaVuSans.ttf", F + "DejaVuSerif.ttf", F + "DejaVuSansMono.ttf", F + "DejaVuSansCondensed.ttf"]
 LATIN_BOLD = {F + "DejaVuSans.ttf": F + "DejaVuSans-Bold.ttf", F + "DejaVuSerif.ttf": F + "DejaVuSerif-Bold.ttf",
@@ -119,20 +121,12 @@ def page(rng: random.Random, np_rng: np.random.Generator, zh_runs: list[str]):
         if y > 0.6 * h:
             break
     angle = rng.uniform(-0.8, 0.8)
-    turned = img.rotate(angle, resample=Image.BICUBIC, fillcolor=255, center=(w / 2, h / 2))
-    turned = turned.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.8)))
-    arr = np.asarray(turned, np.float32) + np_rng.normal(0, rng.uniform(2, 8), (h, w))
+    tilted = img.rotate(angle, resample=Image.BICUBIC, fillcolor=255, center=(w / 2, h / 2))
+    tilted = tilted.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.8)))
+    arr = np.asarray(tilted, np.float32) + np_rng.normal(0, rng.uniform(2, 8), (h, w))
     buf = io.BytesIO()
     Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=rng.randint(70, 90))
-    t = np.deg2rad(-angle)
-    c, s, cx, cy = np.cos(t), np.sin(t), w / 2, h / 2
-    out = []
-    for ln in lines:
-        x0, y0, x1, y1 = ln["box"]
-        poly = [[round(cx + (x - cx) * c - (yy - cy) * s, 1), round(cy + (x - cx) * s + (yy - cy) * c, 1)]
-                for x, yy in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]
-        out.append({"polygon": poly, "text": ln["text"]})
-    return buf.getvalue(), {"pages": [{"lines": out}]}
+    return buf.getvalue(), {"pages": [{"lines": turned(lines, angle, (w / 2, h / 2))}]}
 
 
 def main() -> int:
