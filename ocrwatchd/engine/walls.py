@@ -69,18 +69,14 @@ def _stroke_centres(ink: np.ndarray, k: int, reach: int) -> np.ndarray:
     """Per row, the centre column of the ink run through (or nearest to) column k within reach; NaN where there
     is none, inf where the run fills the window (a rule crossing the wall, or the wall's own corner)."""
     lo, hi = max(0, k - reach), min(ink.shape[1], k + reach + 1)
-    out = np.full(ink.shape[0], np.nan)
-    for r, row in enumerate(ink[:, lo:hi]):
-        inked = np.flatnonzero(row)
-        if len(inked) == 0:
-            continue
-        near = inked[np.argmin(np.abs(inked + lo - k))]
-        a = b = near                                          # grow the run around the inked column nearest k
-        while a > 0 and row[a - 1]:
-            a -= 1
-        while b < len(row) - 1 and row[b + 1]:
-            b += 1
-        out[r] = np.inf if a == 0 and b == len(row) - 1 else lo + (a + b) / 2
+    window = ink[:, lo:hi]
+    width = window.shape[1]
+    cols = np.arange(width)
+    near = np.where(window, np.abs(cols + lo - k), width + reach).argmin(axis=1)[:, None]   # nearest inked column
+    first = np.where(~window & (cols < near), cols, -1).max(axis=1) + 1        # its run, grown both ways
+    last = np.where(~window & (cols > near), cols, width).min(axis=1) - 1
+    out = np.where(window.any(axis=1), lo + (first + last) / 2, np.nan)
+    out[(first == 0) & (last == width - 1) & window.any(axis=1)] = np.inf
     return out
 
 
