@@ -110,8 +110,7 @@ def one_glyph_repeated(crop: np.ndarray) -> bool:
     (stages.recognize_stage)."""
     gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
     ink = ink_mask(gray)
-    edges = np.flatnonzero(np.diff(np.r_[False, ink.any(axis=0), False].astype(np.int8)))
-    starts, ends = edges[::2], edges[1::2]
+    starts, ends = runs(ink.any(axis=0))          # the pieces: runs of inked columns
     if len(starts) < GLYPH_ROW_MIN:
         return False
     rows = [np.flatnonzero(ink[:, a:b].any(axis=1)) for a, b in zip(starts, ends)]
@@ -154,10 +153,15 @@ def ink_columns(mask: np.ndarray, pad_px: float) -> np.ndarray:
     return band.any(axis=0)
 
 
+def runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every maximal run of set entries of a 1-D boolean array, as (starts, ends) in order, ends exclusive."""
+    edges = np.diff(np.r_[False, flags, False].astype(np.int8))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
 def blank_runs(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every maximal run of ink-free columns, as (starts, ends) in column order, ends exclusive."""
-    edges = np.diff(np.r_[False, ~ink, False].astype(np.int8))
-    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return runs(~ink)
 
 
 def longest_blanks(runs: tuple[np.ndarray, np.ndarray], windows: np.ndarray) -> np.ndarray:

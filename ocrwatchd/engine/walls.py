@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .segment import sub_quad
+from .segment import runs, sub_quad
 
 BORDER_ROWS = 0.95      # a column inked through this share of a crop's rows is a border, not part of a letter
 # A table's wall runs on straight past a line's box: inked in WALL_ROWS of the rows WALL_REACH line heights above
@@ -49,19 +49,18 @@ def confirmed(tall_ink: np.ndarray, candidates: np.ndarray, pad_px: float, flipp
     tall_ink is the ink (segment.minority_ink) of the line's quad grown WALL_REACH line heights up and down
     (tall_quad), unturned; candidates are per crop column (the quad widened by pad_px each side, turned 180° if
     flipped)."""
-    ink = tall_ink
-    rows, width = ink.shape
+    rows, width = tall_ink.shape
     line = rows / (1 + 2 * WALL_REACH)                       # rows per line height
     above, below = int(round(WALL_REACH * line)), int(round((1 + WALL_REACH) * line))
     out = np.zeros_like(candidates)
-    cols = np.flatnonzero(candidates)
-    for group in np.split(cols, np.flatnonzero(np.diff(cols) > 1) + 1):   # one wall: adjacent columns
-        k = int(round((len(candidates) - 1 - group.mean() if flipped else group.mean()) - pad_px))
+    for a, b in zip(*runs(candidates)):                      # one wall: adjacent columns
+        middle = (a + b - 1) / 2
+        k = int(round((len(candidates) - 1 - middle if flipped else middle) - pad_px))
         if not 0 <= k < width:
             continue
-        centre = _stroke_centres(ink, k, max(2, int(0.3 * line)))
+        centre = _stroke_centres(tall_ink, k, max(2, int(0.3 * line)))
         if _straight(centre[above:below]) and (_straight(centre[:above]) or _straight(centre[below:])):
-            out[group] = True
+            out[a:b] = True
     return out
 
 
