@@ -31,6 +31,8 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--require-gpu", action="store_true", default=None, help="fail instead of falling back to the CPU")
     g.add_argument("--gpu-mem-limit-mb", type=int)
     g.add_argument("--threads", type=int, help="CPU threads (0: one per core)")
+    g.add_argument("--parallel-runs", type=int,
+                   help="model runs in flight at once (0: 2 on a CPU with 2+ threads, else 1; 1 saves ~150 MB)")
     g.add_argument("--tile-size", type=int, choices=list(TILE_PRESETS))
     g.add_argument("--overlap", type=int, help="tile overlap in px (> tallest text line)")
     g.add_argument("--batch-size", type=int, help="tiles per inference call")

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from ocrwatchd.config import Config
-from ocrwatchd.daemon.budget import TILE_WORKING_SET, MemoryBudget, page_bytes, reservation
+from ocrwatchd.daemon.budget import TILE_RUN_BYTES, TILE_WORKING_SET, MemoryBudget, page_bytes, reservation
 from ocrwatchd.daemon.intake import Settler, ignored, scan, wanted
 from ocrwatchd.daemon.janitor import Janitor
 
@@ -97,6 +97,17 @@ def test_a_document_reads_ahead_only_with_several_pages_that_fit_the_budget_twic
     assert reservation(a4, 1, True, 4 << 30) == (one, False)      # nothing to read ahead
     assert reservation(a4, 6, False, 4 << 30) == (one, False)     # turned off
     assert reservation(a4, 6, True, two - 1) == (one, False)      # two pages would not fit: one at a time
+
+
+def test_an_engine_running_two_batches_at_once_reserves_a_second_batch_and_renders_pages_smaller():
+    a4 = 2480 * 3508
+    assert page_bytes(a4, runs=2) == page_bytes(a4) + TILE_RUN_BYTES
+    assert reservation(a4, 6, True, 4 << 30, runs=2) == (page_bytes(a4, ahead=True, runs=2), True)
+    just_two = page_bytes(a4, ahead=True)                         # fits one run at a time, not two
+    assert reservation(a4, 6, True, just_two, runs=1) == (just_two, True)
+    assert reservation(a4, 6, True, just_two, runs=2) == (page_bytes(a4, runs=2), False)
+    b = MemoryBudget(1 << 30)
+    assert b.page_limit(runs=2) == b.page_limit() - TILE_RUN_BYTES
 
 
 def test_janitor_removes_only_our_stale_temp_files_and_old_results_when_asked(tmp_path):

@@ -179,11 +179,12 @@ class Worker(threading.Thread):
                 raise TruncatedImage("empty file (nothing written yet?)")
             # A PDF page is rendered no larger than the whole budget allows; the reservation is the largest page's
             # pixels, known from the headers (page sizes) before any page is decoded or rendered.
-            options = self.engine.settings.document_options(memory_limit=self.budget.page_limit(),
+            runs = self.engine.parallel_runs
+            options = self.engine.settings.document_options(memory_limit=self.budget.page_limit(runs),
                                                             pdf_text=job.inbox.pdf_text)
             document = open_document(path, options)
             reserved, ahead = reservation(document.max_page_pixels(), document.page_count,
-                                          self.engine.settings.read_ahead, self.budget.budget)
+                                          self.engine.settings.read_ahead, self.budget.budget, runs)
             if not self.budget.reserve(reserved, self.stop):
                 reserved = 0
                 return self.retry(job, 0.0)   # shutting down: stays claimed, recovered at next start

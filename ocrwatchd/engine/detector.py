@@ -1,7 +1,8 @@
 """The detection stage: image → tiles → batched DB model → per-tile boxes → merged text lines.
 
-Memory is bounded by design: the image is kept once (gray stays one channel), and only one batch of tiles, its
-float tensor and its probability maps exist at a time; boxes, not maps, are what survive a batch.
+Memory is bounded by design: the image is kept once (gray stays one channel), and only parallel_runs batches of
+tiles (one, or two where the model has two cores: session.in_parallel), their float tensors and probability maps
+exist at a time; boxes, not maps, are what survive a batch.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 from .dbpost import DBParams, Detection, boxes_from_probability_map
 from .merge import Candidate, merge_candidates
 from .preprocess import Profile, to_tensor
+from .session import covered_seconds, in_parallel
 from .tiling import Tile, TileGrid, plan_tiles
 
 EDGE_MARGIN = 3.0   # px: a box this close to a cut edge is treated as continuing past it (a sliver of a line
@@ -70,6 +72,19 @@ class DetectionOutput:
     blank_tiles: int = 0    # tiles of the grid not run through the model: nothing on them could be ink
 
 
+@dataclass
+class TileBatch:
+    """What one batch of tiles left: its candidates, whether the model ran (0: every tile blank), the tiles
+    skipped as blank, and the seconds it spent in each stage."""
+
+    candidates: list[Candidate]
+    ran: int
+    skipped: int
+    preprocess: float = 0.0
+    inference: float = 0.0
+    postprocess: float = 0.0
+
+
 def scale_for_text(heights: np.ndarray, overview_scale: float, tiling: TilingParams) -> float:
     """Scale that brings the smaller lines (10th percentile of heights, source px) to the target height.
 
@@ -85,10 +100,12 @@ def scale_for_text(heights: np.ndarray, overview_scale: float, tiling: TilingPar
 
 
 class TextDetector:
-    def __init__(self, session, spec: DetectorSpec, tiling: TilingParams = TilingParams()) -> None:
+    def __init__(self, session, spec: DetectorSpec, tiling: TilingParams = TilingParams(),
+                 parallel_runs: int = 1) -> None:
         self.session = session
         self.spec = spec
         self.tiling = tiling
+        self.parallel_runs = parallel_runs   # batches of tiles in the model at once (session.in_parallel)
 
     def detect(self, image: np.ndarray) -> DetectionOutput:
         if image.dtype != np.uint8 or image.ndim not in (2, 3):
@@ -123,40 +140,23 @@ class TextDetector:
         )
         for k in ("preprocess", "inference", "postprocess", "merge"):
             timings.setdefault(k, 0.0)
-        candidates: list[Candidate] = []
         batch_size = max(1, self.tiling.batch_size)
-        tensor = None
-        batches = skipped = 0
-        pending = iter(grid.tiles)
-        while True:
-            t0 = time.perf_counter()
-            batch, pixels = [], []
-            for tile in pending:                     # the next batch of tiles that have ink
-                tile_px = self._tile_pixels(image, tile, scale, grid)
-                if blank(tile_px):
-                    skipped += 1
-                    continue
-                batch.append(tile)
-                pixels.append(tile_px)
-                if len(batch) == batch_size:
-                    break
-            if not batch:
-                timings["preprocess"] += time.perf_counter() - t0
-                break
-            tensor = to_tensor(pixels, self.spec.profile, out=tensor)   # reuses the buffer while shapes match
-            del pixels
-            t1 = time.perf_counter()
-            outputs = [self.spec.output_name] if self.spec.output_name else None
-            prob = self.session.run(outputs, {self.spec.input_name: tensor})[0]
-            t2 = time.perf_counter()
-            for n, tile in enumerate(batch):
-                candidates.extend(self._tile_candidates(_prob_plane(prob, n), tile))
-            del prob
-            timings["preprocess"] += t1 - t0
-            timings["inference"] += t2 - t1
-            timings["postprocess"] += time.perf_counter() - t2
-            batches += 1
-        del tensor
+        groups = [grid.tiles[i:i + batch_size] for i in range(0, len(grid.tiles), batch_size)]
+        t0 = time.perf_counter()
+        spans: list = []
+        done = in_parallel(lambda group: self._run_batch(image, group, scale, grid), groups, self.parallel_runs,
+                           spans)
+        candidates = [c for batch in done for c in batch.candidates]
+        seconds = {k: sum(getattr(batch, k) for batch in done) for k in ("preprocess", "inference", "postprocess")}
+        if spans:   # batches ran side by side: the model's share of this wall is the time it ran at all
+            wall, seconds["inference"] = time.perf_counter() - t0, covered_seconds(spans, (self.session,))
+            python = seconds["preprocess"] + seconds["postprocess"]
+            for k in ("preprocess", "postprocess"):
+                seconds[k] = (wall - seconds["inference"]) * (seconds[k] / python if python else 0.5)
+        for k, v in seconds.items():
+            timings[k] += v
+        batches = sum(batch.ran for batch in done)
+        skipped = sum(batch.skipped for batch in done)
         t3 = time.perf_counter()
         lines = merge_candidates(candidates, polygons=self.spec.db.polygons) if len(grid.tiles) > 1 else [
             Detection(c.quad, c.score, c.polygon) for c in candidates
@@ -165,6 +165,32 @@ class TextDetector:
         lines.sort(key=lambda d: (float(d.quad[:, 1].min()), float(d.quad[:, 0].min())))
         timings["merge"] += time.perf_counter() - t3
         return lines, grid, batches, skipped
+
+    def _run_batch(self, image: np.ndarray, tiles: tuple[Tile, ...], scale: float, grid: TileGrid) -> TileBatch:
+        """One batch of tiles through the model (those with ink). Only its pixels, tensor and maps exist while it
+        runs."""
+        t0 = time.perf_counter()
+        batch, pixels = [], []
+        for tile in tiles:
+            tile_px = self._tile_pixels(image, tile, scale, grid)
+            if blank(tile_px):
+                continue
+            batch.append(tile)
+            pixels.append(tile_px)
+        skipped = len(tiles) - len(batch)
+        if not batch:
+            return TileBatch([], 0, skipped, preprocess=time.perf_counter() - t0)
+        tensor = to_tensor(pixels, self.spec.profile)
+        del pixels
+        t1 = time.perf_counter()
+        outputs = [self.spec.output_name] if self.spec.output_name else None
+        prob = self.session.run(outputs, {self.spec.input_name: tensor})[0]
+        t2 = time.perf_counter()
+        del tensor
+        candidates = []
+        for n, tile in enumerate(batch):
+            candidates.extend(self._tile_candidates(_prob_plane(prob, n), tile))
+        return TileBatch(candidates, 1, skipped, t1 - t0, t2 - t1, time.perf_counter() - t2)
 
     def _tile_pixels(self, image: np.ndarray, tile: Tile, scale: float, grid: TileGrid) -> np.ndarray:
         """The tile's pixels at detection scale, padded to the model input shape."""

@@ -14,6 +14,7 @@ import numpy as np
 
 from .checkbox import find_checkboxes, trimmed, with_checkboxes
 from .preprocess import Profile
+from .session import covered_seconds, in_parallel
 from . import walls
 from .segment import (CharSpan, Piece, add_missed_spaces, ink_columns, ink_in_middle, ink_mask, minority_ink,
                       split_fields, text_bounds, without_rules, word_pieces)
@@ -235,11 +236,12 @@ class LineReading:
 
 
 class TextRecognizer:
-    def __init__(self, session, spec: RecognizerSpec, orientation=None, recheck=None) -> None:
+    def __init__(self, session, spec: RecognizerSpec, orientation=None, recheck=None, parallel_runs: int = 1) -> None:
         self.session = session
         self.spec = spec
         self.orientation = orientation   # optional LineOrientation: turns upside-down crops first
         self.recheck = recheck           # optional session of the same model at full precision (spec.recheck_score)
+        self.parallel_runs = parallel_runs   # line batches read at once (session.in_parallel)
 
     def recognize(self, image: np.ndarray, quads: list[np.ndarray]) -> list[tuple[str, float]]:
         """Text and confidence for each quad (in image pixels), in the order given."""
@@ -253,32 +255,46 @@ class TextRecognizer:
         the detector reports its own; the recheck's runs are in it, the line classifier's are not)."""
         spec = self.spec
         results: list[LineReading] = [LineReading("", 0.0)] * len(quads)
-        outputs = [spec.output_name] if spec.output_name else None
-        # Crops are cut per batch, so at most one batch of line images exists at a time.
+        # Crops are cut per batch, so at most parallel_runs batches of line images exist at a time.
         aspects = [line_aspect(q) for q in quads]
-        for idx in batches_by_width(aspects, spec.max_batch, spec.max_batch_width / spec.height):
-            crops = [crop_quad(image, quads[i], spec.pad) for i in idx]
-            flipped = self.orientation.upside_down(crops) if self.orientation is not None else [False] * len(crops)
-            crops = [cv2.rotate(c, cv2.ROTATE_180) if f else c for c, f in zip(crops, flipped)]
-            tensor = to_line_tensor(crops, spec)
-            t0 = time.perf_counter()
-            probs = self.session.run(outputs, {spec.input_name: tensor})[0]
-            t1 = time.perf_counter()
-            paths = ctc_best_paths(probs, spec.charset)
-            doubted = ([n for n, spans in enumerate(paths) if path_score(spans) < spec.recheck_score]
-                       if self.recheck is not None else [])
-            if doubted:
-                t2 = time.perf_counter()
-                again = self.recheck.run(outputs, {spec.input_name: tensor[doubted]})[0]
-                t1 += time.perf_counter() - t2
-                for n, spans in zip(doubted, ctc_best_paths(again, spec.charset)):
-                    paths[n] = spans
-            if timings is not None:
-                timings["inference"] = timings.get("inference", 0.0) + t1 - t0
-            frame_px = tensor.shape[3] / probs.shape[1]      # model px per output frame
-            for i, crop, flip, width, spans in zip(idx, crops, flipped, model_widths(crops, spec), paths):
-                results[i] = self._reading(quads[i], crop, spans, frame_px * crop.shape[1] / width, flip, image)
+        groups = batches_by_width(aspects, spec.max_batch, spec.max_batch_width / spec.height)
+        spans: list = []
+        done = in_parallel(lambda idx: self._read_batch(image, quads, idx), groups, self.parallel_runs, spans)
+        for idx, (readings, _) in zip(groups, done):
+            for i, reading in zip(idx, readings):
+                results[i] = reading
+        if timings is not None:
+            inference = (covered_seconds(spans, (self.session, self.recheck)) if spans
+                         else sum(seconds for _, seconds in done))
+            timings["inference"] = timings.get("inference", 0.0) + inference
         return results
+
+    def _read_batch(self, image: np.ndarray, quads: list[np.ndarray],
+                    idx: list[int]) -> tuple[list[LineReading], float]:
+        """The readings of quads[i] for i in idx, read as one batch, and the seconds the recogniser (and its
+        recheck) ran for them."""
+        spec = self.spec
+        outputs = [spec.output_name] if spec.output_name else None
+        crops = [crop_quad(image, quads[i], spec.pad) for i in idx]
+        flipped = self.orientation.upside_down(crops) if self.orientation is not None else [False] * len(crops)
+        crops = [cv2.rotate(c, cv2.ROTATE_180) if f else c for c, f in zip(crops, flipped)]
+        tensor = to_line_tensor(crops, spec)
+        t0 = time.perf_counter()
+        probs = self.session.run(outputs, {spec.input_name: tensor})[0]
+        t1 = time.perf_counter()
+        paths = ctc_best_paths(probs, spec.charset)
+        doubted = ([n for n, spans in enumerate(paths) if path_score(spans) < spec.recheck_score]
+                   if self.recheck is not None else [])
+        if doubted:
+            t2 = time.perf_counter()
+            again = self.recheck.run(outputs, {spec.input_name: tensor[doubted]})[0]
+            t1 += time.perf_counter() - t2
+            for n, spans in zip(doubted, ctc_best_paths(again, spec.charset)):
+                paths[n] = spans
+        frame_px = tensor.shape[3] / probs.shape[1]      # model px per output frame
+        readings = [self._reading(quads[i], crop, spans, frame_px * crop.shape[1] / width, flip, image)
+                    for i, crop, flip, width, spans in zip(idx, crops, flipped, model_widths(crops, spec), paths)]
+        return readings, t1 - t0
 
     def read_crops(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         """Raw text and score of line images already cut and lying flat, as the model reads them (no cleaning,

@@ -14,7 +14,7 @@ from ..engine.decode import DEFAULT_MAX_PIXELS
 from ..engine.detector import TextDetector, TilingParams
 from ..engine.orientation import LineOrientation, PageOrientation
 from ..engine.recognize import TextRecognizer
-from ..engine.session import CPU, SessionConfig, create_session
+from ..engine.session import CPU, PARALLEL_RUNS, SessionConfig, available_cores, create_session
 from ..engine.tiling import TILE_PRESETS
 from ..modelstore import ModelError, load_manifest
 
@@ -33,6 +33,7 @@ class EngineSettings(BaseModel):
     gpu_device_id: int = 0
     gpu_mem_limit_mb: int | None = None
     threads: int = Field(0, ge=0)            # intra-op threads; 0 = one per available core
+    parallel_runs: int = Field(0, ge=0)      # model runs in flight at once per page; 0: 2 where a CPU engine has 2+ threads
     tile_size: int = 1024
     overlap: int = Field(160, ge=0)
     batch_size: int = Field(1, ge=1)
@@ -124,7 +125,11 @@ class Engine:
             min_side=settings.min_side, max_scale=settings.max_scale,
             target_text_height=settings.target_text_height,
         )
-        self.detector = TextDetector(session, spec, self.tiling)
+        # On the CPU, a model given two or more cores runs two batches at a time (session.PARALLEL_RUNS); a
+        # worker of one thread (the daemon's layout on 2 cores) runs them one after another.
+        cores = settings.threads or available_cores()
+        self.parallel_runs = settings.parallel_runs or (PARALLEL_RUNS if provider == CPU and cores >= 2 else 1)
+        self.detector = TextDetector(session, spec, self.tiling, self.parallel_runs)
         self.model_info = {"name": entry.name, "file": entry.file, "sha256": digest, "provider": provider,
                            "precision": self.precision}
         self.recognizer: TextRecognizer | None = None
@@ -144,7 +149,8 @@ class Engine:
             cls_entry, cls_session, _, cls_digest = opened["cls"]
             classifier = LineOrientation(cls_session, cls_entry.classifier_spec())
             self.model_info["classifier"] = {"name": cls_entry.name, "sha256": cls_digest}
-        self.recognizer = TextRecognizer(rec_session, rec_spec, classifier if settings.classify else None, recheck)
+        self.recognizer = TextRecognizer(rec_session, rec_spec, classifier if settings.classify else None, recheck,
+                                         self.parallel_runs)
         if settings.orientation:
             self.page_orientation = PageOrientation(classifier, self.recognizer)
         self.model_info["recognizer"] = {"name": rec_entry.name, "file": rec_entry.file, "sha256": rec_digest,

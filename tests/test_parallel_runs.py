@@ -1,0 +1,119 @@
+"""Two model runs at a time (engine/session.in_parallel): the same results, in order, no more in flight than asked,
+and a model clock that counts wall time, not the sum of overlapping runs."""
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+from conftest import text_image
+
+from ocrwatchd.engine.session import TimedSession, available_cores, covered_seconds, in_parallel, model_seconds
+from ocrwatchd.pipeline.run import process
+
+
+class SleepingSession:
+    """Stands in for an InferenceSession: run() sleeps, releasing the GIL as a real run does."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def run(self, outputs, feeds):
+        time.sleep(self.seconds)
+        return [feeds["x"] * 2]
+
+
+def test_results_come_back_in_order_with_at_most_width_running():
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def work(n):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.02 * (5 - n % 5))          # the early items finish last
+        with lock:
+            running[0] -= 1
+        return n * n
+
+    assert in_parallel(work, range(12), 2) == [n * n for n in range(12)]
+    assert peak[0] == 2
+    peak[0] = 0
+    assert in_parallel(work, range(6), 3) == [n * n for n in range(6)]
+    assert peak[0] == 3
+
+
+def test_width_one_runs_everything_in_the_calling_thread():
+    caller = threading.get_ident()
+    assert in_parallel(lambda n: threading.get_ident(), range(4), 1) == [caller] * 4
+
+
+def test_an_error_in_one_item_reaches_the_caller():
+    def work(n):
+        if n == 3:
+            raise ValueError("page 3 is broken")
+        return n
+
+    with pytest.raises(ValueError, match="page 3"):
+        in_parallel(work, range(6), 2)
+
+
+def test_the_callers_model_clock_counts_the_time_any_run_was_in_progress():
+    """Four runs of 0.2 s, two at a time, take ~0.4 s of wall: the clock of the thread that asked for them
+    advances by that, not by the 0.8 s the runs add up to (a page's model share stays a share of its wall)."""
+    session = TimedSession(SleepingSession(0.2))
+    before = model_seconds()
+    spans: list = []
+    out = in_parallel(lambda k: session.run(None, {"x": np.full(2, k)})[0], range(4), 2, spans)
+    advanced = model_seconds() - before
+    assert [list(o) for o in out] == [[0, 0], [2, 2], [4, 4], [6, 6]]
+    assert len(spans) == 4 and all(s[0] is session for s in spans)
+    assert 0.38 <= advanced <= 0.6
+    assert advanced == pytest.approx(covered_seconds(spans))
+
+
+def test_covered_seconds_is_the_union_of_the_spans_of_the_sessions_asked():
+    a, b = object(), object()
+    spans = [(a, 0.0, 1.0), (a, 0.5, 1.5), (b, 1.2, 3.0), (a, 4.0, 4.5), (b, 4.1, 4.2)]
+    assert covered_seconds(spans) == pytest.approx(1.5 + 1.5 + 0.5)
+    assert covered_seconds(spans, (a,)) == pytest.approx(1.5 + 0.5)
+    assert covered_seconds(spans, (b,)) == pytest.approx(1.8 + 0.1)
+    assert covered_seconds([]) == 0.0
+
+
+def test_a_page_read_two_runs_at_a_time_reads_exactly_as_one_at_a_time(tmp_path, engine):
+    """A page of several tiles and several line batches: the same lines, boxes and scores either way, and the
+    model's share of the page's time still at most its wall."""
+    lines = [(60, 140 + 150 * k, f"Line {k} of the report reads {1000 + 37 * k} units", 1.6) for k in range(14)]
+    page = text_image(1900, 2300, lines)          # tiles in 2 columns x 3 rows at 1024 px
+    path = tmp_path / "report.png"
+    cv2.imwrite(str(path), page)
+    runs = (engine.detector.parallel_runs, engine.recognizer.parallel_runs)
+    results = {}
+    try:
+        for width in (1, 2):
+            engine.detector.parallel_runs = engine.recognizer.parallel_runs = width
+            results[width] = process(path, engine).result
+    finally:
+        engine.detector.parallel_runs, engine.recognizer.parallel_runs = runs
+
+    def read(result):
+        return [(ln["text"], ln["box"], ln["score"], ln["text_score"]) for p in result["pages"] for ln in p["lines"]]
+
+    assert len(read(results[1])) >= 12
+    assert read(results[2]) == read(results[1])
+    timings = results[2]["timings"]
+    assert timings["detect_inference"] <= timings["detect"] + 1e-3
+    assert timings["recognize_inference"] <= timings["recognize"] + 1e-3
+    assert timings["model"] <= timings["total"] + 1e-3
+
+
+def test_the_engine_runs_two_at_a_time_only_where_its_models_have_two_cores(engine):
+    from ocrwatchd.pipeline import Engine, EngineSettings
+
+    assert engine.parallel_runs == (2 if (engine.settings.threads or available_cores()) >= 2 else 1)
+    one = Engine(EngineSettings(device="cpu", threads=1))
+    assert one.parallel_runs == 1 and one.detector.parallel_runs == 1 and one.recognizer.parallel_runs == 1
+    two = Engine(EngineSettings(device="cpu", threads=2))
+    assert two.parallel_runs == 2 and two.detector.parallel_runs == 2 and two.recognizer.parallel_runs == 2
+    lean = Engine(EngineSettings(device="cpu", threads=2, parallel_runs=1))   # the memory-lean choice
+    assert lean.parallel_runs == 1 and lean.detector.parallel_runs == 1 and lean.recognizer.parallel_runs == 1
