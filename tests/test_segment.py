@@ -298,6 +298,22 @@ def test_letters_on_a_band_are_the_ink_not_the_strips_of_page_around_it():
         assert (ink_mask(ordinary) == letters).all()         # dark on light, light on dark: unchanged
 
 
+def test_small_print_between_two_rules_is_the_ink_not_the_paper_around_it():
+    """A form's label in small capitals between the form's rules (or a table cell's text between its borders):
+    the rules fill the crop's outer quarters more than the letters fill its middle, as a banner's page strips do,
+    but here the letters are the dark side. In FUNSD's forms 54 of 1234 line crops, and 139 of 604 in the
+    synthetic ruled tables, came back with the paper as their ink: no gap between fields, boxes never fitted."""
+    crop = np.full((30, 150), 250, np.uint8)
+    crop[1:3], crop[27:30] = 20, 20                          # the rules, at the crop's top and bottom
+    letters = np.zeros(crop.shape, bool)
+    for x in range(10, 140, 12):
+        letters[16:22, x:x + 7] = True                       # 6 rows of small capitals, low in the box
+    crop[letters] = 30
+    mask = ink_mask(crop)
+    assert (mask & letters).sum() == letters.sum()
+    assert mask[3:27].sum() == letters.sum()                 # between the rules: the letters and nothing else
+
+
 def test_a_crop_with_no_letters_in_its_middle_has_no_ink_there():
     flat_band = banner_crop(letters=165)                     # the band's empty end, read as 一 before
     assert not ink_in_middle(ink_mask(flat_band))

@@ -74,7 +74,9 @@ def ink_mask(crop: np.ndarray) -> np.ndarray:
     boxes 2 px high. Such a crop is split again on its middle rows alone (band and letters), and the ink is the
     side that fills the middle more than the margins. Where the middle rows hold no two shades MIN_CONTRAST
     levels apart there are no letters to find, and the mask stays as it was (its ink, outside the middle, tells
-    the reader there is no text: see recognize.py).
+    the reader there is no text: see recognize.py). Whichever side is taken, it is the minority of the middle
+    rows: small print between a form's two rules also fills the margins less than the rules do, and there the
+    side denser in the middle is the paper.
     """
     gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
     ink = minority_ink(gray)
@@ -87,7 +89,11 @@ def ink_mask(crop: np.ndarray) -> np.ndarray:
     if above.all() or not above.any() or middle[above].mean() - middle[~above].mean() < MIN_CONTRAST:
         return ink
     light = gray > level
-    return light if _denser_in_middle(light, q) >= 0 else ~light
+    ink = light if _denser_in_middle(light, q) >= 0 else ~light
+    # Letters are the minority of the rows they stand in. Small print between two rules of a form or a table's
+    # borders also fills the outer quarters more than the middle, but there the side "denser in the middle" is
+    # the paper around the letters: the letters are the other side.
+    return ~ink if ink[q:-q].mean() > 0.5 else ink
 
 
 def ink_in_middle(mask: np.ndarray) -> bool:
