@@ -34,7 +34,7 @@ def get_profile(name: str) -> Profile:
         raise ValueError(f"unknown preprocessing profile {name!r}; known: {', '.join(sorted(PROFILES))}") from None
 
 
-def to_tensor(tiles: list[np.ndarray], profile: Profile, out: np.ndarray | None = None) -> np.ndarray:
+def to_tensor(tiles: list[np.ndarray], profile: Profile) -> np.ndarray:
     """Stack equally shaped uint8 tiles (H×W gray or H×W×3 BGR) into a normalised float32 N×3×H×W batch.
 
     Gray tiles are never expanded to three uint8 channels first: each output plane is normalised straight from
@@ -44,9 +44,7 @@ def to_tensor(tiles: list[np.ndarray], profile: Profile, out: np.ndarray | None 
     tile.
     """
     h, w = tiles[0].shape[:2]
-    shape = (len(tiles), 3, h, w)
-    if out is None or out.shape != shape:
-        out = np.empty(shape, dtype=np.float32)
+    out = np.empty((len(tiles), 3, h, w), dtype=np.float32)
     tables = _tables(profile)
     for n, tile in enumerate(tiles):
         if tile.shape[:2] != (h, w):
