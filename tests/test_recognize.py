@@ -232,6 +232,18 @@ def test_fullwidth_punctuation_becomes_ascii_only_in_latin_lines():
     assert halfwidth_if_latin("plain text, 7.42") == "plain text, 7.42"
 
 
+def test_a_latin_lines_characters_fold_one_by_one_as_the_line_does():
+    """A read character's fold (the `chars` of a LineReading) is one translate table: for every character of
+    the recogniser's alphabet that is not CJK, exactly what cleaning it alone as a line would give."""
+    from ocrwatchd.engine.textclean import halfwidth_if_latin, has_cjk, latin_char_table
+
+    alphabet = {chr(c) for c in range(0x20, 0x3100)} | {chr(c) for c in range(0xFF00, 0xFF70)} | set("“”„‟″〝〞‘’‚‛′")
+    for quotes in (False, True):
+        table = latin_char_table(quotes)
+        assert all(halfwidth_if_latin(c, quotes) == c.translate(table) for c in alphabet if not has_cjk(c))
+    assert "：（”".translate(latin_char_table(True)) == ':("' and "”".translate(latin_char_table(False)) == "”"
+
+
 def test_zeros_read_as_o_in_numbers_become_zeros():
     from ocrwatchd.engine.textclean import halfwidth_if_latin, zeros_in_numbers
 

@@ -63,6 +63,8 @@ def orphan_candidates(image: np.ndarray, boxes: np.ndarray, reach: float = REACH
             covered[max(0, int(cy0) - by0):max(0, int(np.ceil(cy1)) - by0),
                     max(0, int(cx0) - bx0):max(0, int(np.ceil(cx1)) - bx0)] = 1
         ink[covered > 0] = 0
+        if not ink.any():
+            continue
         # … nor is the rest of a glyph a box cuts through (it touches the covered area)
         touching = cv2.dilate(covered, np.ones((3, 3), np.uint8)) > 0
         n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)

@@ -135,6 +135,13 @@ def unsure_letters_in_numbers(spans: list[CharSpan], max_prob: float = 0.9) -> l
     return out
 
 
+def latin_char_table(fold_quotes: bool = False) -> dict[int, int | str]:
+    """What halfwidth_if_latin does to a single character of a Latin line, as one str.translate table (a lone
+    character is no number for zeros_in_numbers): the full-width ASCII variants, and the typographic quotes if
+    asked. One translate per character instead of the whole line's cleaning: 0.3 s of the 16 real samples' 25.9."""
+    return _FULLWIDTH | _QUOTES if fold_quotes else _FULLWIDTH
+
+
 def halfwidth_if_latin(text: str, fold_quotes: bool = False) -> str:
     """Full-width ASCII variants → ASCII (and, if asked, typographic quotes → ASCII quotes) and zeros read as O in
     numbers → 0, unless the line has Chinese, Japanese or Korean characters."""
