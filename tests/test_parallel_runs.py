@@ -1,5 +1,6 @@
 """Two model runs at a time (engine/session.in_parallel): the same results, in order, no more in flight than asked,
 and a model clock that counts wall time, not the sum of overlapping runs."""
+import json
 import threading
 import time
 
@@ -117,3 +118,28 @@ def test_the_engine_runs_two_at_a_time_only_where_its_models_have_two_cores(engi
     assert two.parallel_runs == 2 and two.detector.parallel_runs == 2 and two.recognizer.parallel_runs == 2
     lean = Engine(EngineSettings(device="cpu", threads=2, parallel_runs=1))   # the memory-lean choice
     assert lean.parallel_runs == 1 and lean.detector.parallel_runs == 1 and lean.recognizer.parallel_runs == 1
+
+
+def test_a_daemon_worker_with_two_threads_reserves_the_second_runs_bytes(tmp_path):
+    """A real `ocrwatchd run`, 1 worker given 2 threads (so it runs two batches at once): while its page is in
+    flight the memory budget holds exactly that page's estimate with the second run's working set, and the page
+    is read and published."""
+    from conftest import Daemon, big_scan, scrape, wait_for
+
+    from ocrwatchd.daemon.budget import page_bytes
+
+    d = Daemon(tmp_path, workers=1)
+    big = big_scan(90)                              # seconds of work: in flight while the test looks
+    h, w = cv2.imdecode(np.frombuffer(big, np.uint8), cv2.IMREAD_GRAYSCALE).shape
+    d.start({"OCRWATCHD_ENGINE__THREADS": "2"})
+    try:
+        (d.inbox / "big.png").write_bytes(big)
+        reserved = ("ocrwatchd_memory_reserved_bytes", frozenset())
+        seen: list[float] = []
+        wait_for(lambda: seen.append(scrape(d.metrics_url).get(reserved, 0.0)) or seen[-1] > 0, 120,
+                 "the page in flight")
+        assert seen[-1] == page_bytes(w * h, runs=2) > page_bytes(w * h)
+        wait_for(lambda: len(d.results()) == 1, 120, "the result")
+        assert json.loads(d.results()[0].read_text())["pages"][0]["lines"]
+    finally:
+        d.stop()
