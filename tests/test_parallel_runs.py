@@ -58,6 +58,29 @@ def test_an_error_in_one_item_reaches_the_caller():
         in_parallel(work, range(6), 2)
 
 
+def test_the_next_item_starts_when_any_one_ends_and_an_error_stops_the_rest():
+    """Item 0 is slow, item 1 fails at once: the failure is seen while item 0 still runs, and nothing after it is
+    started (a sliding window that only waited for the oldest would start item 2 first)."""
+    started, lock = [], threading.Lock()
+
+    def work(n):
+        with lock:
+            started.append(n)
+        if n == 0:
+            time.sleep(0.5)
+        if n == 1:
+            raise ValueError("item 1 is broken")
+        return n
+
+    with pytest.raises(ValueError, match="item 1"):
+        in_parallel(work, range(10), 2)
+    assert sorted(started) == [0, 1]
+    # with no error, the results still come back in the order of the items, the slow first one included
+    started.clear()
+    assert in_parallel(lambda n: work(n) if n != 1 else n, range(10), 2) == list(range(10))
+    assert sorted(started) == [0] + list(range(2, 10))
+
+
 def test_the_callers_model_clock_counts_the_time_any_run_was_in_progress():
     """Four runs of 0.2 s, two at a time, take ~0.4 s of wall: the clock of the thread that asked for them
     advances by that, not by the 0.8 s the runs add up to (a page's model share stays a share of its wall)."""

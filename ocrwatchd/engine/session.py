@@ -9,9 +9,8 @@ import logging
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -160,14 +159,15 @@ def in_parallel(fn: Callable[[_T], _R], items: Iterable[_T], width: int,
         finally:
             _clock.spans = None
 
-    results: list[_R] = []
-    pending: deque = deque()
+    futures, running = [], set()
     for item in items:
-        if len(pending) == width:
-            results.append(pending.popleft().result())
-        pending.append(_helpers.submit(traced, item))
-    while pending:
-        results.append(pending.popleft().result())
+        while len(running) >= width:      # the next starts as soon as any one ends, not only the oldest
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for f in done:
+                f.result()                # an error stops the rest from being started
+        futures.append(_helpers.submit(traced, item))
+        running.add(futures[-1])
+    results = [f.result() for f in futures]
     _clock.seconds = model_seconds() + covered_seconds(collected)
     outer = getattr(_clock, "spans", None)
     for sink in (spans, outer):
