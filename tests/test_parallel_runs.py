@@ -95,6 +95,16 @@ def test_the_callers_model_clock_counts_the_time_any_run_was_in_progress():
     assert advanced == pytest.approx(covered_seconds(spans))
 
 
+def test_runs_started_inside_a_helper_count_on_the_callers_clock_too():
+    """in_parallel inside an item of in_parallel: the inner runs ran on helper threads of a helper thread, and the
+    outermost caller's clock still gets the time they covered (2 × 2 runs of 0.2 s, all at once: ~0.2 s)."""
+    session = TimedSession(SleepingSession(0.2))
+    before = model_seconds()
+    inner = lambda k: in_parallel(lambda j: session.run(None, {"x": np.full(1, j)}), range(2), 2)  # noqa: E731
+    assert len(in_parallel(inner, range(2), 2)) == 2
+    assert 0.18 <= model_seconds() - before <= 0.5
+
+
 def test_covered_seconds_is_the_union_of_the_spans_of_the_sessions_asked():
     a, b = object(), object()
     spans = [(a, 0.0, 1.0), (a, 0.5, 1.5), (b, 1.2, 3.0), (a, 4.0, 4.5), (b, 4.1, 4.2)]

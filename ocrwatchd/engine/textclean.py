@@ -28,6 +28,7 @@ def cjk_chars(text: str) -> list[str]:
 # Typographic quotes: the recogniser reads the same printed “ as “ in one line and " in the next, so which one it
 # emits carries no information; folding them gives one form to search for.
 _QUOTES = {ord(c): '"' for c in "“”„‟″〝〞"} | {ord(c): "'" for c in "‘’‚‛′"}
+_FULLWIDTH_AND_QUOTES = _FULLWIDTH | _QUOTES
 
 
 def stray_cjk(texts: list[str]) -> list[bool]:
@@ -139,7 +140,7 @@ def latin_char_table(fold_quotes: bool = False) -> dict[int, int | str]:
     """What halfwidth_if_latin does to a single character of a Latin line, as one str.translate table (a lone
     character is no number for zeros_in_numbers): the full-width ASCII variants, and the typographic quotes if
     asked. One translate per character instead of the whole line's cleaning: 0.3 s of the 16 real samples' 25.9."""
-    return _FULLWIDTH | _QUOTES if fold_quotes else _FULLWIDTH
+    return _FULLWIDTH_AND_QUOTES if fold_quotes else _FULLWIDTH
 
 
 def halfwidth_if_latin(text: str, fold_quotes: bool = False) -> str:
@@ -147,5 +148,5 @@ def halfwidth_if_latin(text: str, fold_quotes: bool = False) -> str:
     numbers → 0, unless the line has Chinese, Japanese or Korean characters."""
     if has_cjk(text):
         return text
-    text = zeros_in_numbers(text.translate(_FULLWIDTH))
-    return text.translate(_QUOTES) if fold_quotes else text
+    # quotes are no number characters, so folding them before zeros_in_numbers changes nothing it sees
+    return zeros_in_numbers(text.translate(latin_char_table(fold_quotes)))
