@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -224,7 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
+    return _dispatch(build_parser().parse_args(argv))
+
+
+def _dispatch(a: argparse.Namespace) -> int:
     from .logsetup import setup
 
     setup(logging.DEBUG if a.verbose else logging.INFO, levels=a.command == "run")
@@ -235,5 +239,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def entry() -> None:
+    """The `ocrwatchd` command. A one-shot command's process ends as soon as its output is out: the interpreter's
+    teardown (freeing the sessions and every module, ~300 MB the kernel takes back at once anyway) was 0.10-0.13 s
+    of the ~0.9 s `ocrwatchd detect` takes on a receipt (3 fresh processes, 2-core host). Every file it writes is
+    complete and renamed into place before this point (fsutil), so only the std streams and the log need a flush.
+    The daemon (`run`) exits the ordinary way, after its own shutdown."""
+    a = build_parser().parse_args()
+    rc = _dispatch(a)
+    if a.command == "run":
+        sys.exit(rc)
+    logging.shutdown()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:          # a closed pipe (`… | head`): the status Python itself gives a failed flush at exit
+        rc = 120
+    os._exit(rc)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
