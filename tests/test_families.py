@@ -273,6 +273,57 @@ def test_a_wall_runs_on_straight_past_the_line_and_a_seals_ring_does_not():
     assert (walls.confirmed(tall, candidates[::-1], pad, True)[::-1] == found).all()
 
 
+def test_only_a_rule_runs_across_the_whole_box_never_a_letter():
+    """walls.crossing_rows: the rows of a crop inked unbroken from one side of the box to the other. Rendered
+    words boxed as the detector boxes them (a margin round the ink) and padded as the recogniser crops them have
+    none, a bold T's bar and a CJK page's horizontal strokes included; a cell's rule across the box is found."""
+    from PIL import Image, ImageDraw
+
+    from ocrwatchd.engine import walls
+    from ocrwatchd.engine.segment import ink_mask
+
+    for text, face, size in [("TOTAL", DEJAVU / "DejaVuSans-Bold.ttf", 20), ("49", DEJAVU / "DejaVuSans.ttf", 13),
+                             ("T", DEJAVU / "DejaVuSans-Bold.ttf", 20), ("三三王", WQY, 22),
+                             ("Stem Meal", DEJAVU / "DejaVuSans.ttf", 13)]:
+        f = font(face, size)
+        img = Image.new("L", (300, 80), 255)
+        d = ImageDraw.Draw(img)
+        d.text((40, 20), text, font=f, fill=0)
+        x0, y0, x1, y1 = d.textbbox((40, 20), text, font=f)
+        margin = round(0.3 * (y1 - y0))                     # DB's unclipped box reaches past the ink
+        pad = round(0.1 * (y1 - y0 + 2 * margin))           # … and the crop adds the recogniser's pad
+        crop = np.asarray(img)[y0 - margin - pad:y1 + margin + pad, x0 - margin - pad:x1 + margin + pad]
+        assert not walls.crossing_rows(ink_mask(crop), pad).any(), text
+        ruled = crop.copy()
+        ruled[1:3] = 0                                      # a cell's rule inside the box, through its top
+        assert np.flatnonzero(walls.crossing_rows(ink_mask(ruled), pad)).tolist() == [1, 2], text
+
+
+def test_a_short_cells_box_fits_its_digits_not_the_rule_its_box_took_in(engine):
+    """A cell holding one short number between a table's thick rules: the detector's box reached the rule above
+    it. The rule is narrower than a rule must be to be taken out by its length (segment.RULE_HEIGHTS line
+    heights), but it runs across the whole box, as no letter does, so its ink is not the text's and the box is
+    fitted to the digits (a synthetic table's `49`: 22 px tall for 13 px of digits, matched to no ground truth)."""
+    from PIL import Image, ImageDraw
+
+    f = font(DEJAVU / "DejaVuSans.ttf", 13)
+    img = Image.new("L", (200, 100), 255)
+    d = ImageDraw.Draw(img)
+    d.text((60, 40), "49", font=f, fill=0)
+    x0, y0, x1, y1 = d.textbbox((60, 40), "49", font=f)
+    d.line([(20, y0 - 6), (180, y0 - 6)], fill=0, width=3)        # the cell's top rule, inside the box
+    d.line([(20, y1 + 8), (180, y1 + 8)], fill=0, width=3)        # its bottom rule, below the box
+    d.line([(x1 + 4, 20), (x1 + 4, 80)], fill=0, width=3)          # the wall on its right
+    quad = np.array([[x0 - 4, y0 - 8], [x1 + 7, y0 - 8], [x1 + 7, y1 + 4], [x0 - 4, y1 + 4]], np.float64)
+    reading = engine.recognizer.read_lines(np.asarray(img), [quad])[0]
+    assert reading.text == "49"
+    t0, t1, v0, v1 = reading.bounds
+    height = quad[2, 1] - quad[0, 1]
+    top, bottom = quad[0, 1] + v0 * height, quad[0, 1] + v1 * height
+    assert y0 - 3 <= top <= y0 and y1 <= bottom <= y1 + 3          # the digits' rows and a margin, no rule
+    assert quad[0, 0] + t1 * (quad[1, 0] - quad[0, 0]) < x1 + 3     # nor the wall
+
+
 def test_a_tables_cells_read_apart_however_close_they_come_to_their_walls(engine, tmp_path):
     """Cells 2 px from their walls at 13 px: the detector boxes two neighbours as one, and with the wall read
     as no ink the gap between them is one pitch: `Freedom specifyAB-20417`, `XX-80873212`. A wall between two

@@ -326,7 +326,9 @@ class TextRecognizer:
         pad_px = spec.pad * min(w, h)
         mask = ink_mask(crop)
         borders = walls.borders(mask)                # ink through the whole crop: no letter's
+        crossing = walls.crossing_rows(mask, pad_px)  # … and across the whole box: a cell's top or bottom rule
         mask = without_rules(mask & ~borders, h)     # an underline or fill-in rule is not text, nor ink in a gap
+        mask[crossing] = False
         if borders.any():                            # … a table's walls among them part its cells
             tall = minority_ink(rectified(image, walls.tall_quad(quad)))
             borders = walls.confirmed(tall, borders, pad_px, flipped)

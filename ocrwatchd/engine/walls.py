@@ -36,6 +36,22 @@ def borders(mask: np.ndarray) -> np.ndarray:
     return cv2.dilate(full[None, :], np.ones((1, 3), np.uint8))[0] > 0
 
 
+def crossing_rows(mask: np.ndarray, pad_px: float) -> np.ndarray:
+    """Boolean per row: is it inked unbroken across the whole box (from the crop's left padding to its right)?
+    The horizontal counterpart of borders(): the detector boxes letters with a margin and the crop pads that box,
+    so no letter's stroke runs from one side of the box to the other, while a cell's top or bottom rule does.
+    without_rules finds rules by their length (segment.RULE_HEIGHTS line heights); a cell holding one short number
+    is narrower than that, so its rule stayed in its mask and stretched its fitted box to the rule (`49` between a
+    table's rules: a box 22 px tall for 13 px of digits)."""
+    height, width = mask.shape
+    inner = width - 2 * int(round(pad_px))
+    if height < 8 or inner < 3:
+        return np.zeros(height, bool)
+    # a run of `inner` inked columns: some window of that width summing to its width
+    ink = np.pad(np.cumsum(mask, axis=1, dtype=np.int32), ((0, 0), (1, 0)))
+    return ((ink[:, inner:] - ink[:, :-inner]) == inner).any(axis=1)
+
+
 def tall_quad(quad: np.ndarray) -> np.ndarray:
     """The line's quad grown WALL_REACH line heights up and as far down: where a wall must go on."""
     return sub_quad(quad, 0.0, 1.0, -WALL_REACH, 1.0 + WALL_REACH)
