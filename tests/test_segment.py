@@ -175,6 +175,33 @@ def test_text_bounds_fit_the_box_to_the_text_not_to_a_stroke_through_it():
     assert v1 * quad_h + pad == pytest.approx(2 * HEIGHT + TEXT_MARGIN * HEIGHT, abs=1)
 
 
+def test_text_bounds_leave_out_a_rules_remnant_at_the_crops_edge_but_not_a_neighbours_letters():
+    """A table cell's box that reached the rule above it: the crop's top row holds a piece of the rule, set apart
+    from the letters by blank rows. That row is not the text's, and the box is fitted to the letters. Ink as thick
+    as a neighbouring line's descenders at the edge is kept (some ground truth draws boxes around it)."""
+    from ocrwatchd.engine.segment import TEXT_MARGIN, ink_columns, text_bounds
+
+    spans, ink_cols = layout("654.38")
+    top = 8                                                # blank rows between the crop's top and the letters
+    mask = np.zeros((top + HEIGHT + PAD, len(ink_cols)), bool)
+    mask[top:top + HEIGHT] = ink_cols
+    quad_h = mask.shape[0] - 2 * PAD
+    remnant = mask.copy()
+    remnant[0, 10:30] = True                               # a skewed rule's piece, one row thick, in the top row
+    _, _, v0, _ = text_bounds(spans, 5.0, remnant, ink_columns(remnant, PAD), PAD, HEIGHT)
+    assert v0 * quad_h + PAD == pytest.approx(top - TEXT_MARGIN * HEIGHT, abs=1)
+    descenders = mask.copy()
+    descenders[0:3, 10:40:3] = True                        # three rows of a line above's descenders
+    _, _, v0, _ = text_bounds(spans, 5.0, descenders, ink_columns(descenders, PAD), PAD, HEIGHT)
+    assert v0 == 0.0
+    apart = mask.copy()                                    # the same remnant at the bottom edge
+    apart = np.vstack([apart, np.zeros((6, apart.shape[1]), bool)])
+    apart[-1, 10:30] = True
+    quad_h = apart.shape[0] - 2 * PAD
+    _, _, _, v1 = text_bounds(spans, 5.0, apart, ink_columns(apart, PAD), PAD, HEIGHT)
+    assert v1 * quad_h + PAD == pytest.approx(top + HEIGHT + TEXT_MARGIN * HEIGHT, abs=1)
+
+
 def test_text_bounds_keep_a_box_that_already_fits():
     from ocrwatchd.engine.segment import ink_columns, text_bounds
 

@@ -23,6 +23,10 @@ SENTENCE_GAP = 3.0
 SENTENCE_ENDS = ".!?"
 CLOSERS = "\"'”’)"
 TEXT_MARGIN = 0.2       # margin kept around the text when a box is fitted to it, in line (band) heights
+# Ink at the crop's top or bottom edge, set apart from the text by a blank of EDGE_GAP line heights and at most
+# EDGE_THIN of one thick, is a rule's remnant the box reached, not the text's (text_bounds)
+EDGE_GAP = 0.15
+EDGE_THIN = 0.1
 RULE_HEIGHTS = 1.5      # a row of ink this many line heights long is a rule, not part of a letter
 OUTER_INK = 0.05        # "ink" filling a crop's outer quarters this much more than its middle is not the text
 MIN_CONTRAST = 32       # gray levels between two shades that could be letters and their ground (a slide title on
@@ -369,7 +373,25 @@ def text_bounds(spans: list[CharSpan], px_per_frame: float, mask: np.ndarray, in
     rows = mask[:, lo:hi].sum(axis=1)
     if rows.max() == 0:
         return (t0, t1, 0.0, 1.0)
-    band = np.flatnonzero(rows >= 0.1 * rows.max())     # a thin stroke adds a few pixels a row, text many
-    r0, r1 = band[0], band[-1] + 1
+    dense = rows >= 0.1 * rows.max()                     # a thin stroke adds a few pixels a row, text many
+    r0, r1 = _text_rows(dense, rows, line_height)
     margin = TEXT_MARGIN * (r1 - r0)
     return (t0, t1, max(0.0, (r0 - margin - pad_px) / quad_h), min(1.0, (r1 + margin - pad_px) / quad_h))
+
+
+def _text_rows(dense: np.ndarray, rows: np.ndarray, line_height: float) -> tuple[int, int]:
+    """The rows [r0, r1) the text's ink spans: from the first dense row to the last, less a thin run of them at
+    the crop's top or bottom edge set apart from the rest by a blank. That is a rule the box reached, cut by the
+    crop (a table cell's border, a form's line over a field; the crop pads the box the letters were found in, so
+    their own ink does not reach its edge). A thicker run there is the descenders or capitals of a neighbouring
+    line, which some ground truth (SROIE's) draws its boxes around: cutting those too (EDGE_THIN 0.15) cost SROIE
+    H-mean 0.9442 -> 0.9410, so they are kept."""
+    starts, ends = runs(dense)
+    gap, thin = max(2.0, EDGE_GAP * line_height), max(1.0, EDGE_THIN * line_height)
+    heaviest = int(np.argmax([rows[a:b].sum() for a, b in zip(starts, ends)]))
+    first, last = 0, len(starts) - 1
+    if first < heaviest and starts[0] == 0 and ends[0] <= thin and starts[1] - ends[0] >= gap:
+        first = 1
+    if last > heaviest and ends[-1] == len(dense) and ends[-1] - starts[-1] <= thin and starts[-1] - ends[-2] >= gap:
+        last -= 1
+    return int(starts[first]), int(ends[last])
