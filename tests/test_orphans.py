@@ -90,6 +90,20 @@ def test_the_rest_of_a_glyph_a_box_cuts_through_is_not_a_mark():
     assert orphan_candidates(img, box) == []
 
 
+def test_the_faint_edge_of_a_lines_glyphs_just_outside_its_fitted_box_is_not_a_mark():
+    """`MC-4` beside a taller line on its row: its box, fitted to its dense rows, left out a faint row of its
+    letters' tops, one pixel-row apart from them. On the taller line's row that row was a mark, read with the
+    nearest line as `MManufacturing fines` (FUNSD-train). Ink hugging a line's box (within a tenth of its height
+    above or below) is that line's."""
+    img = np.full((200, 1000), 255, np.uint8)
+    cv2.putText(img, "Manufacturing", (300, 110), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 3, cv2.LINE_AA)
+    cv2.putText(img, "MC4", (40, 100), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2, cv2.LINE_AA)
+    rows = np.flatnonzero((img[:, 30:200] < 128).any(axis=1))
+    img[rows[0] - 2, 45:75] = 90                                 # a faint row over the letters, a row apart
+    boxes = np.array([[30, rows[0], 200, rows[-1] + 1], [290, rows[0] - 12, 640, 125]], float)
+    assert orphan_candidates(img, boxes) == []
+
+
 def test_a_tall_box_across_rows_does_not_gather_their_colons_into_one_mark():
     """A rubber stamp's box spans three receipt rows whose colons stand in one column (SROIE 106): each colon is
     found as its own mark, on its own row, wherever the stamp comes in the list of boxes."""

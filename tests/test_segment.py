@@ -156,7 +156,8 @@ def test_pipeline_splits_a_receipt_row_at_its_gap(engine, tmp_path, gap):
 
 def test_text_bounds_fit_the_box_to_the_text_not_to_a_stroke_through_it():
     """A label whose detected box took in a drawing's stroke: the box is fitted to the letters' ink + a margin."""
-    from ocrwatchd.engine.segment import TEXT_MARGIN, ink_columns, text_bounds
+    from ocrwatchd.engine.segment import TEXT_MARGIN, ink_columns
+    from ocrwatchd.engine.textbox import text_bounds
 
     spans, ink_cols = layout("which is")                 # 8 cells of 10 px
     left = 30                                            # the detected box starts 30 px before the text …
@@ -177,9 +178,11 @@ def test_text_bounds_fit_the_box_to_the_text_not_to_a_stroke_through_it():
 
 def test_text_bounds_leave_out_a_rules_remnant_at_the_crops_edge_but_not_a_neighbours_letters():
     """A table cell's box that reached the rule above it: the crop's top row holds a piece of the rule, set apart
-    from the letters by blank rows. That row is not the text's, and the box is fitted to the letters. Ink as thick
-    as a neighbouring line's descenders at the edge is kept (some ground truth draws boxes around it)."""
-    from ocrwatchd.engine.segment import TEXT_MARGIN, ink_columns, text_bounds
+    from the letters by blank rows. That row is not the text's, and the box is fitted to the letters; so is a piece
+    beside rows a tilted rule crossed whole (taken out as a rule). Ink as thick as a neighbouring line's descenders
+    at the edge is kept (some ground truth draws boxes around it), and so is ink adjoining neither."""
+    from ocrwatchd.engine.segment import TEXT_MARGIN, ink_columns
+    from ocrwatchd.engine.textbox import text_bounds
 
     spans, ink_cols = layout("654.38")
     top = 8                                                # blank rows between the crop's top and the letters
@@ -200,10 +203,20 @@ def test_text_bounds_leave_out_a_rules_remnant_at_the_crops_edge_but_not_a_neigh
     quad_h = apart.shape[0] - 2 * PAD
     _, _, _, v1 = text_bounds(spans, 5.0, apart, ink_columns(apart, PAD), PAD, HEIGHT)
     assert v1 * quad_h + PAD == pytest.approx(top + HEIGHT + TEXT_MARGIN * HEIGHT, abs=1)
+    tilted = mask.copy()                                   # a tilted rule: its rows crossing the box whole were
+    tilted[3, 10:30] = True                                # taken out (rows 0-2), a piece of it is left beside them
+    ruled = np.zeros(len(tilted), bool)
+    quad_h = tilted.shape[0] - 2 * PAD
+    _, _, v0, _ = text_bounds(spans, 5.0, tilted, ink_columns(tilted, PAD), PAD, HEIGHT)
+    assert v0 == 0.0                                       # ink that adjoins neither the edge nor a rule is kept
+    ruled[:3] = True
+    _, _, v0, _ = text_bounds(spans, 5.0, tilted, ink_columns(tilted, PAD), PAD, HEIGHT, ruled)
+    assert v0 * quad_h + PAD == pytest.approx(top - TEXT_MARGIN * HEIGHT, abs=1)
 
 
 def test_text_bounds_keep_a_box_that_already_fits():
-    from ocrwatchd.engine.segment import ink_columns, text_bounds
+    from ocrwatchd.engine.segment import ink_columns
+    from ocrwatchd.engine.textbox import text_bounds
 
     spans, ink_cols = layout("TOTAL 12.50")
     mask = np.zeros((HEIGHT + 2 * PAD, len(ink_cols)), bool)

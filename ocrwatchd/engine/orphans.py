@@ -21,6 +21,7 @@ MIN_EXTENT = 0.25    # … and at least this tall or wide: smaller ink is a spec
 MAX_HEIGHT = 0.9     # … and fits inside the row with room to spare
 JOIN_GAP = 0.35      # ink pieces closer than this (line heights) are one mark (a colon's two dots)
 MARGIN = 0.25        # margin around a candidate's ink, in line heights
+HUG = 0.1            # ink this close (in its height) above or below a line's box is its glyphs' faint edge
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ def orphan_candidates(image: np.ndarray, boxes: np.ndarray, reach: float = REACH
         covered = np.zeros(ink.shape, np.uint8)
         near = boxes[(boxes[:, 0] < bx1) & (boxes[:, 2] > bx0) & (boxes[:, 1] < by1) & (boxes[:, 3] > by0)]
         for cx0, cy0, cx1, cy1 in near:          # ink that a detected line already holds is not an orphan …
-            covered[max(0, int(cy0) - by0):max(0, int(np.ceil(cy1)) - by0),
+            hug = HUG * (cy1 - cy0)                # (nor the faint edge of its glyphs its fitted box left out)
+            covered[max(0, int(cy0 - hug) - by0):max(0, int(np.ceil(cy1 + hug)) - by0),
                     max(0, int(cx0) - bx0):max(0, int(np.ceil(cx1)) - bx0)] = 1
         ink[covered > 0] = 0
         if not ink.any():
@@ -106,7 +108,7 @@ def joined_with_neighbour(boxes: np.ndarray, ink: tuple[float, ...], reach: floa
 
 
 def mark_box(ink: tuple[float, ...], line_height: float) -> np.ndarray:
-    """A mark's own quad, fitted as segment.text_bounds fits a read line's box: its ink plus TEXT_MARGIN line
+    """A mark's own quad, fitted as textbox.text_bounds fits a read line's box: its ink plus TEXT_MARGIN line
     heights either side and TEXT_MARGIN of its own height above and below. A row-high box would be several
     times a colon's area."""
     mx, my = TEXT_MARGIN * line_height, TEXT_MARGIN * (ink[3] - ink[1])

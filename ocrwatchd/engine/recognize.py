@@ -17,8 +17,9 @@ from .checkbox import find_checkboxes, trimmed, with_checkboxes
 from .preprocess import Profile
 from .session import covered_seconds, in_parallel
 from . import walls
+from .textbox import text_bounds
 from .segment import (CharSpan, Piece, add_missed_spaces, ink_columns, ink_in_middle, ink_mask, minority_ink,
-                      split_fields, text_bounds, without_rules, word_pieces)
+                      split_fields, without_rules, word_pieces)
 from .textclean import halfwidth_if_latin, has_cjk, latin_char_table, unsure_letters_in_numbers
 
 BLANK = ""
@@ -327,8 +328,10 @@ class TextRecognizer:
         mask = ink_mask(crop)
         borders = walls.borders(mask)                # ink through the whole crop: no letter's
         crossing = walls.crossing_rows(mask, pad_px)  # … and across the whole box: a cell's top or bottom rule
-        mask = without_rules(mask & ~borders, h)     # an underline or fill-in rule is not text, nor ink in a gap
+        walled = mask & ~borders
+        mask = without_rules(walled, h)              # an underline or fill-in rule is not text, nor ink in a gap
         mask[crossing] = False
+        ruled = (walled & ~mask).any(axis=1)         # rows a rule was taken out of
         if borders.any():                            # … a table's walls among them part its cells
             tall = minority_ink(rectified(image, walls.tall_quad(quad)))
             borders = walls.confirmed(tall, borders, pad_px, flipped)
@@ -338,7 +341,7 @@ class TextRecognizer:
         if not spans:
             return LineReading("", score)
         ink = ink_columns(mask, pad_px)
-        t0, t1, v0, v1 = text_bounds(spans, px_per_frame, mask, ink, pad_px, h)
+        t0, t1, v0, v1 = text_bounds(spans, px_per_frame, mask, ink, pad_px, h, ruled)
         if spec.space_gap > 0:
             spans = add_missed_spaces(spans, px_per_frame, ink, h, spec.space_gap)
         text = clean("".join(s.char for s in spans))

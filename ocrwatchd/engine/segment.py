@@ -5,7 +5,7 @@ At the detector's working scale, words a couple of characters apart fuse into on
 result (and separate segments in ground truths such as SROIE's). After recognition the line's characters have
 positions (their CTC frames); with the crop's blank columns they measure each gap in character pitches: a word
 space is ~1.3, a monospaced double space ~2.3, so a break goes where a gap is `min_gap` (2.1) pitches or more.
-The same measure puts back spaces the recogniser dropped, and fits the box to the letters' ink.
+The same measure puts back spaces the recogniser dropped (the box is fitted to the letters' ink in textbox.py).
 """
 from __future__ import annotations
 
@@ -23,10 +23,6 @@ SENTENCE_GAP = 3.0
 SENTENCE_ENDS = ".!?"
 CLOSERS = "\"'”’)"
 TEXT_MARGIN = 0.2       # margin kept around the text when a box is fitted to it, in line (band) heights
-# Ink at the crop's top or bottom edge, set apart from the text by a blank of EDGE_GAP line heights and at most
-# EDGE_THIN of one thick, is a rule's remnant the box reached, not the text's (text_bounds)
-EDGE_GAP = 0.15
-EDGE_THIN = 0.1
 RULE_HEIGHTS = 1.5      # a row of ink this many line heights long is a rule, not part of a letter
 OUTER_INK = 0.05        # "ink" filling a crop's outer quarters this much more than its middle is not the text
 MIN_CONTRAST = 32       # gray levels between two shades that could be letters and their ground (a slide title on
@@ -316,8 +312,8 @@ def word_pieces(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray, pad
         left = (centre[n - 1][1] + first) / 2 if n else 0.0
         right = (last + centre[n + 1][0]) / 2 if n + 1 < len(words) else float(width)
         a, b = min(width - 1, int(first)), min(width - 1, int(last))
-        lo = _reach(ink, a, -1, 0.4 * line_height, int(max(0.0, first - left)))
-        hi = _reach(ink, b, 1, 0.4 * line_height, int(max(0.0, right - last))) + 1
+        lo = reach_ink(ink, a, -1, 0.4 * line_height, int(max(0.0, first - left)))
+        hi = reach_ink(ink, b, 1, 0.4 * line_height, int(max(0.0, right - last))) + 1
         t0 = min(max((lo - pad_px) / quad_w, 0.0), 1.0)
         t1 = min(max((hi - pad_px) / quad_w, t0), 1.0)
         out.append(Piece(t0, t1, "".join(s.char for s in word), float(np.mean([s.prob for s in word]))))
@@ -336,7 +332,7 @@ def sub_quad(quad: np.ndarray, t0: float, t1: float, v0: float = 0.0, v1: float 
     return np.array([at(t0, v0), at(t1, v0), at(t1, v1), at(t0, v1)])
 
 
-def _reach(ink: np.ndarray, start: int, step: int, max_blank: float, limit: int) -> int:
+def reach_ink(ink: np.ndarray, start: int, step: int, max_blank: float, limit: int) -> int:
     """From column start, walk by step over ink and blanks shorter than max_blank; the last inked column met."""
     last = x = start
     while 0 <= x < len(ink) and abs(x - start) <= limit:
@@ -346,52 +342,3 @@ def _reach(ink: np.ndarray, start: int, step: int, max_blank: float, limit: int)
             break
         x += step
     return last
-
-
-def text_bounds(spans: list[CharSpan], px_per_frame: float, mask: np.ndarray, ink: np.ndarray, pad_px: float,
-                line_height: float) -> tuple[float, float, float, float]:
-    """Where the read text lies in its quad, as fractions (t0, t1) of its width and (v0, v1) of its height.
-
-    A detection box can take in ink that is not text (a drawing's stroke touching a label, a rule under a line):
-    DB's region follows the stroke and the box grows, sometimes to twice the text's height. The letters'
-    positions say where the text is: the box is fitted to the ink from the first letter to the last (and the
-    rows where that ink is dense) plus a margin, wherever that is smaller than the detected box.
-    mask is the crop's ink, ink its columns (ink_columns).
-    """
-    letters = [s for s in spans if s.char != " "]
-    height, width = mask.shape
-    quad_w, quad_h = width - 2 * pad_px, height - 2 * pad_px
-    if not letters or quad_w <= 0 or quad_h <= 0:
-        return (0.0, 1.0, 0.0, 1.0)
-    first = min(width - 1, int((letters[0].start + letters[0].end) / 2 * px_per_frame))
-    last = min(width - 1, int((letters[-1].start + letters[-1].end) / 2 * px_per_frame))
-    lo = _reach(ink, first, -1, 0.4 * line_height, int(line_height))
-    hi = _reach(ink, last, 1, 0.4 * line_height, int(line_height)) + 1
-    margin = TEXT_MARGIN * line_height
-    t0 = max(0.0, (lo - margin - pad_px) / quad_w)
-    t1 = min(1.0, (hi + margin - pad_px) / quad_w)
-    rows = mask[:, lo:hi].sum(axis=1)
-    if rows.max() == 0:
-        return (t0, t1, 0.0, 1.0)
-    dense = rows >= 0.1 * rows.max()                     # a thin stroke adds a few pixels a row, text many
-    r0, r1 = _text_rows(dense, rows, line_height)
-    margin = TEXT_MARGIN * (r1 - r0)
-    return (t0, t1, max(0.0, (r0 - margin - pad_px) / quad_h), min(1.0, (r1 + margin - pad_px) / quad_h))
-
-
-def _text_rows(dense: np.ndarray, rows: np.ndarray, line_height: float) -> tuple[int, int]:
-    """The rows [r0, r1) the text's ink spans: from the first dense row to the last, less a thin run of them at
-    the crop's top or bottom edge set apart from the rest by a blank. That is a rule the box reached, cut by the
-    crop (a table cell's border, a form's line over a field; the crop pads the box the letters were found in, so
-    their own ink does not reach its edge). A thicker run there is the descenders or capitals of a neighbouring
-    line, which some ground truth (SROIE's) draws its boxes around: cutting those too (EDGE_THIN 0.15) cost SROIE
-    H-mean 0.9442 -> 0.9410, so they are kept."""
-    starts, ends = runs(dense)
-    gap, thin = max(2.0, EDGE_GAP * line_height), max(1.0, EDGE_THIN * line_height)
-    heaviest = int(np.argmax([rows[a:b].sum() for a, b in zip(starts, ends)]))
-    first, last = 0, len(starts) - 1
-    if first < heaviest and starts[0] == 0 and ends[0] <= thin and starts[1] - ends[0] >= gap:
-        first = 1
-    if last > heaviest and ends[-1] == len(dense) and ends[-1] - starts[-1] <= thin and starts[-1] - ends[-2] >= gap:
-        last -= 1
-    return int(starts[first]), int(ends[last])
