@@ -47,9 +47,13 @@ def crossing_rows(mask: np.ndarray, pad_px: float) -> np.ndarray:
     inner = width - 2 * int(round(pad_px))
     if height < 8 or inner < 3:
         return np.zeros(height, bool)
-    # a run of `inner` inked columns: some window of that width summing to its width
-    ink = np.pad(np.cumsum(mask, axis=1, dtype=np.int32), ((0, 0), (1, 0)))
-    return ((ink[:, inner:] - ink[:, :-inner]) == inner).any(axis=1)
+    out = np.zeros(height, bool)
+    full = np.flatnonzero(np.count_nonzero(mask, axis=1) >= inner)   # rows with that much ink at all (few)
+    if len(full):
+        # a run of `inner` inked columns: some window of that width summing to its width
+        ink = np.pad(np.cumsum(mask[full], axis=1, dtype=np.int32), ((0, 0), (1, 0)))
+        out[full] = ((ink[:, inner:] - ink[:, :-inner]) == inner).any(axis=1)
+    return out
 
 
 def tall_quad(quad: np.ndarray) -> np.ndarray:
