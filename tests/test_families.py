@@ -273,6 +273,28 @@ def test_a_wall_runs_on_straight_past_the_line_and_a_seals_ring_does_not():
     assert (walls.confirmed(tall, candidates[::-1], pad, True)[::-1] == found).all()
 
 
+def test_a_wall_is_found_where_a_tables_rules_meet_it_a_row_apart():
+    """A scanned table's rules meet a wall from either side, not always on the same row (`121have` read as one
+    line across its wall): the rule's row runs out of the wall's window on one side, and the stroke is at its
+    other end, not in its middle."""
+    from ocrwatchd.engine import walls
+    from ocrwatchd.engine.recognize import rectified
+    from ocrwatchd.engine.segment import minority_ink
+
+    page = np.full((240, 420), 255, np.uint8)
+    cv2.line(page, (200, 10), (200, 230), 0, 2)                       # the wall
+    cv2.line(page, (30, 92), (200, 92), 0, 2)                         # the row's top rule, from the left …
+    cv2.line(page, (200, 94), (390, 94), 0, 2)                        # … and from the right, two rows lower
+    cv2.line(page, (30, 126), (200, 126), 0, 2)                       # its bottom rule likewise
+    cv2.line(page, (200, 128), (390, 128), 0, 2)
+    quad = np.array([[30, 100], [390, 100], [390, 120], [30, 120]], np.float64)
+    pad = 2.0
+    candidates = np.zeros(int(360 + 2 * pad), bool)
+    candidates[int(200 - 30 + pad) - 1:int(200 - 30 + pad) + 2] = True
+    tall = minority_ink(rectified(page, walls.tall_quad(quad)))
+    assert walls.confirmed(tall, candidates, pad, False)[int(200 - 30 + pad)]
+
+
 def test_only_a_rule_runs_across_the_whole_box_never_a_letter():
     """walls.crossing_rows: the rows of a crop inked unbroken from one side of the box to the other. Rendered
     words boxed as the detector boxes them (a margin round the ink) and padded as the recogniser crops them have

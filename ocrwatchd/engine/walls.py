@@ -86,7 +86,8 @@ def confirmed(tall_ink: np.ndarray, candidates: np.ndarray, pad_px: float, flipp
 
 def _stroke_centres(ink: np.ndarray, k: int, reach: int) -> np.ndarray:
     """Per row, the centre column of the ink run through (or nearest to) column k within reach; NaN where there
-    is none, inf where the run fills the window (a rule crossing the wall, or the wall's own corner)."""
+    is none, inf where the run fills the window (a rule crossing the wall, or the wall's own corner), the run's
+    inner end where it runs out of the window on one side (a rule meeting the wall)."""
     lo, hi = max(0, k - reach), min(ink.shape[1], k + reach + 1)
     window = ink[:, lo:hi]
     width = window.shape[1]
@@ -95,6 +96,12 @@ def _stroke_centres(ink: np.ndarray, k: int, reach: int) -> np.ndarray:
     first = np.where(~window & (cols < near), cols, -1).max(axis=1) + 1        # its run, grown both ways
     last = np.where(~window & (cols > near), cols, width).min(axis=1) - 1
     out = np.where(window.any(axis=1), lo + (first + last) / 2, np.nan)
+    # a run running out of the window on one side for longer than a wall is wide is a rule meeting the wall (a
+    # T-junction; its two arms need not be on one row of a scan): the stroke is at the run's other end
+    long = last - first + 1 > reach
+    left, right = long & (first == 0) & (last < width - 1), long & (first > 0) & (last == width - 1)
+    out[left] = lo + last[left]
+    out[right] = lo + first[right]
     out[(first == 0) & (last == width - 1) & window.any(axis=1)] = np.inf
     return out
 
