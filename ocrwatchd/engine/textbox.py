@@ -10,8 +10,9 @@ import numpy as np
 
 from .segment import TEXT_MARGIN, CharSpan, reach_ink, runs
 
-# Ink at the crop's top or bottom edge, set apart from the text by a blank of EDGE_GAP line heights and at most
-# EDGE_THIN of one thick, is a rule's remnant the box reached, not the text's (text_bounds)
+# Ink at the crop's top or bottom edge (or beside a rule taken out), set apart from the text by a blank of EDGE_GAP
+# line heights and at most EDGE_THIN of one thick or holding a stroke a line height long, is a rule's remnant the
+# box reached, not the text's (_text_rows)
 EDGE_GAP = 0.15
 EDGE_THIN = 0.1
 
