@@ -346,6 +346,30 @@ def test_a_short_cells_box_fits_its_digits_not_the_rule_its_box_took_in(engine):
     assert quad[0, 0] + t1 * (quad[1, 0] - quad[0, 0]) < x1 + 3     # nor the wall
 
 
+def test_a_narrow_cells_box_leaves_out_the_ragged_edge_of_the_thick_rule_under_it(engine):
+    """A cell's `28` over a rule two rows thick whose top row is ragged (a piece of it only, as a scan's
+    anti-aliasing leaves it): the rows crossing the box are taken out as the cell's rule, and the piece left beside
+    them is the rule's too. The crop is narrower than a rule must be long to be taken out by its length, which once
+    made the rows crossing the box vanish from the record of rows a rule was taken out of, and the box reached down
+    to the piece (a synthetic table's digits, 9 px of them in a 23 px box, matched no ground truth)."""
+    from PIL import Image, ImageDraw
+
+    f = font(DEJAVU / "DejaVuSans.ttf", 13)
+    img = Image.new("L", (200, 100), 255)
+    d = ImageDraw.Draw(img)
+    d.text((60, 30), "28", font=f, fill=0)
+    x0, y0, x1, y1 = d.textbbox((60, 30), "28", font=f)
+    d.line([(20, y1 + 9), (180, y1 + 9)], fill=0, width=2)           # the rule, across the box's bottom
+    d.line([(x0 - 2, y1 + 8), (x0 + 6, y1 + 8)], fill=0, width=1)    # its ragged top row
+    quad = np.array([[x0 - 4, y0 - 4], [x1 + 4, y0 - 4], [x1 + 4, y1 + 9], [x0 - 4, y1 + 9]], np.float64)
+    reading = engine.recognizer.read_lines(np.asarray(img), [quad])[0]
+    assert reading.text == "28"
+    _, _, v0, v1 = reading.bounds
+    height = quad[2, 1] - quad[0, 1]
+    top, bottom = quad[0, 1] + v0 * height, quad[0, 1] + v1 * height
+    assert y0 - 3 <= top <= y0 and y1 <= bottom <= y1 + 3            # the digits' rows and a margin only
+
+
 def test_a_tables_cells_read_apart_however_close_they_come_to_their_walls(engine, tmp_path):
     """Cells 2 px from their walls at 13 px: the detector boxes two neighbours as one, and with the wall read
     as no ink the gap between them is one pitch: `Freedom specifyAB-20417`, `XX-80873212`. A wall between two

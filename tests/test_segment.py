@@ -224,6 +224,36 @@ def test_text_bounds_keep_a_box_that_already_fits():
     assert text_bounds(spans, 5.0, mask, ink_columns(mask, PAD), PAD, HEIGHT) == (0.0, 1.0, 0.0, 1.0)
 
 
+def test_text_bounds_keep_beside_short_text_the_margin_its_own_height_implies_not_the_boxs():
+    """A table cell's `79`: the detector's box took in the space up to the cell's rules (taken out before), so it is
+    2.5 times the digits' height. The margin left and right of the digits is the one a box fitted to them would
+    have (TEXT_MARGIN of the height they imply, TEXT_FILL), not TEXT_MARGIN of the stretched box; a line that fills
+    its box as text does keeps TEXT_MARGIN of the box."""
+    from ocrwatchd.engine.segment import TEXT_MARGIN, ink_columns
+    from ocrwatchd.engine.textbox import TEXT_FILL, text_bounds
+
+    spans, ink_cols = layout("79")
+    digits = 12
+    box_h = int(2.5 * digits)
+    top = (box_h - digits) // 2 + PAD
+    mask = np.zeros((box_h + 2 * PAD, len(ink_cols) + 40), bool)   # 20 px of blank cell either side
+    spans = [CharSpan(s.char, s.start + 4, s.end + 4, s.prob) for s in spans]
+    mask[top:top + digits, 20:20 + len(ink_cols)] = ink_cols
+    t0, t1, _, _ = text_bounds(spans, 5.0, mask, ink_columns(mask, PAD), PAD, box_h)
+    quad_w = mask.shape[1] - 2 * PAD
+    ink_x = np.flatnonzero(ink_cols) + 20
+    implied = TEXT_MARGIN * digits / TEXT_FILL
+    assert TEXT_MARGIN * box_h - implied > 2              # px: the two margins told apart
+    assert t0 * quad_w + PAD == pytest.approx(ink_x[0] - implied, abs=0.5)
+    assert t1 * quad_w + PAD == pytest.approx(ink_x[-1] + 1 + implied, abs=0.5)
+    full_h = 16                                            # the same digits filling their box as text does
+    assert digits / full_h > TEXT_FILL
+    full = np.zeros((full_h + 2 * PAD, mask.shape[1]), bool)
+    full[PAD + 2:PAD + 2 + digits, 20:20 + len(ink_cols)] = ink_cols
+    t0, _, _, _ = text_bounds(spans, 5.0, full, ink_columns(full, PAD), PAD, full_h)
+    assert t0 * quad_w + PAD == pytest.approx(ink_x[0] - TEXT_MARGIN * full_h, abs=0.5)
+
+
 def test_typographic_quotes_fold_to_ascii_in_latin_lines_only():
     from ocrwatchd.engine.textclean import halfwidth_if_latin
 

@@ -329,8 +329,10 @@ class TextRecognizer:
         borders = walls.borders(mask)                # ink through the whole crop: no letter's
         crossing = walls.crossing_rows(mask, pad_px)  # … and across the whole box: a cell's top or bottom rule
         walled = mask & ~borders
-        mask = without_rules(walled, h)              # an underline or fill-in rule is not text, nor ink in a gap
-        mask[crossing] = False
+        # an underline or fill-in rule is not text, nor ink in a gap; a new array, never written in place:
+        # without_rules hands back its input when the crop is too short to hold a rule, and `walled` must keep
+        # the crossing rows for `ruled` below (a short table cell's remnant of a thick rule is found by them)
+        mask = without_rules(walled, h) & ~crossing[:, None]
         ruled = (walled & ~mask).any(axis=1)         # rows a rule was taken out of
         if borders.any():                            # … a table's walls among them part its cells
             tall = minority_ink(rectified(image, walls.tall_quad(quad)))
