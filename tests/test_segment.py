@@ -212,6 +212,13 @@ def test_text_bounds_leave_out_a_rules_remnant_at_the_crops_edge_but_not_a_neigh
     ruled[:3] = True
     _, _, v0, _ = text_bounds(spans, 5.0, tilted, ink_columns(tilted, PAD), PAD, HEIGHT, ruled)
     assert v0 * quad_h + PAD == pytest.approx(top - TEXT_MARGIN * HEIGHT, abs=1)
+    beyond = np.vstack([np.zeros((6, mask.shape[1]), bool), mask])   # the letters 14 rows down; a thick rule
+    beyond[4, 10:30] = True                                # taken out (rows 5-6) left its ragged edge, a piece
+    ruled = np.zeros(len(beyond), bool)                    # of row 4, between it and the crop's edge
+    ruled[5:7] = True
+    quad_h = beyond.shape[0] - 2 * PAD
+    _, _, v0, _ = text_bounds(spans, 5.0, beyond, ink_columns(beyond, PAD), PAD, HEIGHT, ruled)
+    assert v0 * quad_h + PAD == pytest.approx(top + 6 - TEXT_MARGIN * HEIGHT, abs=1)
 
 
 def test_text_bounds_keep_a_box_that_already_fits():
@@ -390,6 +397,24 @@ def test_a_crop_with_no_letters_in_its_middle_has_no_ink_there():
     assert ink_in_middle(ink_mask(banner_crop()))
     faint = banner_crop(letters=185)                         # letters 20 levels off the band: no split made
     assert (ink_mask(faint) == minority_ink(faint)).all()
+
+
+def test_a_wall_that_starts_at_the_rule_crossing_the_box_is_a_wall_too():
+    """A table's top row: the rule above it crosses the box two rows down the crop, and its walls start there (the
+    crop's margin above the rule is blank). Between that rule and the crop's bottom the walls are inked through,
+    the letters are not; without the rule known, nothing is inked through the whole crop."""
+    spans, plain = ruled("Code", 0, 0)
+    mask = plain.copy()
+    mask[2:4] = True                                         # the rule, across the box
+    mask[2:, 1:3] = True                                     # the walls, from the rule down
+    mask[2:, -3:-1] = True
+    crossing = walls.crossing_rows(mask, PAD)
+    assert np.flatnonzero(crossing).tolist() == [2, 3]
+    assert not walls.borders(mask).any()
+    assert set(np.flatnonzero(walls.borders(mask, crossing))) == {0, 1, 2, 3} | {len(mask[0]) - k for k in range(1, 5)}
+    letters = plain.copy()
+    letters[2:4] = True                                      # the rule and the letters, no walls
+    assert not walls.borders(letters, walls.crossing_rows(letters, PAD)).any()
 
 
 def test_a_cells_wall_is_told_from_letters_and_parts_the_cells_it_stands_between():

@@ -326,8 +326,8 @@ class TextRecognizer:
             return LineReading(text, score, words=spread_words(text, 0.0, 1.0, score))
         pad_px = spec.pad * min(w, h)
         mask = ink_mask(crop)
-        borders = walls.borders(mask)                # ink through the whole crop: no letter's
-        crossing = walls.crossing_rows(mask, pad_px)  # … and across the whole box: a cell's top or bottom rule
+        crossing = walls.crossing_rows(mask, pad_px)  # ink across the whole box: a cell's top or bottom rule
+        borders = walls.borders(mask, crossing)      # … and through the whole crop (or cell): no letter's
         walled = mask & ~borders
         # an underline or fill-in rule is not text, nor ink in a gap; a new array, never written in place:
         # without_rules hands back its input when the crop is too short to hold a rule, and `walled` must keep

@@ -23,16 +23,25 @@ WALL_ROWS = 0.9
 WALL_DRIFT = 2.0
 
 
-def borders(mask: np.ndarray) -> np.ndarray:
+def borders(mask: np.ndarray, crossing: np.ndarray | None = None) -> np.ndarray:
     """Boolean per column: is it (or a neighbour) inked through nearly the whole crop, its margin above and below
     the box included — a table's cell border, a frame's side? The letters were boxed by the detector and the crop
     adds a margin around that box, so no letter's stroke runs from the crop's top to its bottom; a border does,
     past the box at both ends. Its ink is not the text's (it stretched a cell's fitted box to the cell's walls),
-    and where it stands between letters it parts two cells (segment.split_fields)."""
+    and where it stands between letters it parts two cells (segment.split_fields).
+
+    crossing (crossing_rows): where a rule crosses the box in the crop's upper or lower half, the cell ends there,
+    and a wall need only run from that rule to the other end (a table's top row: its walls start at the rule, and
+    the crop's margin above it is blank; `Code` between two walls was boxed to the walls)."""
     height, width = mask.shape
-    if height < 8 or width < 3:
+    top, bottom = 0, height
+    if crossing is not None and crossing.any():
+        at = np.flatnonzero(crossing)
+        top = int(at[0]) if at[0] < height / 2 else 0
+        bottom = int(at[-1]) + 1 if at[-1] >= height / 2 else height
+    if bottom - top < 8 or width < 3:
         return np.zeros(width, bool)
-    full = (mask.sum(axis=0) >= BORDER_ROWS * height).astype(np.uint8)
+    full = (mask[top:bottom].sum(axis=0) >= BORDER_ROWS * (bottom - top)).astype(np.uint8)
     return cv2.dilate(full[None, :], np.ones((1, 3), np.uint8))[0] > 0
 
 
