@@ -219,6 +219,14 @@ def test_text_bounds_leave_out_a_rules_remnant_at_the_crops_edge_but_not_a_neigh
     quad_h = beyond.shape[0] - 2 * PAD
     _, _, v0, _ = text_bounds(spans, 5.0, beyond, ink_columns(beyond, PAD), PAD, HEIGHT, ruled)
     assert v0 * quad_h + PAD == pytest.approx(top + 6 - TEXT_MARGIN * HEIGHT, abs=1)
+    thick = beyond.copy()                                  # a tilted thick rule: pieces of it on both sides of
+    thick[0:4, 20:60] = True                               # the row taken out, rows 0-3 holding its stroke, and
+    thick[5, 10:20] = True                                 # row 5, not parted from them by any blank
+    thick[4] = False                                       # (row 4 taken out)
+    ruled = np.zeros(len(thick), bool)
+    ruled[4] = True
+    _, _, v0, _ = text_bounds(spans, 5.0, thick, ink_columns(thick, PAD), PAD, HEIGHT, ruled)
+    assert v0 * quad_h + PAD == pytest.approx(top + 6 - TEXT_MARGIN * HEIGHT, abs=1)
 
 
 def test_text_bounds_keep_a_box_that_already_fits():
