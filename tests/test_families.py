@@ -321,27 +321,39 @@ def test_only_a_rule_runs_across_the_whole_box_never_a_letter():
         assert np.flatnonzero(walls.crossing_rows(ink_mask(ruled), pad)).tolist() == [1, 2], text
 
 
-def test_a_short_cells_box_fits_its_digits_not_the_rule_its_box_took_in(engine):
-    """A cell holding one short number between a table's thick rules: the detector's box reached the rule above
-    it. The rule is narrower than a rule must be to be taken out by its length (segment.RULE_HEIGHTS line
-    heights), but it runs across the whole box, as no letter does, so its ink is not the text's and the box is
-    fitted to the digits (a synthetic table's `49`: 22 px tall for 13 px of digits, matched to no ground truth)."""
+def digits_on_a_page(text: str, y: int):
+    """A 200 × 100 white page with `text` in 13 px DejaVu Sans at (60, y): the page, a drawing on it, the text's
+    ink box."""
     from PIL import Image, ImageDraw
 
     f = font(DEJAVU / "DejaVuSans.ttf", 13)
     img = Image.new("L", (200, 100), 255)
     d = ImageDraw.Draw(img)
-    d.text((60, 40), "49", font=f, fill=0)
-    x0, y0, x1, y1 = d.textbbox((60, 40), "49", font=f)
+    d.text((60, y), text, font=f, fill=0)
+    return img, d, d.textbbox((60, y), text, font=f)
+
+
+def fitted_rows(reading, quad: np.ndarray) -> tuple[float, float]:
+    """The top and bottom of a reading's fitted box, in page rows (an upright quad)."""
+    _, _, v0, v1 = reading.bounds
+    height = quad[2, 1] - quad[0, 1]
+    return quad[0, 1] + v0 * height, quad[0, 1] + v1 * height
+
+
+def test_a_short_cells_box_fits_its_digits_not_the_rule_its_box_took_in(engine):
+    """A cell holding one short number between a table's thick rules: the detector's box reached the rule above
+    it. The rule is narrower than a rule must be to be taken out by its length (segment.RULE_HEIGHTS line
+    heights), but it runs across the whole box, as no letter does, so its ink is not the text's and the box is
+    fitted to the digits (a synthetic table's `49`: 22 px tall for 13 px of digits, matched to no ground truth)."""
+    img, d, (x0, y0, x1, y1) = digits_on_a_page("49", 40)
     d.line([(20, y0 - 6), (180, y0 - 6)], fill=0, width=3)        # the cell's top rule, inside the box
     d.line([(20, y1 + 8), (180, y1 + 8)], fill=0, width=3)        # its bottom rule, below the box
     d.line([(x1 + 4, 20), (x1 + 4, 80)], fill=0, width=3)          # the wall on its right
     quad = np.array([[x0 - 4, y0 - 8], [x1 + 7, y0 - 8], [x1 + 7, y1 + 4], [x0 - 4, y1 + 4]], np.float64)
     reading = engine.recognizer.read_lines(np.asarray(img), [quad])[0]
     assert reading.text == "49"
-    t0, t1, v0, v1 = reading.bounds
-    height = quad[2, 1] - quad[0, 1]
-    top, bottom = quad[0, 1] + v0 * height, quad[0, 1] + v1 * height
+    top, bottom = fitted_rows(reading, quad)
+    t1 = reading.bounds[1]
     assert y0 - 3 <= top <= y0 and y1 <= bottom <= y1 + 3          # the digits' rows and a margin, no rule
     assert quad[0, 0] + t1 * (quad[1, 0] - quad[0, 0]) < x1 + 3     # nor the wall
 
@@ -352,21 +364,13 @@ def test_a_narrow_cells_box_leaves_out_the_ragged_edge_of_the_thick_rule_under_i
     them is the rule's too. The crop is narrower than a rule must be long to be taken out by its length, which once
     made the rows crossing the box vanish from the record of rows a rule was taken out of, and the box reached down
     to the piece (a synthetic table's digits, 9 px of them in a 23 px box, matched no ground truth)."""
-    from PIL import Image, ImageDraw
-
-    f = font(DEJAVU / "DejaVuSans.ttf", 13)
-    img = Image.new("L", (200, 100), 255)
-    d = ImageDraw.Draw(img)
-    d.text((60, 30), "28", font=f, fill=0)
-    x0, y0, x1, y1 = d.textbbox((60, 30), "28", font=f)
+    img, d, (x0, y0, x1, y1) = digits_on_a_page("28", 30)
     d.line([(20, y1 + 9), (180, y1 + 9)], fill=0, width=2)           # the rule, across the box's bottom
     d.line([(x0 - 2, y1 + 8), (x0 + 6, y1 + 8)], fill=0, width=1)    # its ragged top row
     quad = np.array([[x0 - 4, y0 - 4], [x1 + 4, y0 - 4], [x1 + 4, y1 + 9], [x0 - 4, y1 + 9]], np.float64)
     reading = engine.recognizer.read_lines(np.asarray(img), [quad])[0]
     assert reading.text == "28"
-    _, _, v0, v1 = reading.bounds
-    height = quad[2, 1] - quad[0, 1]
-    top, bottom = quad[0, 1] + v0 * height, quad[0, 1] + v1 * height
+    top, bottom = fitted_rows(reading, quad)
     assert y0 - 3 <= top <= y0 and y1 <= bottom <= y1 + 3            # the digits' rows and a margin only
 
 
