@@ -104,14 +104,15 @@ def _stroke_centres(ink: np.ndarray, k: int, reach: int) -> np.ndarray:
     near = np.where(window, np.abs(cols + lo - k), width + reach).argmin(axis=1)[:, None]   # nearest inked column
     first = np.where(~window & (cols < near), cols, -1).max(axis=1) + 1        # its run, grown both ways
     last = np.where(~window & (cols > near), cols, width).min(axis=1) - 1
-    out = np.where(window.any(axis=1), lo + (first + last) / 2, np.nan)
+    inked = window.any(axis=1)
+    out = np.where(inked, lo + (first + last) / 2, np.nan)
     # a run running out of the window on one side for longer than a wall is wide is a rule meeting the wall (a
     # T-junction; its two arms need not be on one row of a scan): the stroke is at the run's other end
     long = last - first + 1 > reach
     left, right = long & (first == 0) & (last < width - 1), long & (first > 0) & (last == width - 1)
     out[left] = lo + last[left]
     out[right] = lo + first[right]
-    out[(first == 0) & (last == width - 1) & window.any(axis=1)] = np.inf
+    out[(first == 0) & (last == width - 1) & inked] = np.inf
     return out
 
 
