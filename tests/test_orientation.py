@@ -54,6 +54,45 @@ def test_upright_pages_are_settled_by_the_classifier_alone():
     assert PageOrientation(Classifier(0.05), NeverAsked()).decide(image, quads) == 0
 
 
+class ReadsInkOnTheLeft:
+    """A recogniser that is sure of a line whose ink starts on the left (as cut, upright) and unsure of one
+    turned round; counts the crops it reads."""
+
+    class spec:
+        pad = 0.1
+
+    def __init__(self, sure=0.95, unsure=0.45):
+        self.sure, self.unsure, self.read = sure, unsure, 0
+
+    def read_crops(self, crops):
+        self.read += len(crops)
+        return [("text", self.sure if c[:, :c.shape[1] // 2].mean() < c[:, c.shape[1] // 2:].mean() else self.unsure)
+                for c in crops]
+
+
+def lines_inked_on_the_left(n=12):
+    image = np.full((40 * n + 40, 500), 255, np.uint8)
+    quads = []
+    for i in range(n):
+        image[20 + 40 * i:50 + 40 * i, 10:200] = 0
+        quads.append(box(10, 20 + 40 * i, 480, 50 + 40 * i))
+    return image, quads
+
+
+def test_a_doubted_page_is_settled_by_its_first_lines_read_both_ways():
+    image, quads = lines_inked_on_the_left()
+    reader = ReadsInkOnTheLeft()
+    assert PageOrientation(Classifier(0.9), reader).decide(image, quads) == 0
+    assert reader.read == 2 * 4                                   # four lines each way, not twelve
+    upside_down = turn(image, 180)
+    reader = ReadsInkOnTheLeft()
+    turned_quads = [np.array(turn_back(q, 180, 500, image.shape[0]))[[2, 3, 0, 1]] for q in quads]
+    assert PageOrientation(Classifier(0.9), reader).decide(upside_down, turned_quads) == 180
+    assert reader.read == 2 * 4
+    close = ReadsInkOnTheLeft(sure=0.8, unsure=0.7)               # readings that stay close: the whole sample
+    assert PageOrientation(Classifier(0.9), close).decide(image, quads) == 0 and close.read == 2 * 12
+
+
 @pytest.fixture(scope="module")
 def page_image():
     lines = [(40, 80 + 70 * i, t, 1.3) for i, t in enumerate(

@@ -68,6 +68,13 @@ class OrientationParams:
     # On level lines, the classifier's mean 180° probability below which the page is upright without asking the
     # recogniser (upright pages must cost little: this keeps them to a crop and one small classifier run).
     upright_p180: float = 0.3
+    # The recogniser reads the sampled lines both ways a few at a time and stops once the two readings' mean
+    # scores stand this far apart. Read upright, a line scores 0.92-1.0 (one of 36 0.6), turned 0.0-0.79: over
+    # the first four lines the means differed by 0.41-0.67 on a FUNSD form, a synthetic fax and a Chinese page,
+    # each at 0, 90 and 180 degrees. So a page is settled by four lines instead of twelve (a doubted upright
+    # form 0.34 s -> 0.1 s), and only one whose readings stay close is read to the end of the sample.
+    read_step: int = 4
+    decisive: float = 0.2
 
 
 def line_axis(quads: list[np.ndarray], long_ratio: float = 2.0) -> tuple[str | None, list[int]]:
@@ -117,15 +124,26 @@ class PageOrientation:
         crops = [crop_quad(image, quads[n], self.recognizer.spec.pad) for n in along[:p.sample]]
         if axis == "h" and float(np.mean(self.classifier.p_upside_down(crops))) < p.upright_p180:
             return 0
-        as_cut = _mean_score(self.recognizer.read_crops(crops))
-        turned = _mean_score(self.recognizer.read_crops([cv2.rotate(c, cv2.ROTATE_180) for c in crops]))
+        as_cut, turned = self._read_both_ways(crops)
         if axis == "h":
             return 180 if turned > as_cut else 0
         return 90 if turned > as_cut else 270
 
+    def _read_both_ways(self, crops: list[np.ndarray]) -> tuple[float, float]:
+        """Mean scores of the crops read as cut and turned 180°, over as many of them as it took to tell."""
+        step, as_cut, turned = max(1, self.params.read_step), [], []
+        for i in range(0, len(crops), step):
+            chunk = crops[i:i + step]
+            readings = self.recognizer.read_crops(chunk + [cv2.rotate(c, cv2.ROTATE_180) for c in chunk])
+            as_cut += _scores(readings[:len(chunk)])
+            turned += _scores(readings[len(chunk):])
+            if abs(np.mean(as_cut) - np.mean(turned)) >= self.params.decisive:
+                break
+        return float(np.mean(as_cut)), float(np.mean(turned))
 
-def _mean_score(readings: list[tuple[str, float]]) -> float:
-    return float(np.mean([score if text.strip() else 0.0 for text, score in readings]))
+
+def _scores(readings: list[tuple[str, float]]) -> list[float]:
+    return [score if text.strip() else 0.0 for text, score in readings]
 
 
 def turn(image: np.ndarray, degrees: int) -> np.ndarray:
