@@ -86,7 +86,7 @@ class InboxConfig(_Strict):
 
 
 class WorkersConfig(_Strict):
-    count: int = Field(2, ge=1, le=64)  # fixed pool; each worker owns its ONNX sessions
+    count: int = Field(2, ge=1, le=64)  # fixed pool; on the CPU the workers share one engine, on CUDA each has its own
 
 
 class QueueConfig(_Strict):

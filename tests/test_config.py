@@ -124,6 +124,43 @@ def test_annotated_example_is_valid():
     assert c.inboxes[0].path == Path("/srv/scans/inbox") and c.workers.count == 2 and c.queue.size == 32
 
 
+def test_annotated_example_names_every_key_with_its_default(tmp_path):
+    """The README says the example lists every key: with its commented-out keys switched on it sets each key of
+    every table, and is still a valid configuration."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from ocrwatchd.config import Config, InboxConfig
+
+    text = (Path(__file__).resolve().parents[1] / "etc" / "ocrwatchd.toml").read_text()
+    on = re.sub(r"(?m)^# (\w+ = )", r"\1", text)
+    data = tomllib.loads(on)
+
+    def fields(model, prefix=""):
+        out = set()
+        for name, f in model.model_fields.items():
+            sub = f.annotation if isinstance(f.annotation, type) and hasattr(f.annotation, "model_fields") else None
+            out |= fields(sub, f"{prefix}{name}.") if sub else {prefix + name}
+        return out
+
+    def keys(table, prefix=""):
+        out = set()
+        for name, value in table.items():
+            if isinstance(value, dict):
+                out |= keys(value, f"{prefix}{name}.")
+            elif name == "inboxes":
+                out |= {f"inboxes.{k}" for k in value[0]}
+            else:
+                out.add(prefix + name)
+        return out
+
+    wanted = (fields(Config) - {"inboxes"}) | {f"inboxes.{k}" for k in InboxConfig.model_fields}
+    assert keys(data) == wanted
+    write(tmp_path, on.replace('archive = "/srv/scans/originals"', "# archive"))
+    load_config(tmp_path / "ocrwatchd.toml")        # every key switched on is still a valid configuration
+
+
 @pytest.mark.parametrize("name,key", [
     ("OCRWATCHD_WORKER__COUNT", "worker"),               # misspelt section: silently dropped by pydantic-settings
     ("OCRWATCHD_WORKERS__CUONT", "workers.cuont"),

@@ -295,6 +295,35 @@ def test_a_wall_is_found_where_a_tables_rules_meet_it_a_row_apart():
     assert walls.confirmed(tall, candidates, pad, False)[int(200 - 30 + pad)]
 
 
+def test_a_wall_is_found_where_the_soft_edge_of_a_crossing_rule_joins_it():
+    """A scanned rule crossing a wall has a soft edge: on the row beside it a short stub of grey joins the wall on
+    one side, the run's centre moves by the stub's length, and the wall read as bent (`925.91数学位应该是`, a
+    Chinese table's two cells as one line). The rows beside a crossing rule are not held to the wall's column;
+    a stroke that bends anywhere else is still not a wall."""
+    from ocrwatchd.engine import walls
+    from ocrwatchd.engine.recognize import rectified
+    from ocrwatchd.engine.segment import minority_ink
+
+    page = np.full((240, 420), 255, np.uint8)
+    cv2.line(page, (200, 10), (200, 230), 0, 2)                       # the wall, columns 199-201
+    for y in (90, 140):                                              # rules crossing it above and below the row …
+        cv2.line(page, (30, y), (390, y), 0, 2)
+    page[88, 199:208] = 0                                             # … each with a stub of its soft edge
+    page[143, 199:208] = 0                                            # joining the wall on one side
+    quad = np.array([[30, 100], [390, 100], [390, 130], [30, 130]], np.float64)
+    pad = 3.0                                                         # 0.1 of the 30-px line height
+    candidates = np.zeros(int(360 + 2 * pad), bool)
+    candidates[int(200 - 30 + pad) - 1:int(200 - 30 + pad) + 2] = True
+
+    def wall():
+        tall = minority_ink(rectified(page, walls.tall_quad(quad)))
+        return walls.confirmed(tall, candidates, pad, False)[int(200 - 30 + pad)]
+
+    assert wall()
+    page[110:113, 199:208] = 0                                        # a bend away from the rules is not a wall's
+    assert not wall()
+
+
 def test_only_a_rule_runs_across_the_whole_box_never_a_letter():
     """walls.crossing_rows: the rows of a crop inked unbroken from one side of the box to the other. Rendered
     words boxed as the detector boxes them (a margin round the ink) and padded as the recogniser crops them have
@@ -370,6 +399,22 @@ def test_a_narrow_cells_box_leaves_out_the_ragged_edge_of_the_thick_rule_under_i
     quad = np.array([[x0 - 4, y0 - 4], [x1 + 4, y0 - 4], [x1 + 4, y1 + 9], [x0 - 4, y1 + 9]], np.float64)
     reading = engine.recognizer.read_lines(np.asarray(img), [quad])[0]
     assert reading.text == "28"
+    top, bottom = fitted_rows(reading, quad)
+    assert y0 - 3 <= top <= y0 and y1 <= bottom <= y1 + 3            # the digits' rows and a margin only
+
+
+def test_ink_beyond_a_cells_rule_is_not_its_text_however_close_the_rule(engine):
+    """The box of a cell's `2023-07-12` reached over the cell's top rule (3 rows thick) to the broken row of ink
+    just beyond it (the rule's soft edge, or the cell above's descenders); between the rule and the digits only 2
+    blank rows. The rule's rows are taken out, and the ink beyond them is set apart from the digits by the rule
+    and the blank together, not by the blank alone (a synthetic table's cells: 13 px of digits in 25 px boxes)."""
+    img, d, (x0, y0, x1, y1) = digits_on_a_page("2023-07-12", 40)
+    d.line([(10, y0 - 4), (190, y0 - 4)], fill=0, width=3)           # the cell's top rule: rows y0-5..y0-3
+    for x in range(x0, x1, 9):                                       # broken ink on the row beyond it
+        d.line([(x, y0 - 6), (x + 5, y0 - 6)], fill=0, width=1)
+    quad = np.array([[x0 - 3, y0 - 8], [x1 + 3, y0 - 8], [x1 + 3, y1 + 3], [x0 - 3, y1 + 3]], np.float64)
+    reading = engine.recognizer.read_lines(np.asarray(img), [quad])[0]
+    assert reading.text == "2023-07-12"
     top, bottom = fitted_rows(reading, quad)
     assert y0 - 3 <= top <= y0 and y1 <= bottom <= y1 + 3            # the digits' rows and a margin only
 

@@ -196,3 +196,14 @@ def test_the_overview_is_the_result_when_it_sees_the_text_at_a_usable_height(hei
     assert len(out.lines) == len(rows)
     for line, y in zip(out.lines, rows):
         assert bounds(line)[1] == pytest.approx(y, abs=3 / out.scale)
+
+
+def test_max_scale_caps_the_overview_too():
+    """--max-scale 0.5 always halves big images: the overview (0.68 of this 3000-px page, where its lines would
+    be the result) is not taken at a scale above the cap; the page is detected again at the cap."""
+    img = np.full((3000, 2200), 255, np.uint8)
+    for y in range(100, 2900, 240):
+        img[y:y + 60, 150:2000] = 0
+    tiling = TilingParams(tile_size=1024, overlap=160, min_side=0, target_text_height=32.0, max_scale=0.5)
+    out = TextDetector(ThresholdSession(), SPEC, tiling).detect(img)
+    assert out.scale == 0.5 and len(out.lines) == len(range(100, 2900, 240))

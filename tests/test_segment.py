@@ -289,6 +289,24 @@ def test_a_space_the_recogniser_dropped_beside_a_wide_blank_is_put_back():
     assert "".join(s.char for s in add_missed_spaces(spans, 5.0, ink, HEIGHT, 0)) == "TEL:03"   # 0: off
 
 
+def test_the_blank_of_a_full_width_mark_is_its_own_not_a_space():
+    """CJK type sets `：` in a whole em with its dots at one side: the blank after them is part of the mark (here
+    13 px, 0.81 of the 16-px line), and only a wider one (a space typed after it: 23 px) is a space."""
+    from ocrwatchd.engine.segment import add_missed_spaces
+
+    def spaced(printed, read, cjk=True):
+        spans, ink = layout(printed, read=read)
+        return "".join(s.char for s in add_missed_spaces(spans, 5.0, ink, HEIGHT, 1.2, cjk))
+
+    assert spaced("电话： 050-41", "电话：050-41") == "电话：050-41"
+    assert spaced("金额 （元）", "金额（元）") == "金额（元）"               # … and the blank before `（`
+    assert spaced("属性时，  仅显示", "属性时，仅显示") == "属性时， 仅显示"     # a space typed after the comma
+    assert spaced("电话: 050-41", "电话:050-41") == "电话: 050-41"         # an ASCII colon's blank is a space
+    assert spaced("压缩 900k 的", "压缩900k的") == "压缩 900k 的"          # and so is the blank beside a character
+    # in a Latin line a full-width colon is the recogniser's reading of an ASCII one: its blank is a space
+    assert spaced("TEL： 03-4021", "TEL：03-4021", cjk=False) == "TEL： 03-4021"
+
+
 def test_stray_cjk_readings_go_only_on_pages_without_cjk_text():
     from ocrwatchd.engine.textclean import stray_cjk
 

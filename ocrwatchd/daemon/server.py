@@ -278,7 +278,7 @@ class Server:
                 f"failed {self.counts['failed']}" + (f", {waiting} waiting for output space" if waiting else ""))
 
     def reload(self) -> None:
-        """SIGHUP: apply what can change live (log level, thresholds, inbox list); say what needs a restart."""
+        """SIGHUP: apply what can change live (log level, settle time, inbox list, timings); say what needs a restart."""
         self.notifier.reloading()
         try:
             new = load_config(self.config_path)

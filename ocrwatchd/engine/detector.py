@@ -122,7 +122,8 @@ class TextDetector:
             timings["overview"] = sum(ov_timings.values())
             heights = np.array([_height(d.quad) for d in ov[0]])
             scale = min(scale_for_text(heights, ov_scale, t), t.max_scale)
-            if ov_scale >= scale * t.overview_usable:  # the overview saw the text at a usable height
+            # the overview saw the text at a usable height, and at a scale max_scale allows
+            if scale * t.overview_usable <= ov_scale <= t.max_scale:
                 return DetectionOutput(lines=ov[0], scale=ov_scale, grid=ov[1], batches=ov[2], timings=ov_timings,
                                        blank_tiles=ov[3])
         else:

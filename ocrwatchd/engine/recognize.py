@@ -318,7 +318,8 @@ class TextRecognizer:
         spec = self.spec
         clean = (lambda t: halfwidth_if_latin(t, spec.ascii_quotes)) if spec.latin_halfwidth else (lambda t: t)
         score = path_score(spans)
-        if spec.latin_halfwidth and not has_cjk("".join(s.char for s in spans)):
+        cjk = has_cjk("".join(s.char for s in spans))
+        if spec.latin_halfwidth and not cjk:
             spans = unsure_letters_in_numbers(spans)
         w, h = quad_size(quad)
         if not spec.refit or h >= 1.5 * w or len(spans) < 1:   # turned crops keep their box whole
@@ -345,7 +346,7 @@ class TextRecognizer:
         ink = ink_columns(mask, pad_px)
         t0, t1, v0, v1 = text_bounds(spans, px_per_frame, mask, ink, pad_px, h, ruled)
         if spec.space_gap > 0:
-            spans = add_missed_spaces(spans, px_per_frame, ink, h, spec.space_gap)
+            spans = add_missed_spaces(spans, px_per_frame, ink, h, spec.space_gap, cjk)
         text = clean("".join(s.char for s in spans))
         fields = None
         if spec.field_gap > 0 and len(spans) > 2:

@@ -9,6 +9,7 @@ The same measure puts back spaces the recogniser dropped (the box is fitted to t
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import cv2
@@ -16,6 +17,8 @@ import numpy as np
 
 
 MIN_GAP_HEIGHTS = 0.5   # whatever the pitch, a field gap is at least this many line heights
+FULLWIDTH_BLANK = 0.85  # a space beside full-width punctuation is a blank this many line heights wide (see
+                        # add_missed_spaces: the mark's own blank is 0.54-0.73, with a typed space 0.94-1.16)
 # A typist's two spaces after a full stop are a sentence space, not a field gap. FUNSD's typed memos were split
 # mid-line there (`product samples.` | `Special requests for coal`, one line in its ground truth); those 8 gaps
 # measured 2.2–2.6 pitches. So a gap after a sentence's end, before a capitalised word, parts no field below this.
@@ -269,21 +272,38 @@ def sentence_space(spans: list[CharSpan], k: int) -> bool:
 
 
 def add_missed_spaces(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray, line_height: float,
-                      min_blank: float) -> list[CharSpan]:
+                      min_blank: float, cjk: bool = False) -> list[CharSpan]:
     """The path with a space put in wherever two letters read with none between them stand min_blank character
     pitches or more apart (blank columns): the recogniser drops spaces beside narrow glyphs (`TEL:03` for
-    `TEL : 03`), and a blank that wide is a space in any font."""
+    `TEL : 03`), and a blank that wide is a space in any font.
+
+    Beside full-width punctuation (`：`, `，`, `（`) the blank must also be wider than the mark's own: CJK type
+    sets each such mark in a whole em with its dot or stroke at one side, so `电话：050` has 0.54-0.65 line
+    heights of blank after the colon and no space, while a space typed after a comma (`属性时， 仅显示`) leaves
+    0.94-1.16 (book pages: commas without one 0.58-0.73). FULLWIDTH_BLANK sits between. Only in a CJK line
+    (cjk): in a Latin one a full-width mark is the recogniser's reading of an ASCII one (folded back to ASCII
+    after this), whose blank is a space (`: SS3511032318` on a receipt).
+    """
     measured = _letter_gaps(spans, px_per_frame, ink, line_height) if min_blank > 0 else None
     if measured is None:
         return spans
     gaps, pitch = measured
-    missed = {k for k, a, b, spaced in gaps if not spaced and b - a >= min_blank * pitch}
+    letters = [k for k, s in enumerate(spans) if s.char != " "]
+    before = dict(zip(letters[1:], letters))
+    missed = {k for k, a, b, spaced in gaps if not spaced and b - a >= min_blank * pitch
+              and (not cjk or b - a >= FULLWIDTH_BLANK * line_height
+                   or not (fullwidth_punctuation(spans[before[k]].char) or fullwidth_punctuation(spans[k].char)))}
     out: list[CharSpan] = []
     for k, span in enumerate(spans):
         if k in missed:
             out.append(CharSpan(" ", out[-1].end, out[-1].end, out[-1].prob))
         out.append(span)
     return out
+
+
+def fullwidth_punctuation(char: str) -> bool:
+    """A punctuation mark set in a whole em (East Asian width F or W), as CJK type sets them."""
+    return unicodedata.category(char).startswith("P") and unicodedata.east_asian_width(char) in ("F", "W")
 
 
 def word_pieces(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray, pad_px: float,

@@ -61,7 +61,8 @@ def text_bounds(spans: list[CharSpan], px_per_frame: float, mask: np.ndarray, in
 def _text_rows(dense: np.ndarray, rows: np.ndarray, mask: np.ndarray, ruled: np.ndarray | None,
                line_height: float) -> tuple[int, int]:
     """The rows [r0, r1) the text's ink spans: from the first dense row to the last, less a rule's remnant at the
-    crop's top or bottom: a run of dense rows set apart from the rest by a blank, that adjoins the crop's edge or
+    crop's top or bottom: a run of dense rows set apart from the rest by a blank (the rows of a rule taken out
+    between them are blank: ink beyond a cell's rule is not its text), that adjoins the crop's edge or
     holds a rule already taken out, and that is thin or holds a stroke a line height long. That is a rule the box
     reached, cut by the crop (a table cell's border, a form's line over a field; the crop pads the box the letters
     were found in, so their own ink does not reach its edge). The rows a rule was taken out of join the runs beside
@@ -90,11 +91,21 @@ def _text_rows(dense: np.ndarray, rows: np.ndarray, mask: np.ndarray, ruled: np.
         def at_edge_or_rule(a: int, b: int) -> bool:
             return a == 0 or b == len(dense) or bool(ruled[a:b].any())
 
+        def blank_between(k: int) -> int:                # rows between run k's ink and run k + 1's: a rule
+            above = np.flatnonzero(dense[starts[k]:ends[k]])[-1] + starts[k]   # taken out between them is no ink
+            below = np.flatnonzero(dense[starts[k + 1]:ends[k + 1]])[0] + starts[k + 1]
+            return int(below - above - 1)
+
+        def apart(k: int, other: int) -> bool:           # run k's ink stands apart from its neighbour's
+            # by EDGE_GAP line heights, or, holding a rule taken out (the rule says what it is), by 2 blank rows
+            blank = blank_between(min(k, other))
+            return blank >= (2 if ruled[starts[k]:ends[k]].any() else gap)
+
         first, last = 0, len(starts) - 1
-        if (first < heaviest and at_edge_or_rule(starts[0], ends[0]) and starts[1] - ends[0] >= gap
+        if (first < heaviest and at_edge_or_rule(starts[0], ends[0]) and apart(0, 1)
                 and remnant(starts[0], ends[0])):
             first = 1
-        if (last > heaviest and at_edge_or_rule(starts[-1], ends[-1]) and starts[-1] - ends[-2] >= gap
+        if (last > heaviest and at_edge_or_rule(starts[-1], ends[-1]) and apart(last, last - 1)
                 and remnant(starts[-1], ends[-1])):
             last -= 1
         starts, ends = starts[first:last + 1], ends[first:last + 1]
