@@ -72,6 +72,18 @@ class ThresholdSession:
         return [(x.mean(axis=1, keepdims=True) < 0).astype(np.float32)]
 
 
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+WQY = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
+def font(path: Path, size: int):
+    from PIL import ImageFont
+
+    if not path.exists():
+        skip_unless_ci(f"font {path} not installed", "fonts-dejavu-core and fonts-wqy-microhei are test deps")
+    return ImageFont.truetype(str(path), size)
+
+
 def text_image(w: int, h: int, lines: list[tuple[int, int, str, float]]) -> np.ndarray:
     """A white gray image with black text lines drawn at (x, y-baseline) with the given font scale."""
     img = np.full((h, w), 255, np.uint8)

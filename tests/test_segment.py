@@ -3,39 +3,10 @@ rendered lines through the real models."""
 import numpy as np
 import pytest
 from conftest import text_image
+from handmade import HEIGHT, PAD, PITCH, layout, ruled
 
-from ocrwatchd.engine import walls
-from ocrwatchd.engine.segment import (CharSpan, blank_runs, ink_columns, ink_in_middle, ink_mask,
+from ocrwatchd.engine.segment import (blank_runs, ink_columns, ink_in_middle, ink_mask,
                                      longest_blanks, minority_ink, split_fields, sub_quad, without_rules)
-
-PITCH = 10        # px per character cell: 7 px of ink, 3 px blank
-PAD = 4           # crop padding either side (px)
-HEIGHT = 16       # line height (px)
-
-
-def layout(text: str, *, read: str | None = None) -> tuple[list[CharSpan], np.ndarray]:
-    """A monospaced line: each character one PITCH-wide cell (a space is a blank cell); ink per column and the
-    CTC path a recogniser would give (one 2-frame span per character at 5 px per frame). `read` is the text as
-    read, when it drops a space the layout has (the same characters otherwise)."""
-    ink = np.zeros(2 * PAD + PITCH * len(text), bool)
-    spans = []
-    for k, ch in enumerate(text):
-        x = PAD + k * PITCH
-        if ch != " ":
-            ink[x:x + 7] = True
-        spans.append(CharSpan(ch, x // 5, x // 5 + 2, 0.9))
-    if read is not None:
-        spans = [s for s, keep in zip(spans, _align(text, read)) if keep]
-    return spans, ink
-
-
-def _align(text: str, read: str) -> list[bool]:
-    keep, j = [], 0
-    for ch in text:
-        take = j < len(read) and read[j] == ch
-        keep.append(take)
-        j += take
-    return keep
 
 
 def fields_of(text: str, **kw) -> list[tuple[str, float, float]] | None:
@@ -86,16 +57,6 @@ def test_a_typists_sentence_space_is_not_a_field_gap():
     assert [p[0] for p in fields_of("Order No.  C-51")] == ["Order No.", "C-51"]
     assert [p[0] for p in fields_of("TOTAL.  SR 3.00")] == ["TOTAL.", "SR 3.00"]
     assert [p[0] for p in fields_of("Cash paid  Change due")] == ["Cash paid", "Change due"]
-
-
-def ruled(text: str, rule_from: float, rule_to: float) -> tuple[list[CharSpan], np.ndarray]:
-    """layout()'s line as a 2-D crop mask: each letter a block of ink over the band, and a 1-px rule just under
-    the letters from cell rule_from to cell rule_to (a form's fill-in line)."""
-    spans, columns = layout(text)
-    mask = np.zeros((HEIGHT + 2 * PAD, len(columns)), bool)
-    mask[PAD + 2:PAD + HEIGHT - 3, columns] = True
-    mask[PAD + HEIGHT - 1, PAD + int(rule_from * PITCH):PAD + int(rule_to * PITCH)] = True
-    return spans, mask
 
 
 def test_a_fill_in_rule_does_not_hide_the_gap_between_a_label_and_its_value():
@@ -152,121 +113,6 @@ def test_pipeline_splits_a_receipt_row_at_its_gap(engine, tmp_path, gap):
         sr = ink[ink > left[2]]                        # the ink right of the first field is SR's
         assert right[0] <= sr[0] and sr[-1] <= right[2]
         assert left[0] <= ink[0] and ink[ink < right[0]][-1] <= left[2]
-
-
-def test_text_bounds_fit_the_box_to_the_text_not_to_a_stroke_through_it():
-    """A label whose detected box took in a drawing's stroke: the box is fitted to the letters' ink + a margin."""
-    from ocrwatchd.engine.segment import TEXT_MARGIN, ink_columns
-    from ocrwatchd.engine.textbox import text_bounds
-
-    spans, ink_cols = layout("which is")                 # 8 cells of 10 px
-    left = 30                                            # the detected box starts 30 px before the text …
-    spans = [CharSpan(s.char, s.start + left // 5, s.end + left // 5, s.prob) for s in spans]
-    mask = np.zeros((3 * HEIGHT, left + len(ink_cols) + 60), bool)   # … is 3 lines tall and 60 px too wide
-    mask[HEIGHT:2 * HEIGHT, left:left + len(ink_cols)] = ink_cols    # the text, in the middle third
-    for y in range(mask.shape[0]):                       # a thin diagonal stroke crossing the box on the right
-        mask[y, left + len(ink_cols) + 20 + y // 2] = True
-    pad = PAD
-    t0, t1, v0, v1 = text_bounds(spans, 5.0, mask, ink_columns(mask, pad), pad, HEIGHT)
-    quad_w, quad_h = mask.shape[1] - 2 * pad, mask.shape[0] - 2 * pad
-    ink_x = np.flatnonzero(ink_cols) + left
-    assert t0 * quad_w + pad == pytest.approx(ink_x[0] - TEXT_MARGIN * HEIGHT, abs=1)
-    assert t1 * quad_w + pad == pytest.approx(ink_x[-1] + 1 + TEXT_MARGIN * HEIGHT, abs=1)
-    assert v0 * quad_h + pad == pytest.approx(HEIGHT - TEXT_MARGIN * HEIGHT, abs=1)
-    assert v1 * quad_h + pad == pytest.approx(2 * HEIGHT + TEXT_MARGIN * HEIGHT, abs=1)
-
-
-def test_text_bounds_leave_out_a_rules_remnant_at_the_crops_edge_but_not_a_neighbours_letters():
-    """A table cell's box that reached the rule above it: the crop's top row holds a piece of the rule, set apart
-    from the letters by blank rows. That row is not the text's, and the box is fitted to the letters; so is a piece
-    beside rows a tilted rule crossed whole (taken out as a rule). Ink as thick as a neighbouring line's descenders
-    at the edge is kept (some ground truth draws boxes around it), and so is ink adjoining neither."""
-    from ocrwatchd.engine.segment import TEXT_MARGIN, ink_columns
-    from ocrwatchd.engine.textbox import text_bounds
-
-    spans, ink_cols = layout("654.38")
-    top = 8                                                # blank rows between the crop's top and the letters
-    mask = np.zeros((top + HEIGHT + PAD, len(ink_cols)), bool)
-    mask[top:top + HEIGHT] = ink_cols
-    quad_h = mask.shape[0] - 2 * PAD
-    remnant = mask.copy()
-    remnant[0, 10:30] = True                               # a skewed rule's piece, one row thick, in the top row
-    _, _, v0, _ = text_bounds(spans, 5.0, remnant, ink_columns(remnant, PAD), PAD, HEIGHT)
-    assert v0 * quad_h + PAD == pytest.approx(top - TEXT_MARGIN * HEIGHT, abs=1)
-    descenders = mask.copy()
-    descenders[0:3, 10:40:3] = True                        # three rows of a line above's descenders
-    _, _, v0, _ = text_bounds(spans, 5.0, descenders, ink_columns(descenders, PAD), PAD, HEIGHT)
-    assert v0 == 0.0
-    apart = mask.copy()                                    # the same remnant at the bottom edge
-    apart = np.vstack([apart, np.zeros((6, apart.shape[1]), bool)])
-    apart[-1, 10:30] = True
-    quad_h = apart.shape[0] - 2 * PAD
-    _, _, _, v1 = text_bounds(spans, 5.0, apart, ink_columns(apart, PAD), PAD, HEIGHT)
-    assert v1 * quad_h + PAD == pytest.approx(top + HEIGHT + TEXT_MARGIN * HEIGHT, abs=1)
-    tilted = mask.copy()                                   # a tilted rule: its rows crossing the box whole were
-    tilted[3, 10:30] = True                                # taken out (rows 0-2), a piece of it is left beside them
-    ruled = np.zeros(len(tilted), bool)
-    quad_h = tilted.shape[0] - 2 * PAD
-    _, _, v0, _ = text_bounds(spans, 5.0, tilted, ink_columns(tilted, PAD), PAD, HEIGHT)
-    assert v0 == 0.0                                       # ink that adjoins neither the edge nor a rule is kept
-    ruled[:3] = True
-    _, _, v0, _ = text_bounds(spans, 5.0, tilted, ink_columns(tilted, PAD), PAD, HEIGHT, ruled)
-    assert v0 * quad_h + PAD == pytest.approx(top - TEXT_MARGIN * HEIGHT, abs=1)
-    beyond = np.vstack([np.zeros((6, mask.shape[1]), bool), mask])   # the letters 14 rows down; a thick rule
-    beyond[4, 10:30] = True                                # taken out (rows 5-6) left its ragged edge, a piece
-    ruled = np.zeros(len(beyond), bool)                    # of row 4, between it and the crop's edge
-    ruled[5:7] = True
-    quad_h = beyond.shape[0] - 2 * PAD
-    _, _, v0, _ = text_bounds(spans, 5.0, beyond, ink_columns(beyond, PAD), PAD, HEIGHT, ruled)
-    assert v0 * quad_h + PAD == pytest.approx(top + 6 - TEXT_MARGIN * HEIGHT, abs=1)
-    thick = beyond.copy()                                  # a tilted thick rule: pieces of it on both sides of
-    thick[0:4, 20:60] = True                               # the row taken out, rows 0-3 holding its stroke, and
-    thick[5, 10:20] = True                                 # row 5, not parted from them by any blank
-    thick[4] = False                                       # (row 4 taken out)
-    ruled = np.zeros(len(thick), bool)
-    ruled[4] = True
-    _, _, v0, _ = text_bounds(spans, 5.0, thick, ink_columns(thick, PAD), PAD, HEIGHT, ruled)
-    assert v0 * quad_h + PAD == pytest.approx(top + 6 - TEXT_MARGIN * HEIGHT, abs=1)
-
-
-def test_text_bounds_keep_a_box_that_already_fits():
-    from ocrwatchd.engine.segment import ink_columns
-    from ocrwatchd.engine.textbox import text_bounds
-
-    spans, ink_cols = layout("TOTAL 12.50")
-    mask = np.zeros((HEIGHT + 2 * PAD, len(ink_cols)), bool)
-    mask[PAD:PAD + HEIGHT] = ink_cols
-    assert text_bounds(spans, 5.0, mask, ink_columns(mask, PAD), PAD, HEIGHT) == (0.0, 1.0, 0.0, 1.0)
-
-
-def test_text_bounds_keep_beside_short_text_the_margin_its_own_height_implies_not_the_boxs():
-    """A table cell's `79`: the detector's box took in the space up to the cell's rules (taken out before), so it is
-    2.5 times the digits' height. The margin left and right of the digits is the one a box fitted to them would
-    have (TEXT_MARGIN of the height they imply, TEXT_FILL), not TEXT_MARGIN of the stretched box; a line that fills
-    its box as text does keeps TEXT_MARGIN of the box."""
-    from ocrwatchd.engine.segment import TEXT_MARGIN, ink_columns
-    from ocrwatchd.engine.textbox import TEXT_FILL, text_bounds
-
-    spans, ink_cols = layout("79")
-    digits = 12
-    box_h = int(2.5 * digits)
-    top = (box_h - digits) // 2 + PAD
-    mask = np.zeros((box_h + 2 * PAD, len(ink_cols) + 40), bool)   # 20 px of blank cell either side
-    spans = [CharSpan(s.char, s.start + 4, s.end + 4, s.prob) for s in spans]
-    mask[top:top + digits, 20:20 + len(ink_cols)] = ink_cols
-    t0, t1, _, _ = text_bounds(spans, 5.0, mask, ink_columns(mask, PAD), PAD, box_h)
-    quad_w = mask.shape[1] - 2 * PAD
-    ink_x = np.flatnonzero(ink_cols) + 20
-    implied = TEXT_MARGIN * digits / TEXT_FILL
-    assert TEXT_MARGIN * box_h - implied > 2              # px: the two margins told apart
-    assert t0 * quad_w + PAD == pytest.approx(ink_x[0] - implied, abs=0.5)
-    assert t1 * quad_w + PAD == pytest.approx(ink_x[-1] + 1 + implied, abs=0.5)
-    full_h = 16                                            # the same digits filling their box as text does
-    assert digits / full_h > TEXT_FILL
-    full = np.zeros((full_h + 2 * PAD, mask.shape[1]), bool)
-    full[PAD + 2:PAD + 2 + digits, 20:20 + len(ink_cols)] = ink_cols
-    t0, _, _, _ = text_bounds(spans, 5.0, full, ink_columns(full, PAD), PAD, full_h)
-    assert t0 * quad_w + PAD == pytest.approx(ink_x[0] - TEXT_MARGIN * full_h, abs=0.5)
 
 
 def test_typographic_quotes_fold_to_ascii_in_latin_lines_only():
@@ -423,37 +269,3 @@ def test_a_crop_with_no_letters_in_its_middle_has_no_ink_there():
     assert ink_in_middle(ink_mask(banner_crop()))
     faint = banner_crop(letters=185)                         # letters 20 levels off the band: no split made
     assert (ink_mask(faint) == minority_ink(faint)).all()
-
-
-def test_a_wall_that_starts_at_the_rule_crossing_the_box_is_a_wall_too():
-    """A table's top row: the rule above it crosses the box two rows down the crop, and its walls start there (the
-    crop's margin above the rule is blank). Between that rule and the crop's bottom the walls are inked through,
-    the letters are not; without the rule known, nothing is inked through the whole crop."""
-    spans, plain = ruled("Code", 0, 0)
-    mask = plain.copy()
-    mask[2:4] = True                                         # the rule, across the box
-    mask[2:, 1:3] = True                                     # the walls, from the rule down
-    mask[2:, -3:-1] = True
-    crossing = walls.crossing_rows(mask, PAD)
-    assert np.flatnonzero(crossing).tolist() == [2, 3]
-    assert not walls.borders(mask).any()
-    assert set(np.flatnonzero(walls.borders(mask, crossing))) == {0, 1, 2, 3} | {len(mask[0]) - k for k in range(1, 5)}
-    letters = plain.copy()
-    letters[2:4] = True                                      # the rule and the letters, no walls
-    assert not walls.borders(letters, walls.crossing_rows(letters, PAD)).any()
-
-
-def test_a_cells_wall_is_told_from_letters_and_parts_the_cells_it_stands_between():
-    """`921.90` and `BS-66395` in two cells, one cell pitch apart with the wall between them: no gap of 2.1
-    pitches, yet two fields. The wall is inked through the whole crop (its margin too), no letter is."""
-    spans, mask = ruled("921.90 BS-66395", 0, 0)
-    wall = PAD + 6 * PITCH + 4                               # in the blank cell between the two
-    plain = mask.copy()
-    mask[:, wall:wall + 2] = True
-    borders = walls.borders(mask)
-    assert not walls.borders(plain).any()                    # letters never reach the crop's top and bottom
-    assert set(np.flatnonzero(borders)) == {wall - 1, wall, wall + 1, wall + 2}
-    ink = ink_columns(without_rules(mask & ~borders, HEIGHT), PAD)
-    assert split_fields(spans, 5.0, ink, PAD, HEIGHT, 2.1) is None          # a one-pitch gap: one field …
-    pieces = split_fields(spans, 5.0, ink, PAD, HEIGHT, 2.1, borders)
-    assert [p.text for p in pieces] == ["921.90", "BS-66395"]              # … but a wall between them: two

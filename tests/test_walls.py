@@ -1,0 +1,175 @@
+"""A table's walls (engine/walls.py): found in a line's crop, confirmed on the page, parting the cells."""
+import cv2
+import numpy as np
+from conftest import DEJAVU, WQY, font
+from handmade import HEIGHT, PAD, PITCH, ruled
+
+from ocrwatchd.engine import walls
+from ocrwatchd.engine.segment import ink_columns, split_fields, without_rules
+from ocrwatchd.pipeline.run import process
+
+
+def test_a_wall_runs_on_straight_past_the_line_and_a_seals_ring_does_not():
+    """walls.confirmed: a table's wall continues above and below the line's box, in one column; a seal's ring,
+    which crosses the line as straight as a wall does, curves away outside it; a wall that stops under the line's
+    box (a table's last row) still continues on one side."""
+    from ocrwatchd.engine import walls
+    from ocrwatchd.engine.recognize import rectified
+    from ocrwatchd.engine.segment import minority_ink
+
+    page = np.full((240, 420), 255, np.uint8)
+    cv2.line(page, (200, 10), (200, 230), 0, 2)                       # a wall through the whole table
+    cv2.line(page, (320, 20), (320, 125), 0, 2)                       # a wall that ends under the last row
+    cv2.circle(page, (110, 110), 60, 0, 4)                            # a seal's ring, sides at x 50 and 170
+    quad = np.array([[30, 100], [390, 100], [390, 120], [30, 120]], np.float64)
+    pad = 2.0                                                         # 0.1 of the 20-px line height
+    candidates = np.zeros(int(360 + 2 * pad), bool)
+    for x in (50, 170, 200, 320):
+        candidates[int(x - 30 + pad) - 1:int(x - 30 + pad) + 2] = True
+    tall = minority_ink(rectified(page, walls.tall_quad(quad)))
+    found = walls.confirmed(tall, candidates, pad, False)
+    assert [x for x in (50, 170, 200, 320) if found[int(x - 30 + pad)]] == [200, 320]
+    # a crop read turned by 180° has its columns the other way round: the same walls are found
+    assert (walls.confirmed(tall, candidates[::-1], pad, True)[::-1] == found).all()
+
+
+def test_a_wall_is_found_where_a_tables_rules_meet_it_a_row_apart():
+    """A scanned table's rules meet a wall from either side, not always on the same row (`121have` read as one
+    line across its wall): the rule's row runs out of the wall's window on one side, and the stroke is at its
+    other end, not in its middle."""
+    from ocrwatchd.engine import walls
+    from ocrwatchd.engine.recognize import rectified
+    from ocrwatchd.engine.segment import minority_ink
+
+    page = np.full((240, 420), 255, np.uint8)
+    cv2.line(page, (200, 10), (200, 230), 0, 2)                       # the wall
+    cv2.line(page, (30, 92), (200, 92), 0, 2)                         # the row's top rule, from the left …
+    cv2.line(page, (200, 94), (390, 94), 0, 2)                        # … and from the right, two rows lower
+    cv2.line(page, (30, 126), (200, 126), 0, 2)                       # its bottom rule likewise
+    cv2.line(page, (200, 128), (390, 128), 0, 2)
+    quad = np.array([[30, 100], [390, 100], [390, 120], [30, 120]], np.float64)
+    pad = 2.0
+    candidates = np.zeros(int(360 + 2 * pad), bool)
+    candidates[int(200 - 30 + pad) - 1:int(200 - 30 + pad) + 2] = True
+    tall = minority_ink(rectified(page, walls.tall_quad(quad)))
+    assert walls.confirmed(tall, candidates, pad, False)[int(200 - 30 + pad)]
+
+
+def test_a_wall_is_found_where_the_soft_edge_of_a_crossing_rule_joins_it():
+    """A scanned rule crossing a wall has a soft edge: on the row beside it a short stub of grey joins the wall on
+    one side, the run's centre moves by the stub's length, and the wall read as bent (`925.91数学位应该是`, a
+    Chinese table's two cells as one line). The rows beside a crossing rule are not held to the wall's column;
+    a stroke that bends anywhere else is still not a wall."""
+    from ocrwatchd.engine import walls
+    from ocrwatchd.engine.recognize import rectified
+    from ocrwatchd.engine.segment import minority_ink
+
+    page = np.full((240, 420), 255, np.uint8)
+    cv2.line(page, (200, 10), (200, 230), 0, 2)                       # the wall, columns 199-201
+    for y in (90, 140):                                              # rules crossing it above and below the row …
+        cv2.line(page, (30, y), (390, y), 0, 2)
+    page[88, 199:208] = 0                                             # … each with a stub of its soft edge
+    page[143, 199:208] = 0                                            # joining the wall on one side
+    quad = np.array([[30, 100], [390, 100], [390, 130], [30, 130]], np.float64)
+    pad = 3.0                                                         # 0.1 of the 30-px line height
+    candidates = np.zeros(int(360 + 2 * pad), bool)
+    candidates[int(200 - 30 + pad) - 1:int(200 - 30 + pad) + 2] = True
+
+    def wall():
+        tall = minority_ink(rectified(page, walls.tall_quad(quad)))
+        return walls.confirmed(tall, candidates, pad, False)[int(200 - 30 + pad)]
+
+    assert wall()
+    page[110:113, 199:208] = 0                                        # a bend away from the rules is not a wall's
+    assert not wall()
+
+
+def test_only_a_rule_runs_across_the_whole_box_never_a_letter():
+    """walls.crossing_rows: the rows of a crop inked unbroken from one side of the box to the other. Rendered
+    words boxed as the detector boxes them (a margin round the ink) and padded as the recogniser crops them have
+    none, a bold T's bar and a CJK page's horizontal strokes included; a cell's rule across the box is found."""
+    from PIL import Image, ImageDraw
+
+    from ocrwatchd.engine import walls
+    from ocrwatchd.engine.segment import ink_mask
+
+    for text, face, size in [("TOTAL", DEJAVU / "DejaVuSans-Bold.ttf", 20), ("49", DEJAVU / "DejaVuSans.ttf", 13),
+                             ("T", DEJAVU / "DejaVuSans-Bold.ttf", 20), ("三三王", WQY, 22),
+                             ("Stem Meal", DEJAVU / "DejaVuSans.ttf", 13)]:
+        f = font(face, size)
+        img = Image.new("L", (300, 80), 255)
+        d = ImageDraw.Draw(img)
+        d.text((40, 20), text, font=f, fill=0)
+        x0, y0, x1, y1 = d.textbbox((40, 20), text, font=f)
+        margin = round(0.3 * (y1 - y0))                     # DB's unclipped box reaches past the ink
+        pad = round(0.1 * (y1 - y0 + 2 * margin))           # … and the crop adds the recogniser's pad
+        crop = np.asarray(img)[y0 - margin - pad:y1 + margin + pad, x0 - margin - pad:x1 + margin + pad]
+        assert not walls.crossing_rows(ink_mask(crop), pad).any(), text
+        ruled = crop.copy()
+        ruled[1:3] = 0                                      # a cell's rule inside the box, through its top
+        assert np.flatnonzero(walls.crossing_rows(ink_mask(ruled), pad)).tolist() == [1, 2], text
+
+
+def test_a_wall_that_starts_at_the_rule_crossing_the_box_is_a_wall_too():
+    """A table's top row: the rule above it crosses the box two rows down the crop, and its walls start there (the
+    crop's margin above the rule is blank). Between that rule and the crop's bottom the walls are inked through,
+    the letters are not; without the rule known, nothing is inked through the whole crop."""
+    spans, plain = ruled("Code", 0, 0)
+    mask = plain.copy()
+    mask[2:4] = True                                         # the rule, across the box
+    mask[2:, 1:3] = True                                     # the walls, from the rule down
+    mask[2:, -3:-1] = True
+    crossing = walls.crossing_rows(mask, PAD)
+    assert np.flatnonzero(crossing).tolist() == [2, 3]
+    assert not walls.borders(mask).any()
+    assert set(np.flatnonzero(walls.borders(mask, crossing))) == {0, 1, 2, 3} | {len(mask[0]) - k for k in range(1, 5)}
+    letters = plain.copy()
+    letters[2:4] = True                                      # the rule and the letters, no walls
+    assert not walls.borders(letters, walls.crossing_rows(letters, PAD)).any()
+
+
+def test_a_cells_wall_is_told_from_letters_and_parts_the_cells_it_stands_between():
+    """`921.90` and `BS-66395` in two cells, one cell pitch apart with the wall between them: no gap of 2.1
+    pitches, yet two fields. The wall is inked through the whole crop (its margin too), no letter is."""
+    spans, mask = ruled("921.90 BS-66395", 0, 0)
+    wall = PAD + 6 * PITCH + 4                               # in the blank cell between the two
+    plain = mask.copy()
+    mask[:, wall:wall + 2] = True
+    borders = walls.borders(mask)
+    assert not walls.borders(plain).any()                    # letters never reach the crop's top and bottom
+    assert set(np.flatnonzero(borders)) == {wall - 1, wall, wall + 1, wall + 2}
+    ink = ink_columns(without_rules(mask & ~borders, HEIGHT), PAD)
+    assert split_fields(spans, 5.0, ink, PAD, HEIGHT, 2.1) is None          # a one-pitch gap: one field …
+    pieces = split_fields(spans, 5.0, ink, PAD, HEIGHT, 2.1, borders)
+    assert [p.text for p in pieces] == ["921.90", "BS-66395"]              # … but a wall between them: two
+
+
+def test_a_tables_cells_read_apart_however_close_they_come_to_their_walls(engine, tmp_path):
+    """Cells 2 px from their walls at 13 px: the detector boxes two neighbours as one, and with the wall read
+    as no ink the gap between them is one pitch: `Freedom specifyAB-20417`, `XX-80873212`. A wall between two
+    read letters parts them."""
+    from PIL import Image, ImageDraw
+
+    f = font(DEJAVU / "DejaVuSans.ttf", 13)
+    cells = [["Item", "Code", "Qty", "Amount"], ["Freedom specify", "AB-20417", "93", "921.90"],
+             ["family rights", "BS-66395", "4", "160.63"], ["course solely", "XX-80873", "212", "5.18"]]
+    img = Image.new("L", (700, 200), 255)
+    d = ImageDraw.Draw(img)
+    pad, row = 2, 23
+    xs = np.cumsum([40] + [int(max(d.textlength(r[c], font=f) for r in cells)) + 2 * pad for c in range(4)])
+    for r, texts in enumerate(cells):
+        for c, t in enumerate(texts):
+            x = xs[c + 1] - pad - d.textlength(t, font=f) if r and c >= 2 else xs[c] + pad
+            d.text((x, 45 + r * row), t, font=f, fill=0)
+    for r in range(len(cells) + 1):
+        d.line([(xs[0], 40 + r * row), (xs[-1], 40 + r * row)], fill=0, width=2)
+    for x in xs:
+        d.line([(x, 40), (x, 40 + len(cells) * row)], fill=0, width=2)
+    page = cv2.GaussianBlur(np.asarray(img).astype(np.float32), (0, 0), 0.6).astype(np.uint8)
+    assert [l["text"] for l in read(engine, tmp_path, page)] == [t for texts in cells for t in texts]
+
+
+def read(engine, tmp_path, img: np.ndarray) -> list[dict]:
+    path = tmp_path / "page.png"
+    cv2.imwrite(str(path), img)
+    return process(path, engine).result["pages"][0]["lines"]
