@@ -124,7 +124,7 @@ def test_annotated_example_is_valid():
     assert c.inboxes[0].path == Path("/srv/scans/inbox") and c.workers.count == 2 and c.queue.size == 32
 
 
-def test_annotated_example_names_every_key_with_its_default(tmp_path):
+def test_annotated_example_names_every_key(tmp_path):
     """The README says the example lists every key: with its commented-out keys switched on it sets each key of
     every table, and is still a valid configuration."""
     import re
