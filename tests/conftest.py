@@ -84,6 +84,15 @@ def font(path: Path, size: int):
     return ImageFont.truetype(str(path), size)
 
 
+def read(engine, tmp_path: Path, img: np.ndarray) -> list[dict]:
+    """The lines ocrwatchd reads on an image, written as a PNG and processed as a file."""
+    from ocrwatchd.pipeline.run import process
+
+    path = tmp_path / "page.png"
+    cv2.imwrite(str(path), img)
+    return process(path, engine).result["pages"][0]["lines"]
+
+
 def text_image(w: int, h: int, lines: list[tuple[int, int, str, float]]) -> np.ndarray:
     """A white gray image with black text lines drawn at (x, y-baseline) with the given font scale."""
     img = np.full((h, w), 255, np.uint8)

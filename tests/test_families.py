@@ -4,18 +4,16 @@ specks not), a book page reads as prose, a Chinese page reads as Chinese, a slid
 reads as a line. Rendered here (DejaVu and WenQuanYi fonts),
 so they run without ../shared; each takes a few seconds on two CPU cores."""
 import random
-from pathlib import Path
 from types import SimpleNamespace
 
 import cv2
 import numpy as np
 
-from conftest import DEJAVU, WQY, font
+from conftest import DEJAVU, WQY, font, read
 from ocrwatchd.engine.dbpost import Detection
 from ocrwatchd.engine.decode import DecodedImage
 from ocrwatchd.engine.recognize import LineReading, doubted_line_is_text
 from ocrwatchd.pipeline.engine import EngineSettings
-from ocrwatchd.pipeline.run import process
 from ocrwatchd.pipeline.stages import PageContext, recognize_stage
 
 
@@ -40,12 +38,6 @@ def fax(page: np.ndarray, seed: int) -> np.ndarray:
     for y, x in zip(rng.integers(0, page.shape[0] - 2, 150), rng.integers(0, page.shape[1] - 2, 150)):
         out[y:y + 2, x:x + 2] = 0
     return out
-
-
-def read(engine, tmp_path: Path, img: np.ndarray) -> list[dict]:
-    path = tmp_path / "page.png"
-    cv2.imwrite(str(path), img)
-    return process(path, engine).result["pages"][0]["lines"]
 
 
 def words(lines: list[dict]) -> list[str]:

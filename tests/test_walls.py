@@ -1,12 +1,11 @@
 """A table's walls (engine/walls.py): found in a line's crop, confirmed on the page, parting the cells."""
 import cv2
 import numpy as np
-from conftest import DEJAVU, WQY, font
+from conftest import DEJAVU, WQY, font, read
 from handmade import HEIGHT, PAD, PITCH, ruled
 
 from ocrwatchd.engine import walls
 from ocrwatchd.engine.segment import ink_columns, split_fields, without_rules
-from ocrwatchd.pipeline.run import process
 
 
 def test_a_wall_runs_on_straight_past_the_line_and_a_seals_ring_does_not():
@@ -167,9 +166,3 @@ def test_a_tables_cells_read_apart_however_close_they_come_to_their_walls(engine
         d.line([(x, 40), (x, 40 + len(cells) * row)], fill=0, width=2)
     page = cv2.GaussianBlur(np.asarray(img).astype(np.float32), (0, 0), 0.6).astype(np.uint8)
     assert [l["text"] for l in read(engine, tmp_path, page)] == [t for texts in cells for t in texts]
-
-
-def read(engine, tmp_path, img: np.ndarray) -> list[dict]:
-    path = tmp_path / "page.png"
-    cv2.imwrite(str(path), img)
-    return process(path, engine).result["pages"][0]["lines"]
