@@ -18,14 +18,13 @@ from __future__ import annotations
 import argparse
 import glob
 import gzip
-import json
 import os
 import random
 import re
 
-import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+from synthpage import save, scanned, turned
 
 FONTS = [("/usr/share/fonts/truetype/arphic/uming.ttc", 1), ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
          ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0), ("/usr/share/fonts/truetype/arphic/ukai.ttc", 0)]
@@ -101,15 +100,8 @@ def page(rng: random.Random, prose: list[str], seed: int):
             put(x, y, text, font)
             y += int(size * lead)
         y += int(size * 0.4)
-    pixels = np.asarray(img, np.float32)
-    turn = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-0.7, 0.7), 1.0)
-    pixels = cv2.warpAffine(pixels, turn, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
-    for line in lines:
-        quad = np.c_[np.array(line["quad"], np.float64), np.ones(4)] @ turn.T
-        line["quad"] = quad.round(1).tolist()
-    pixels = cv2.GaussianBlur(pixels, (0, 0), rng.uniform(0.4, 1.0))
-    pixels += np.random.default_rng(seed).normal(0, rng.uniform(4, 12), pixels.shape)
-    return np.clip(pixels, 0, 255).astype(np.uint8), {"width": w, "height": h, "lines": lines}
+    pixels = turned(np.asarray(img, np.float32), lines, rng.uniform(-0.7, 0.7))
+    return scanned(pixels, rng, seed, (4, 12)), {"width": w, "height": h, "lines": lines}
 
 
 def main() -> int:
@@ -122,11 +114,7 @@ def main() -> int:
     prose = corpus()
     for k in range(a.count):
         pixels, gt = page(random.Random(a.seed * 1000 + k), prose, a.seed * 1000 + k)
-        name = f"zh-{a.seed}-{k}"
-        cv2.imwrite(os.path.join(a.out, name + ".png"), pixels)
-        with open(os.path.join(a.out, name + ".gt.json"), "w", encoding="utf-8") as f:
-            json.dump(gt, f, ensure_ascii=False)
-        print(name, gt["width"], "x", gt["height"], len(gt["lines"]), "lines")
+        save(a.out, f"zh-{a.seed}-{k}", pixels, gt)
     return 0
 
 

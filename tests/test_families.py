@@ -199,6 +199,41 @@ def test_book_page_reads_as_prose(engine, tmp_path):
     assert hits / len(want) >= 0.95 and len(got) <= len(want) + 2
 
 
+def test_a_justified_columns_stretched_lines_come_back_whole(engine, tmp_path):
+    """A report's narrow column set justified: a line of a few long words has its spaces stretched to ~3 line
+    heights, which the detector and the field split would part; its paragraph's lines, flush with it at both
+    ends, say it is one line (segment.JUSTIFIED_SPREAD, layout.justified_rows)."""
+    from PIL import Image, ImageDraw
+
+    serif = font(DEJAVU / "DejaVuSerif.ttf", 22)
+    text = ("Each target lists the files it is built from and the libraries it links with, and a change to any of "
+            "them rebuilds it: implementation dependencies unconditionally recompiled, including the generated "
+            "headers that a source file includes through a chain of other headers.").split()
+    width, x, rows, line = 640, 40, [], []
+    for w in text:
+        if line and serif.getlength(" ".join(line + [w])) > width:
+            rows.append(line)
+            line = []
+        line.append(w)
+    rows.append(line)
+    img = Image.new("L", (760, 60 + 40 * len(rows)), 255)
+    draw = ImageDraw.Draw(img)
+    for n, row in enumerate(rows):
+        last = n == len(rows) - 1
+        space = serif.getlength(" ") if last or len(row) == 1 else \
+            (width - sum(serif.getlength(w) for w in row)) / (len(row) - 1)
+        pos = x
+        for w in row:
+            draw.text((pos, 30 + 40 * n), w, font=serif, fill=0)
+            pos += serif.getlength(w) + space
+    stretched = max(rows[:-1], key=lambda r: (width - sum(serif.getlength(w) for w in r)) / max(len(r) - 1, 1))
+    assert (width - sum(serif.getlength(w) for w in stretched)) / (len(stretched) - 1) > 2.5 * 22
+    got = [l["text"] for l in read(engine, tmp_path, np.asarray(img).copy())]
+    assert len(got) == len(rows)
+    assert " ".join(stretched) in got
+    assert " ".join(got).split() == text
+
+
 def test_chinese_page_reads_as_chinese(engine, tmp_path):
     cjk = font(WQY, 26)
     rows = ["第一章 总则", "为了规范数据处理活动，保障数据安全，", "促进数据开发利用，保护个人、组织的合法权益，",

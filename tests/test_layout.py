@@ -1,6 +1,6 @@
 import numpy as np
 
-from ocrwatchd.engine.layout import page_text, reading_order
+from ocrwatchd.engine.layout import justified_rows, page_text, reading_order
 
 
 def test_single_column_top_to_bottom():
@@ -53,3 +53,65 @@ def test_page_text_starts_a_new_line_when_the_next_line_is_not_to_the_right():
     boxes = [[0, 0, 600, 30], [0, 40, 600, 70], [660, 0, 1260, 30]]
     assert page_text(boxes, ["a", "b", "c"]) == "a\nb\nc"
     assert page_text([], []) == ""
+
+
+def test_a_justified_line_parted_at_its_stretched_spaces_is_one_run():
+    """A paragraph's lines span the column [100, 700] in one box each; the third, three long words stretched
+    across it, came back in three boxes (`or` boxed shorter: no ascenders). They are one run; the whole lines are
+    in none."""
+    column = [[100, y, 700, y + 30] for y in (0, 40)]
+    parted = [[101, 80, 300, 110], [400, 80, 590, 110], [640, 86, 699, 110]]
+    below = [[100, 120, 700, 150]]
+    assert justified_rows(column + parted + below) == [[2, 3, 4]]
+
+
+def test_rows_of_a_table_or_a_receipt_are_not_joined():
+    # a table: every row parted at the same columns, none whole beside them
+    table = [[x, y, x + 150, y + 30] for y in (0, 40, 80) for x in (100, 350, 600)]
+    assert justified_rows(table) == []
+    # a receipt: an item row under a whole line that ends elsewhere, a price far off (more than SPREAD heights)
+    receipt = [[100, 0, 500, 30], [100, 40, 300, 70], [460, 40, 520, 70], [100, 80, 700, 110], [650, 120, 700, 150],
+               [100, 120, 200, 150]]
+    assert justified_rows(receipt) == []
+    # a run that whole lines are flush with only at one end, or that one whole line alone is flush with
+    assert justified_rows([[100, 0, 700, 30], [100, 40, 300, 70], [400, 40, 650, 70], [100, 80, 700, 110]]) == []
+    assert justified_rows([[100, 0, 700, 30], [100, 40, 300, 70], [400, 40, 700, 70]]) == []
+
+
+def test_the_other_columns_line_on_the_row_stays_apart():
+    """Two columns side by side: a parted line of the left one is joined, the right column's line beside it on the
+    same row is not taken into it (the run stops where a flush line beside it ends)."""
+    left = [[100, y, 600, y + 30] for y in (0, 80)]
+    right = [[660, y, 1160, y + 30] for y in (0, 40, 80)]
+    parted = [[100, 40, 300, 70], [420, 40, 600, 70]]
+    runs = justified_rows(left + right + parted)
+    assert runs == [[5, 6]]
+
+
+def _line(box, text):
+    x0, y0, x1, y1 = box
+    poly = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+    return {"box": box, "polygon": poly, "score": 0.9, "text": text, "text_score": 0.95,
+            "words": [{"text": text, "polygon": poly, "box": box, "score": 0.95}]}
+
+
+def test_the_stage_joins_a_parted_justified_line_but_not_a_row_of_figures():
+    from types import SimpleNamespace
+
+    from ocrwatchd.pipeline.stages import join_justified_stage
+
+    column = [_line([100, y, 700, y + 30], "the paragraph's other lines fill the column") for y in (0, 40, 120)]
+    ctx = SimpleNamespace(lines=column + [_line([101, 80, 300, 110], "implementation"),
+                                          _line([400, 80, 590, 110], "dependencies"),
+                                          _line([640, 86, 699, 110], "or")])
+    join_justified_stage(ctx)
+    joined = [l for l in ctx.lines if l["text"] == "implementation dependencies or"]
+    assert len(ctx.lines) == 4 and len(joined) == 1
+    x0, y0, x1, y1 = joined[0]["box"]
+    assert [w["text"] for w in joined[0]["words"]] == ["implementation", "dependencies", "or"]
+    assert all(x0 - 1 <= w["box"][0] and w["box"][2] <= x1 + 1 and y0 - 1 <= w["box"][1] and w["box"][3] <= y1 + 1
+               for w in joined[0]["words"])
+    figures = SimpleNamespace(lines=column + [_line([101, 80, 300, 110], "62.4"), _line([400, 80, 590, 110], "1.07"),
+                                              _line([640, 80, 699, 110], "61.7")])
+    join_justified_stage(figures)
+    assert len(figures.lines) == 6

@@ -46,6 +46,15 @@ def test_min_gap_is_in_character_pitches():
     assert [p[0] for p in fields_of("3.00   SR", min_gap=3.5)] == ["3.00", "SR"]
 
 
+def test_a_justified_lines_spaces_stretched_alike_are_not_field_gaps():
+    """Justified type stretches every space of a short line alike (three blank cells each here): no field gap. A
+    row whose wide gaps stand out from its spaces, or with fewer than JUSTIFIED_GAPS gaps to compare, splits."""
+    assert fields_of("Mark   a   source   file   as") is None
+    assert fields_of("Mark a source   file") is not None
+    assert [p[0] for p in fields_of("Coke   1   3.50")] == ["Coke", "1", "3.50"]
+    assert [p[0] for p in fields_of("62.4   1.07   .41   61.7")] == ["62.4", "1.07", ".41", "61.7"]   # figures
+
+
 def test_a_typists_sentence_space_is_not_a_field_gap():
     """Two spaces after a full stop, before a capitalised word, are how a typist ends a sentence; the same gap
     stays a split before a figure, an all-capital field or after anything but a sentence's end, and a wider gap

@@ -25,6 +25,13 @@ FULLWIDTH_BLANK = 0.85  # a space beside full-width punctuation is a blank this 
 SENTENCE_GAP = 3.0
 SENTENCE_ENDS = ".!?"
 CLOSERS = "\"'”’)"
+# Justified type stretches every space of a line alike to fill the column: a narrow column's line of a few long
+# words then has spaces of 2-4 line heights, each as wide as the next (book and report pages, bench/mkbook.py).
+# A line whose word gaps, JUSTIFIED_GAPS or more, are all within JUSTIFIED_SPREAD of each other is one field,
+# unless half its fields or more would be figures (a table's row of numbers, `62.4  1.07  .41  61.7`, is spaced
+# alike too); a form's or a receipt's field gap stands out from the spaces beside it.
+JUSTIFIED_GAPS = 3
+JUSTIFIED_SPREAD = 1.5
 TEXT_MARGIN = 0.2       # margin kept around the text when a box is fitted to it, in line (band) heights
 RULE_HEIGHTS = 1.5      # a row of ink this many line heights long is a rule, not part of a letter
 OUTER_INK = 0.05        # "ink" filling a crop's outer quarters this much more than its middle is not the text
@@ -220,7 +227,8 @@ def split_fields(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray, pa
                  line_height: float, min_gap: float, borders: np.ndarray | None = None) -> list[Piece] | None:
     """Fields of one read line, or None when it has no gap of min_gap character pitches (and at least
     MIN_GAP_HEIGHTS line heights) and no border (walls.py: borders, per column) between two letters: a table's
-    cells are read apart however close their text comes to the rule between them.
+    cells are read apart however close their text comes to the rule between them. None too for a justified line,
+    whose word gaps (JUSTIFIED_GAPS or more, spaces read and wide gaps alike) are all about as wide.
 
     Coordinates: frames × px_per_frame are crop columns; the crop is the line's quad grown by pad_px on each side,
     so a field's t is measured on the quad itself. Each field keeps a margin of a quarter line height of the gap.
@@ -238,6 +246,9 @@ def split_fields(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray, pa
                                                                 and sentence_space(spans, k))]
     if not cuts:
         return None
+    words = [b - a for _, a, b, spaced in gaps if spaced or b - a >= threshold]
+    stretched = (not walled.any() and len(words) >= JUSTIFIED_GAPS
+                 and max(words) <= JUSTIFIED_SPREAD * min(words))
     # fields: spans from the first (or the letter after a cut) up to the letter before the next cut
     bounds = [0] + [k for k, _, _ in cuts] + [len(spans)]
     margin = 0.25 * line_height
@@ -254,7 +265,15 @@ def split_fields(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray, pa
         t1 = min(max((edges[2 * n + 1] - pad_px) / quad_w, 0.0), 1.0) if n < len(cuts) else 1.0
         text = " ".join("".join(s.char for s in inside).split())
         pieces.append(Piece(t0, t1, text, float(np.mean([s.prob for s in inside]))))
+    if stretched and mostly_words([p.text for p in pieces]):
+        return None     # spaces stretched alike between words: a justified line (figures alike apart: a table)
     return pieces
+
+
+def mostly_words(texts: list[str]) -> bool:
+    """Whether fewer than half of the texts are figures (no letter: `62.4`, `1.07`, as a table's columns or a
+    receipt's quantity and price hold); prose has a number among its words now and then (`RFC 2616`)."""
+    return 2 * sum(not any(ch.isalpha() for ch in t) for t in texts) < len(texts)
 
 
 def sentence_space(spans: list[CharSpan], k: int) -> bool:

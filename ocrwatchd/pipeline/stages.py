@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine.dbpost import Detection
+from ..engine.dbpost import Detection, min_area_quad
 from ..engine.decode import DecodedImage
 from ..engine.detector import DetectionOutput
-from ..engine.layout import reading_order
+from ..engine.layout import justified_rows, reading_order
 from ..engine.orientation import turn, turn_back
 from ..engine.orphans import joined_with_neighbour, mark_box, orphan_candidates
 from ..engine.recognize import crop_quad, doubted_line_is_text, quad_size, spread_words
-from ..engine.segment import Piece, one_glyph_repeated, sub_quad
+from ..engine.segment import Piece, mostly_words, one_glyph_repeated, sub_quad
 from ..engine.textclean import glyph_rule, repeated_cjk, stray_cjk
 from .engine import Engine
 from .result import line_json
@@ -199,6 +199,27 @@ def _drop(ctx: PageContext, flagged: list[bool]) -> None:
     ctx.lines = [line for line, drop in zip(ctx.lines, flagged) if not drop]
 
 
+def join_justified_stage(ctx: PageContext) -> None:
+    """A justified line that its stretched spaces parted (engine/layout.py justified_rows) made one line again:
+    its text the parts' joined by a space, its box the smallest rectangle over theirs, its words theirs."""
+    runs = justified_rows(np.array([l["box"] for l in ctx.lines]).reshape(-1, 4)) if len(ctx.lines) > 2 else []
+    gone: set[int] = set()
+    for run in runs:
+        parts = [ctx.lines[i] for i in run]
+        if not mostly_words([p["text"] for p in parts]):
+            continue              # figures in a row are a table's, however their rows line up
+        corners = np.array([p for part in parts for p in part["polygon"]], np.float64)
+        joined = line_json(Detection(min_area_quad(corners)[0], float(np.mean([p["score"] for p in parts]))))
+        joined["text"] = " ".join(p["text"] for p in parts)
+        joined["text_score"] = round(float(np.average([p["text_score"] for p in parts],
+                                                      weights=[len(p["text"]) for p in parts])), 4)
+        joined["words"] = [w for p in parts for w in p["words"]]
+        ctx.lines[run[0]] = joined
+        gone.update(run[1:])
+    if gone:
+        ctx.lines = [line for i, line in enumerate(ctx.lines) if i not in gone]
+
+
 def order_stage(ctx: PageContext) -> None:
     ctx.lines = [ctx.lines[i] for i in reading_order(np.array([l["box"] for l in ctx.lines]).reshape(-1, 4))]
 
@@ -211,7 +232,7 @@ def _timed(ctx: PageContext, name: str, fn, *args) -> None:
 
 
 def page_stages(ctx: PageContext, engine: Engine) -> None:
-    """detect → orientation → recognize → strays → marks → order on one page's pixels."""
+    """detect → orientation → recognize → strays → justified lines → marks → order on one page's pixels."""
     width, height = ctx.image.width, ctx.image.height
     _timed(ctx, "detect", detect_stage, engine)
     if engine.page_orientation is not None:
@@ -219,6 +240,7 @@ def page_stages(ctx: PageContext, engine: Engine) -> None:
     if engine.recognizer is not None:
         _timed(ctx, "recognize", recognize_stage, engine)
         drop_stray_stage(ctx)     # first: a box that is not text must not hide a mark's ink from the search
+        join_justified_stage(ctx)
         if engine.settings.min_mark_score < 1:
             _timed(ctx, "marks", marks_stage, engine)
     order_stage(ctx)
