@@ -76,6 +76,8 @@ def test_rows_of_a_table_or_a_receipt_are_not_joined():
     # a run that whole lines are flush with only at one end, or that one whole line alone is flush with
     assert justified_rows([[100, 0, 700, 30], [100, 40, 300, 70], [400, 40, 650, 70], [100, 80, 700, 110]]) == []
     assert justified_rows([[100, 0, 700, 30], [100, 40, 300, 70], [400, 40, 700, 70]]) == []
+    # a form's two options of one question, flush by chance with two lines: narrower than a column of prose
+    assert justified_rows([[100, 0, 300, 30], [100, 40, 180, 70], [230, 40, 300, 70], [100, 80, 300, 110]]) == []
 
 
 def test_the_other_columns_line_on_the_row_stays_apart():

@@ -20,7 +20,8 @@ ALIGNED = 0.35      # line ends this close (in line heights) are set flush with 
 SPREAD = 4.0        # the widest space a justified line is stretched to, in line heights
 # A paragraph's lines around a parted one: FLUSH_LINES whole lines flush with it within FLUSH_REACH line heights
 # above or below. One such line beside a receipt's item row is chance (SROIE 305, `FG-Y00133 | 1 | 16.80` under
-# an item's name as wide: SROIE H-mean 0.9442 -> 0.9357 when one was enough).
+# an item's name as wide: SROIE H-mean 0.9442 -> 0.9357 when one was enough). A run narrower than PROSE is a
+# form's or a receipt's row whatever lines it is flush with (`☐ Permitive | ☐ Mandatory`, `Tax Code | %`).
 FLUSH_LINES = 2
 FLUSH_REACH = 3.5
 
@@ -116,7 +117,7 @@ def _same_row(a: np.ndarray, b: np.ndarray) -> bool:
 def justified_rows(boxes: np.ndarray) -> list[list[int]]:
     """Runs of boxes (N×4 [x0, y0, x1, y1]) on one row, left to right, that together are one line of a
     justified paragraph: flush at both ends with FLUSH_LINES lines of the same height in one box each, on the rows
-    above and below (within FLUSH_REACH line heights).
+    above and below (within FLUSH_REACH line heights), and as wide as a column of running text (PROSE).
 
     Justifying stretches a short line's spaces to the column's width, and the detector or the field split then
     parts its words (a narrow column's line of a few long words); the paragraph's other lines, the column's
@@ -148,7 +149,7 @@ def justified_rows(boxes: np.ndarray) -> list[list[int]]:
             step = np.abs(mids - mids[part].mean())
             flush = ((np.abs(heights - h) <= 0.25 * h) & (step >= 0.8 * h) & (step <= FLUSH_REACH * h)
                      & (np.abs(boxes[:, 0] - x0) <= ALIGNED * h) & (np.abs(boxes[:, 2] - x1) <= ALIGNED * h))
-            if flush.sum() >= FLUSH_LINES:
+            if flush.sum() >= FLUSH_LINES and x1 - x0 >= PROSE * h:
                 runs.append(part)
                 taken.update(part)
                 break
