@@ -84,8 +84,10 @@ def wrap(words: list[str], font, width: float) -> list[list[str]]:
 
 
 class Page:
+    """A white page being set, and the ground truth of each line printed on it."""
+
     def __init__(self, rng: random.Random, w: int, h: int) -> None:
-        self.rng, self.img = rng, Image.new("L", (w, h), 255)
+        self.img = Image.new("L", (w, h), 255)
         self.draw, self.lines = ImageDraw.Draw(self.img), []
         self.ink = rng.randint(0, 40)
 
@@ -94,7 +96,6 @@ class Page:
         space = font.getlength(" ")
         if width is not None and len(words) > 1:
             space = (width - sum(font.getlength(w) for w in words)) / (len(words) - 1)
-
         boxes = []
         for word in words:
             boxes.append(self.draw.textbbox((x, y), word, font=font))
@@ -137,11 +138,12 @@ def page(rng: random.Random, prose: list[str], seed: int, kind: str):
     if kind == "book":
         small = ImageFont.truetype(italic, int(size * 0.9))
         head = " ".join(next(paras).split()[:rng.randint(3, 7)]).rstrip(".,;:")
-        odd = int(number) % 2 == 1
-        p.put(margin, margin, [number], small) if not odd else None
-        hw = small.getlength(head)
-        p.put((w - hw) / 2, margin, head.split(), small)
-        p.put(w - margin - small.getlength(number), margin, [number], small) if odd else None
+        odd = int(number) % 2 == 1          # the page number on the outer side: right on odd pages
+        if not odd:
+            p.put(margin, margin, [number], small)
+        p.put((w - small.getlength(head)) / 2, margin, head.split(), small)
+        if odd:
+            p.put(w - margin - small.getlength(number), margin, [number], small)
         bottom = h - margin
         notes = []
         if rng.random() < 0.5:   # footnotes in smaller type under a short rule
