@@ -18,16 +18,14 @@ Usage: python bench/mkbook.py OUTDIR [--seed N] [--count K]
 """
 from __future__ import annotations
 
-import argparse
 import glob
 import gzip
-import os
 import random
 import re
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-from synthpage import save, scanned, turned
+from synthpage import arguments, save, scanned, turned
 
 GYRE = "/usr/share/texmf/fonts/opentype/public/tex-gyre/texgyre{}-{}.otf"
 URW = "/usr/share/fonts/opentype/urw-base35/{}-{}.otf"
@@ -183,12 +181,7 @@ def page(rng: random.Random, prose: list[str], seed: int, kind: str):
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("out")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--count", type=int, default=8)
-    a = ap.parse_args()
-    os.makedirs(a.out, exist_ok=True)
+    a = arguments(__doc__, 8)
     prose = corpus()
     for k in range(a.count):
         kind = "book" if k % 2 == 0 else "report"

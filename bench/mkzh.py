@@ -15,16 +15,14 @@ Usage: python bench/mkzh.py OUTDIR [--seed N] [--count K]
 """
 from __future__ import annotations
 
-import argparse
 import glob
 import gzip
-import os
 import random
 import re
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-from synthpage import save, scanned, turned
+from synthpage import arguments, save, scanned, turned
 
 FONTS = [("/usr/share/fonts/truetype/arphic/uming.ttc", 1), ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
          ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0), ("/usr/share/fonts/truetype/arphic/ukai.ttc", 0)]
@@ -105,12 +103,7 @@ def page(rng: random.Random, prose: list[str], seed: int):
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("out")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--count", type=int, default=6)
-    a = ap.parse_args()
-    os.makedirs(a.out, exist_ok=True)
+    a = arguments(__doc__, 6)
     prose = corpus()
     for k in range(a.count):
         pixels, gt = page(random.Random(a.seed * 1000 + k), prose, a.seed * 1000 + k)

@@ -1,13 +1,25 @@
-"""What the page generators (mkzh.py, mkbook.py) share: a rendered page turned and scanned, and a sample written
-as the eval kit reads it (NAME.png beside NAME.gt.json)."""
+"""What the page generators (mkzh.py, mkbook.py) share: their command line, a rendered page turned and scanned,
+and a sample written as the eval kit reads it (NAME.png beside NAME.gt.json)."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
 
 import cv2
 import numpy as np
+
+
+def arguments(doc: str, count: int) -> argparse.Namespace:
+    """OUTDIR [--seed N] [--count K] (count pages by default), the folder made."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("out")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--count", type=int, default=count)
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    return a
 
 
 def turned(pixels: np.ndarray, lines: list[dict], degrees: float) -> np.ndarray:

@@ -246,9 +246,9 @@ def split_fields(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray, pa
                                                                 and sentence_space(spans, k))]
     if not cuts:
         return None
-    words = [b - a for _, a, b, spaced in gaps if spaced or b - a >= threshold]
-    stretched = (not walled.any() and len(words) >= JUSTIFIED_GAPS
-                 and max(words) <= JUSTIFIED_SPREAD * min(words))
+    word_gaps = [b - a for _, a, b, spaced in gaps if spaced or b - a >= threshold]
+    stretched = (not walled.any() and len(word_gaps) >= JUSTIFIED_GAPS
+                 and max(word_gaps) <= JUSTIFIED_SPREAD * min(word_gaps))
     # fields: spans from the first (or the letter after a cut) up to the letter before the next cut
     bounds = [0] + [k for k, _, _ in cuts] + [len(spans)]
     margin = 0.25 * line_height
