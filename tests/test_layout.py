@@ -29,6 +29,40 @@ def test_title_above_two_columns():
     assert order[0] == 0 and order[1:6] == [6, 7, 8, 9, 10] and order[6:] == [1, 2, 3, 4, 5]
 
 
+def _column(x0: int, x1: int, top: int, rows: int, breaks=(), height: int = 30, step: int = 40) -> list[list[int]]:
+    """A column of prose: `rows` full lines, a blank line after each row number in `breaks`."""
+    out, y = [], top
+    for k in range(rows):
+        out.append([x0, y, x1, y + height])
+        y += step * (2 if k in breaks else 1)
+    return out
+
+
+def test_columns_of_prose_with_a_narrow_gutter_are_read_one_after_the_other():
+    # a gutter of 0.7 line heights (21 px at 30-px lines): typeset columns, not one column's lines
+    left, right = _column(0, 600, 0, 10), _column(621, 1221, 0, 10)
+    boxes = [b for pair in zip(left, right) for b in pair]
+    assert reading_order(boxes) == list(range(0, 20, 2)) + list(range(1, 20, 2))
+
+
+def test_columns_whose_paragraph_breaks_level_and_a_page_number_under_the_gutter():
+    # both columns break after their 3rd and 7th rows, at the same height (a blank band across the page), and the
+    # page number sits under the gutter: the columns still run on past the breaks
+    left, right = _column(0, 600, 0, 12, breaks=(2, 6)), _column(640, 1240, 0, 12, breaks=(2, 6))
+    folio = [[590, 700, 650, 730]]
+    boxes = [b for pair in zip(left, right) for b in pair] + folio
+    assert reading_order(boxes) == list(range(0, 24, 2)) + list(range(1, 24, 2)) + [24]
+
+
+def test_a_forms_short_entries_beside_its_labels_are_not_columns():
+    # label rows at the left; at the right two typed entries and two handwritten ones boxed three lines tall: too
+    # few lines of the page's size to be a column, so the rows are read across (FUNSD 71206427's ITEM: field)
+    labels = [[0, y, 300, y + 30] for y in range(0, 240, 40)]
+    entries = [[330, 0, 600, 30], [330, 40, 600, 70], [330, 80, 560, 170], [330, 160, 600, 250]]
+    order = reading_order(labels + entries)
+    assert order.index(6) < order.index(1) and order.index(7) < order.index(2)
+
+
 def test_receipt_rows_stay_rows():
     # item names on the left, prices far right, aligned row by row: read "item price" per row
     items = [[0, y, 300, y + 30] for y in range(0, 300, 40)]

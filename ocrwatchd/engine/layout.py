@@ -3,8 +3,9 @@
 A recursive XY-cut over line boxes: a block is split at a vertical gutter into columns (read left to right)
 when the gutter is wide and the sides are columns of prose (long lines on both sides, as typeset columns are,
 even when their rows line up) or do not continue each other row by row (a receipt's item and price "columns"
-are rows, not columns); otherwise at horizontal gaps into bands (read top to bottom); a block that cannot be
-cut is read row by row.
+are rows, not columns); otherwise at horizontal gaps into bands (read top to bottom), where bands that run on
+in the same columns of prose are read as one (paragraph breaks level in both columns, a page number under the
+gutter); a block that cannot be cut is read row by row.
 
 Also which runs of boxes on a row are one line of a justified paragraph, parted at its stretched spaces
 (justified_rows).
@@ -14,6 +15,12 @@ from __future__ import annotations
 import numpy as np
 
 GUTTER = 1.5        # a column gutter is at least this many line heights wide
+# ... or this many between columns of prose (PROSE_LINES lines or more on each side, PROSE wide): typeset gutters
+# are 1-1.5 line boxes wide, and the sides' ragged ends or a little skew take more of it (a report page's 60-px
+# gutter left 42 px, 1.33 line heights, between the boxes; a Chinese page's 0.8). Inside one column of prose no
+# stretch that wide runs blank through every line.
+PROSE_GUTTER = 0.6
+PROSE_LINES = 3
 ROW_ALIGNED = 0.6   # share of the smaller side's lines with a same-row partner that makes it a table, not columns
 PROSE = 8.0         # median line width, in line heights, from which a side is a column of running text
 ALIGNED = 0.35      # line ends this close (in line heights) are set flush with each other
@@ -35,15 +42,23 @@ def reading_order(boxes: np.ndarray) -> list[int]:
     return _order(boxes, list(range(len(boxes))), height)
 
 
-def _gaps(lo: np.ndarray, hi: np.ndarray, min_gap: float) -> list[float]:
-    """Cut positions inside empty stretches (≥ min_gap) of the union of [lo, hi) intervals."""
+def _gaps(lo: np.ndarray, hi: np.ndarray, min_gap: float) -> list[tuple[float, float]]:
+    """(cut position, width) of each empty stretch (≥ min_gap) of the union of [lo, hi) intervals."""
     order = np.argsort(lo)
     cuts, reach = [], hi[order[0]]
     for i in order[1:]:
         if lo[i] - reach >= min_gap:
-            cuts.append((lo[i] + reach) / 2)
+            cuts.append(((lo[i] + reach) / 2, lo[i] - reach))
         reach = max(reach, hi[i])
     return cuts
+
+
+def _prose(boxes: np.ndarray, side: list[int], height: float) -> bool:
+    """A column of running text: most of its lines long, and a few long lines of the page's text size (a form's
+    handwritten entries, boxed two or three lines tall, are not a column's lines)."""
+    widths, heights = boxes[side, 2] - boxes[side, 0], boxes[side, 3] - boxes[side, 1]
+    lines = (widths >= PROSE * height) & (np.abs(heights - height) <= 0.5 * height)
+    return int(lines.sum()) >= PROSE_LINES and np.median(widths) >= PROSE * height
 
 
 def _is_table(boxes: np.ndarray, left: list[int], right: list[int], height: float) -> bool:
@@ -56,22 +71,42 @@ def _is_table(boxes: np.ndarray, left: list[int], right: list[int], height: floa
     return aligned >= ROW_ALIGNED * len(small)
 
 
+def _columns(boxes: np.ndarray, idx: list[int], height: float, prose_only: bool = False):
+    """The block's first gutter that parts it into columns, as (left, right); None where there is none."""
+    b = boxes[idx]
+    for cut, gap in _gaps(b[:, 0], b[:, 2], min(GUTTER, PROSE_GUTTER) * height):
+        left = [i for i in idx if boxes[i, 2] <= cut]
+        right = [i for i in idx if boxes[i, 0] >= cut]
+        if len(left) < 2 or len(right) < 2:
+            continue
+        if _prose(boxes, left, height) and _prose(boxes, right, height):
+            return left, right
+        if not prose_only and gap >= GUTTER * height and not _is_table(boxes, left, right, height):
+            return left, right
+    return None
+
+
 def _order(boxes: np.ndarray, idx: list[int], height: float) -> list[int]:
     if len(idx) <= 1:
         return idx
+    if columns := _columns(boxes, idx, height):
+        left, right = columns
+        return _order(boxes, left, height) + _order(boxes, right, height)
     b = boxes[idx]
-    for cut in _gaps(b[:, 0], b[:, 2], GUTTER * height):
-        left = [i for i in idx if boxes[i, 2] <= cut]
-        right = [i for i in idx if boxes[i, 0] >= cut]
-        if len(left) >= 2 and len(right) >= 2 and not _is_table(boxes, left, right, height):
-            return _order(boxes, left, height) + _order(boxes, right, height)
-    y_cuts = _gaps(b[:, 1], b[:, 3], 0.5 * height)
+    y_cuts = [cut for cut, _ in _gaps(b[:, 1], b[:, 3], 0.5 * height)]
     if y_cuts:
         bands: list[list[int]] = [[] for _ in range(len(y_cuts) + 1)]
         for i in idx:
             bands[int(np.searchsorted(y_cuts, boxes[i, 1]))].append(i)
-        if sum(1 for band in bands if band) > 1:
-            return [i for band in bands for i in _order(boxes, band, height)]
+        # a band that runs on in the columns of prose above it is read with them
+        runs: list[list[int]] = []
+        for band in filter(None, bands):
+            if runs and _columns(boxes, runs[-1] + band, height, prose_only=True):
+                runs[-1] += band
+            else:
+                runs.append(band)
+        if len(runs) > 1:
+            return [i for run in runs for i in _order(boxes, run, height)]
     return _rows(boxes, idx)
 
 
