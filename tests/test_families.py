@@ -152,7 +152,7 @@ def _receipt_rule_and_print(seed: int) -> tuple[np.ndarray, list[tuple]]:
 
 def test_a_rule_of_one_glyph_is_told_from_text_by_its_pixels():
     from ocrwatchd.engine.recognize import crop_quad
-    from ocrwatchd.engine.segment import one_glyph_repeated
+    from ocrwatchd.engine.ink import one_glyph_repeated
 
     for seed in range(3):
         img, boxes = _receipt_rule_and_print(seed)

@@ -5,8 +5,9 @@ import pytest
 from conftest import text_image
 from handmade import HEIGHT, PAD, PITCH, layout, ruled
 
-from ocrwatchd.engine.segment import (blank_runs, ink_columns, ink_in_middle, ink_mask,
-                                     longest_blanks, minority_ink, split_fields, sub_quad, without_rules)
+from ocrwatchd.engine.ink import (blank_runs, ink_columns, ink_in_middle, ink_mask, longest_blanks, minority_ink,
+                                 without_rules)
+from ocrwatchd.engine.segment import split_fields, sub_quad
 
 
 def fields_of(text: str, **kw) -> list[tuple[str, float, float]] | None:
@@ -160,6 +161,50 @@ def test_the_blank_of_a_full_width_mark_is_its_own_not_a_space():
     assert spaced("压缩 900k 的", "压缩900k的") == "压缩 900k 的"          # and so is the blank beside a character
     # in a Latin line a full-width colon is the recogniser's reading of an ASCII one: its blank is a space
     assert spaced("TEL： 03-4021", "TEL：03-4021", cjk=False) == "TEL： 03-4021"
+
+
+def _mixed_line(printed: str, read: str, track: int = 0):
+    """A CJK line as set: a CJK character in a whole em (HEIGHT px, 2 px blank at its side), a Latin letter in
+    half of one, a typed space 7 px (0.44 line heights), every cell `track` px further apart (letter-spacing).
+    The CTC path reads `read`: the printed characters, spaces dropped where it has none."""
+    from ocrwatchd.engine.segment import CharSpan, is_cjk
+
+    x, cells = PAD, []
+    for ch in printed:
+        w = 7 if ch == " " else HEIGHT if is_cjk(ch) else HEIGHT // 2
+        cells.append((ch, x, w))
+        x += w + track
+    ink = np.zeros(x + PAD, bool)
+    for ch, x0, w in cells:
+        if ch != " ":
+            ink[x0:x0 + w - 2] = True
+    spans = [CharSpan(ch, x0 // 5, x0 // 5 + 1, 0.9) for ch, x0, _ in cells]
+    return [s for s, keep in zip(spans, _kept(printed, read)) if keep], ink
+
+
+def _kept(printed: str, read: str) -> list[bool]:
+    keep, j = [], 0
+    for ch in printed:
+        keep.append(j < len(read) and read[j] == ch)
+        j += keep[-1]
+    return keep
+
+
+def test_spaces_typed_around_a_latin_word_in_a_cjk_line_are_put_back():
+    """The recogniser drops them (its training text has none); the line's pitch, a whole em, is too coarse to
+    see a 7-px space, the blank beside the Latin word is not."""
+    from ocrwatchd.engine.segment import add_missed_spaces
+
+    def read(printed, read, cjk=True, track=0):
+        spans, ink = _mixed_line(printed, read, track)
+        return "".join(s.char for s in add_missed_spaces(spans, 5.0, ink, HEIGHT, 1.2, cjk))
+
+    assert read("使用 Tcl 事件循环", "使用Tcl事件循环") == "使用 Tcl 事件循环"
+    assert read("版本 3 的", "版本3的") == "版本 3 的"
+    assert read("使用Tcl事件循环", "使用Tcl事件循环") == "使用Tcl事件循环"        # set without spaces: left alone
+    assert read("事件 循环", "事件循环") == "事件循环"                      # between two CJK characters: not this rule
+    # letter-spaced, every blank 9 px: a blank no wider than the line's others is no space
+    assert read("使用Tcl事件", "使用Tcl事件", track=7) == "使用Tcl事件"
 
 
 def test_stray_cjk_readings_go_only_on_pages_without_cjk_text():

@@ -10,7 +10,8 @@ from ocrwatchd.engine.segment import CharSpan
 
 def test_text_bounds_fit_the_box_to_the_text_not_to_a_stroke_through_it():
     """A label whose detected box took in a drawing's stroke: the box is fitted to the letters' ink + a margin."""
-    from ocrwatchd.engine.segment import TEXT_MARGIN, ink_columns
+    from ocrwatchd.engine.ink import ink_columns
+    from ocrwatchd.engine.segment import TEXT_MARGIN
     from ocrwatchd.engine.textbox import text_bounds
 
     spans, ink_cols = layout("which is")                 # 8 cells of 10 px
@@ -35,7 +36,8 @@ def test_text_bounds_leave_out_a_rules_remnant_at_the_crops_edge_but_not_a_neigh
     from the letters by blank rows. That row is not the text's, and the box is fitted to the letters; so is a piece
     beside rows a tilted rule crossed whole (taken out as a rule). Ink as thick as a neighbouring line's descenders
     at the edge is kept (some ground truth draws boxes around it), and so is ink adjoining neither."""
-    from ocrwatchd.engine.segment import TEXT_MARGIN, ink_columns
+    from ocrwatchd.engine.ink import ink_columns
+    from ocrwatchd.engine.segment import TEXT_MARGIN
     from ocrwatchd.engine.textbox import text_bounds
 
     spans, ink_cols = layout("654.38")
@@ -84,7 +86,7 @@ def test_text_bounds_leave_out_a_rules_remnant_at_the_crops_edge_but_not_a_neigh
 
 
 def test_text_bounds_keep_a_box_that_already_fits():
-    from ocrwatchd.engine.segment import ink_columns
+    from ocrwatchd.engine.ink import ink_columns
     from ocrwatchd.engine.textbox import text_bounds
 
     spans, ink_cols = layout("TOTAL 12.50")
@@ -98,7 +100,8 @@ def test_text_bounds_keep_beside_short_text_the_margin_its_own_height_implies_no
     2.5 times the digits' height. The margin left and right of the digits is the one a box fitted to them would
     have (TEXT_MARGIN of the height they imply, TEXT_FILL), not TEXT_MARGIN of the stretched box; a line that fills
     its box as text does keeps TEXT_MARGIN of the box."""
-    from ocrwatchd.engine.segment import TEXT_MARGIN, ink_columns
+    from ocrwatchd.engine.ink import ink_columns
+    from ocrwatchd.engine.segment import TEXT_MARGIN
     from ocrwatchd.engine.textbox import TEXT_FILL, text_bounds
 
     spans, ink_cols = layout("79")
@@ -144,7 +147,7 @@ def fitted_rows(reading, quad: np.ndarray) -> tuple[float, float]:
 
 def test_a_short_cells_box_fits_its_digits_not_the_rule_its_box_took_in(engine):
     """A cell holding one short number between a table's thick rules: the detector's box reached the rule above
-    it. The rule is narrower than a rule must be to be taken out by its length (segment.RULE_HEIGHTS line
+    it. The rule is narrower than a rule must be to be taken out by its length (ink.RULE_HEIGHTS line
     heights), but it runs across the whole box, as no letter does, so its ink is not the text's and the box is
     fitted to the digits (a synthetic table's `49`: 22 px tall for 13 px of digits, matched to no ground truth)."""
     img, d, (x0, y0, x1, y1) = digits_on_a_page("49", 40)

@@ -5,7 +5,8 @@ from conftest import DEJAVU, WQY, font, read
 from handmade import HEIGHT, PAD, PITCH, ruled
 
 from ocrwatchd.engine import walls
-from ocrwatchd.engine.segment import ink_columns, split_fields, without_rules
+from ocrwatchd.engine.ink import ink_columns, without_rules
+from ocrwatchd.engine.segment import split_fields
 
 
 def test_a_wall_runs_on_straight_past_the_line_and_a_seals_ring_does_not():
@@ -14,7 +15,7 @@ def test_a_wall_runs_on_straight_past_the_line_and_a_seals_ring_does_not():
     box (a table's last row) still continues on one side."""
     from ocrwatchd.engine import walls
     from ocrwatchd.engine.recognize import rectified
-    from ocrwatchd.engine.segment import minority_ink
+    from ocrwatchd.engine.ink import minority_ink
 
     page = np.full((240, 420), 255, np.uint8)
     cv2.line(page, (200, 10), (200, 230), 0, 2)                       # a wall through the whole table
@@ -38,7 +39,7 @@ def test_a_wall_is_found_where_a_tables_rules_meet_it_a_row_apart():
     other end, not in its middle."""
     from ocrwatchd.engine import walls
     from ocrwatchd.engine.recognize import rectified
-    from ocrwatchd.engine.segment import minority_ink
+    from ocrwatchd.engine.ink import minority_ink
 
     page = np.full((240, 420), 255, np.uint8)
     cv2.line(page, (200, 10), (200, 230), 0, 2)                       # the wall
@@ -61,7 +62,7 @@ def test_a_wall_is_found_where_the_soft_edge_of_a_crossing_rule_joins_it():
     a stroke that bends anywhere else is still not a wall."""
     from ocrwatchd.engine import walls
     from ocrwatchd.engine.recognize import rectified
-    from ocrwatchd.engine.segment import minority_ink
+    from ocrwatchd.engine.ink import minority_ink
 
     page = np.full((240, 420), 255, np.uint8)
     cv2.line(page, (200, 10), (200, 230), 0, 2)                       # the wall, columns 199-201
@@ -90,7 +91,7 @@ def test_only_a_rule_runs_across_the_whole_box_never_a_letter():
     from PIL import Image, ImageDraw
 
     from ocrwatchd.engine import walls
-    from ocrwatchd.engine.segment import ink_mask
+    from ocrwatchd.engine.ink import ink_mask
 
     for text, face, size in [("TOTAL", DEJAVU / "DejaVuSans-Bold.ttf", 20), ("49", DEJAVU / "DejaVuSans.ttf", 13),
                              ("T", DEJAVU / "DejaVuSans-Bold.ttf", 20), ("三三王", WQY, 22),

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .segment import TEXT_MARGIN, minority_ink
+from .ink import minority_ink
+from .segment import TEXT_MARGIN
 
 REACH = 8.0          # how far along a line's row to look, in line heights (receipts align colons in a column)
 MAX_WIDTH = 1.5      # a candidate is at most this wide (one or two characters), in line heights

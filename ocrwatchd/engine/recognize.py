@@ -18,8 +18,8 @@ from .preprocess import Profile
 from .session import covered_seconds, in_parallel
 from . import walls
 from .textbox import text_bounds
-from .segment import (CharSpan, Piece, add_missed_spaces, ink_columns, ink_in_middle, ink_mask, minority_ink,
-                      split_fields, without_rules, word_pieces)
+from .ink import ink_columns, ink_in_middle, ink_mask, minority_ink, without_rules
+from .segment import CharSpan, Piece, add_missed_spaces, split_fields, word_pieces
 from .textclean import halfwidth_if_latin, has_cjk, latin_char_table, unsure_letters_in_numbers
 
 BLANK = ""

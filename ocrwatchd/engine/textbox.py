@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .segment import TEXT_MARGIN, CharSpan, reach_ink, runs
+from .ink import reach_ink, runs
+from .segment import TEXT_MARGIN, CharSpan
 
 # Ink at the crop's top or bottom edge (or beside a rule taken out), set apart from the text by a blank of EDGE_GAP
 # line heights and at most EDGE_THIN of one thick or holding a stroke a line height long, is a rule's remnant the

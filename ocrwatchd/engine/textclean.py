@@ -6,23 +6,18 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from .segment import CharSpan
+from .segment import CharSpan, is_cjk
 
 _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 
-def _is_cjk(ch: str) -> bool:
-    """Kana, CJK ideographs (and the symbols between), Hangul syllables, compatibility ideographs."""
-    return "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff"
-
-
 def has_cjk(text: str) -> bool:
-    return any(_is_cjk(ch) for ch in text)
+    return any(is_cjk(ch) for ch in text)
 
 
 def cjk_chars(text: str) -> list[str]:
     """The text's CJK characters, in order."""
-    return [ch for ch in text if _is_cjk(ch)]
+    return [ch for ch in text if is_cjk(ch)]
 
 
 # Typographic quotes: the recogniser reads the same printed “ as “ in one line and " in the next, so which one it

@@ -13,7 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .segment import runs, sub_quad
+from .ink import runs
+from .segment import sub_quad
 
 BORDER_ROWS = 0.95      # a column inked through this share of a crop's rows is a border, not part of a letter
 # A table's wall runs on straight past a line's box: inked in WALL_ROWS of the rows WALL_REACH line heights above
@@ -49,7 +50,7 @@ def crossing_rows(mask: np.ndarray, pad_px: float) -> np.ndarray:
     """Boolean per row: is it inked unbroken across the whole box (from the crop's left padding to its right)?
     The horizontal counterpart of borders(): the detector boxes letters with a margin and the crop pads that box,
     so no letter's stroke runs from one side of the box to the other, while a cell's top or bottom rule does.
-    without_rules finds rules by their length (segment.RULE_HEIGHTS line heights); a cell holding one short number
+    without_rules finds rules by their length (ink.RULE_HEIGHTS line heights); a cell holding one short number
     is narrower than that, so its rule stayed in its mask and stretched its fitted box to the rule (`49` between a
     table's rules: a box 22 px tall for 13 px of digits)."""
     height, width = mask.shape
@@ -75,7 +76,7 @@ def confirmed(tall_ink: np.ndarray, candidates: np.ndarray, pad_px: float, flipp
     runs on past the line's box for WALL_REACH line heights above it or below it (a table's first or last row
     has cells on one side only). A seal's ring crossing a line looks like a border inside the crop but curves away
     outside it (r = 2 line heights: its stroke's centre drifts by 0.7 of one at 1.5), and a tall bracket ends.
-    tall_ink is the ink (segment.minority_ink) of the line's quad grown WALL_REACH line heights up and down
+    tall_ink is the ink (ink.minority_ink) of the line's quad grown WALL_REACH line heights up and down
     (tall_quad), unturned; candidates are per crop column (the quad widened by pad_px each side, turned 180° if
     flipped)."""
     rows, width = tall_ink.shape

@@ -17,7 +17,8 @@ from ..engine.layout import justified_rows, reading_order
 from ..engine.orientation import turn, turn_back
 from ..engine.orphans import joined_with_neighbour, mark_box, orphan_candidates
 from ..engine.recognize import crop_quad, doubted_line_is_text, quad_size, spread_words
-from ..engine.segment import Piece, mostly_words, one_glyph_repeated, sub_quad
+from ..engine.ink import one_glyph_repeated
+from ..engine.segment import Piece, mostly_words, sub_quad
 from ..engine.textclean import glyph_rule, repeated_cjk, stray_cjk
 from .engine import Engine
 from .result import line_json
