@@ -12,15 +12,21 @@ Also which runs of boxes on a row are one line of a justified paragraph, parted 
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 GUTTER = 1.5        # a column gutter is at least this many line heights wide
-# ... or this many between columns of prose (PROSE_LINES lines or more on each side, PROSE wide): typeset gutters
-# are 1-1.5 line boxes wide, and the sides' ragged ends or a little skew take more of it (a report page's 60-px
-# gutter left 42 px, 1.33 line heights, between the boxes; a Chinese page's 0.8). Inside one column of prose no
-# stretch that wide runs blank through every line.
-PROSE_GUTTER = 0.6
+# ... or this many between columns of prose (_prose): typeset gutters are 1-1.5 line boxes wide, and the boxes'
+# margins and the lines' ragged ends take most of it (a report page's 60-px gutter left 42 px, 1.33 line heights;
+# a Chinese page's 0.8; UNLV 8071, a magazine spread in four columns, 25 px at 44-px lines, 0.58). A column of
+# prose is one box per line, so no stretch runs blank through all its lines.
+PROSE_GUTTER = 0.4
 PROSE_LINES = 3
+# Lines of one paragraph are stacked with at most LEADING line heights of blank between them (boxes fitted to the
+# text: the report pages' 0.63-0.67, a Chinese page's 0.63); a faxed form's rows stand 1.0 or more apart.
+LEADING = 0.85
+INDENT = 3.0        # a paragraph's first line starts at most this many line heights in from the column's margin
 ROW_ALIGNED = 0.6   # share of the smaller side's lines with a same-row partner that makes it a table, not columns
 PROSE = 8.0         # median line width, in line heights, from which a side is a column of running text
 ALIGNED = 0.35      # line ends this close (in line heights) are set flush with each other
@@ -42,6 +48,37 @@ def reading_order(boxes: np.ndarray) -> list[int]:
     return _order(boxes, list(range(len(boxes))), height)
 
 
+def levelled(polygons: list) -> np.ndarray:
+    """Boxes (N×4 [x0, y0, x1, y1]) for ordering lines of a tilted page: each line's own length and height,
+    centred where the line is, in the page turned level by its lines' median slant.
+
+    A line tilted on a photographed or skewed page has an upright box taller than the line by its length times the
+    slant (a 1900-px line at 3.4°: 113 px on a 45-px line), so boxes of neighbouring rows overlap, rows merge and
+    columns touch; and the two ends of one row sit at different heights. polygons: each line's corners clockwise
+    from the top-left of its text, as the result's `polygon`; one of another shape keeps its upright box.
+    """
+    quads = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in polygons]
+    slants = []
+    for q in quads:
+        if len(q) == 4:
+            dx, dy = q[1] - q[0]
+            if math.hypot(dx, dy) >= 2 * math.hypot(*(q[3] - q[0])):
+                slants.append(math.atan2(dy, dx))
+    a = -float(np.median(slants)) if slants else 0.0
+    c, s = math.cos(a), math.sin(a)
+    out = np.empty((len(quads), 4))
+    for k, q in enumerate(quads):
+        x, y = q.mean(axis=0)
+        x, y = c * x - s * y, s * x + c * y
+        if len(q) == 4:
+            half_w = (math.hypot(*(q[1] - q[0])) + math.hypot(*(q[2] - q[3]))) / 4
+            half_h = (math.hypot(*(q[3] - q[0])) + math.hypot(*(q[2] - q[1]))) / 4
+        else:
+            half_w, half_h = (np.ptp(q[:, 0]) / 2, np.ptp(q[:, 1]) / 2)
+        out[k] = (x - half_w, y - half_h, x + half_w, y + half_h)
+    return out
+
+
 def _gaps(lo: np.ndarray, hi: np.ndarray, min_gap: float) -> list[tuple[float, float]]:
     """(cut position, width) of each empty stretch (≥ min_gap) of the union of [lo, hi) intervals."""
     order = np.argsort(lo)
@@ -53,12 +90,18 @@ def _gaps(lo: np.ndarray, hi: np.ndarray, min_gap: float) -> list[tuple[float, f
     return cuts
 
 
-def _prose(boxes: np.ndarray, side: list[int], height: float) -> bool:
-    """A column of running text: most of its lines long, and a few long lines of the page's text size (a form's
-    handwritten entries, boxed two or three lines tall, are not a column's lines)."""
+def _prose(boxes: np.ndarray, side: list[int], height: float, min_lines: int = PROSE_LINES) -> bool:
+    """A column of running text: most of its lines long, min_lines long lines of the page's text size (a form's
+    handwritten entries, boxed two or three lines tall, are not a column's lines), and its lines stacked a
+    line's spacing apart (a form's rows, however long their labels and values, stand further apart)."""
     widths, heights = boxes[side, 2] - boxes[side, 0], boxes[side, 3] - boxes[side, 1]
     lines = (widths >= PROSE * height) & (np.abs(heights - height) <= 0.5 * height)
-    return int(lines.sum()) >= PROSE_LINES and np.median(widths) >= PROSE * height
+    if int(lines.sum()) < min_lines or np.median(widths) < PROSE * height:
+        return False
+    tops, bottoms = boxes[side, 1], boxes[side, 3]
+    order = np.argsort(tops)
+    blanks = tops[order][1:] - bottoms[order][:-1]
+    return len(blanks) == 0 or float(np.median(blanks)) <= LEADING * height
 
 
 def _is_table(boxes: np.ndarray, left: list[int], right: list[int], height: float) -> bool:
@@ -71,17 +114,23 @@ def _is_table(boxes: np.ndarray, left: list[int], right: list[int], height: floa
     return aligned >= ROW_ALIGNED * len(small)
 
 
-def _columns(boxes: np.ndarray, idx: list[int], height: float, prose_only: bool = False):
-    """The block's first gutter that parts it into columns, as (left, right); None where there is none."""
+def _columns(boxes: np.ndarray, idx: list[int], height: float, prose_lines: int = 0):
+    """The block's first gutter that parts it into columns, as (left, right); None where there is none.
+    prose_lines: only a gutter between columns of prose with that many long lines on each side."""
     b = boxes[idx]
     for cut, gap in _gaps(b[:, 0], b[:, 2], min(GUTTER, PROSE_GUTTER) * height):
         left = [i for i in idx if boxes[i, 2] <= cut]
         right = [i for i in idx if boxes[i, 0] >= cut]
+        if prose_lines:
+            if left and right and _prose(boxes, left, height, prose_lines) and _prose(boxes, right, height,
+                                                                                     prose_lines):
+                return left, right
+            continue
         if len(left) < 2 or len(right) < 2:
             continue
         if _prose(boxes, left, height) and _prose(boxes, right, height):
             return left, right
-        if not prose_only and gap >= GUTTER * height and not _is_table(boxes, left, right, height):
+        if gap >= GUTTER * height and not _is_table(boxes, left, right, height):
             return left, right
     return None
 
@@ -98,16 +147,37 @@ def _order(boxes: np.ndarray, idx: list[int], height: float) -> list[int]:
         bands: list[list[int]] = [[] for _ in range(len(y_cuts) + 1)]
         for i in idx:
             bands[int(np.searchsorted(y_cuts, boxes[i, 1]))].append(i)
-        # a band that runs on in the columns of prose above it is read with them
+        # a band that runs on in the columns of prose above it is read with them: where together they hold
+        # columns of prose, or where it is the next row of prose on both sides, a line's spacing below (lines
+        # boxed to their own height are bands one by one where the leading is generous, a Chinese page's 0.6)
         runs: list[list[int]] = []
         for band in filter(None, bands):
-            if runs and _columns(boxes, runs[-1] + band, height, prose_only=True):
+            if runs and (_columns(boxes, runs[-1] + band, height, PROSE_LINES)
+                         or _next_row_of_prose(boxes, runs[-1], band, height)):
                 runs[-1] += band
             else:
                 runs.append(band)
         if len(runs) > 1:
             return [i for run in runs for i in _order(boxes, run, height)]
     return _rows(boxes, idx)
+
+
+def _next_row_of_prose(boxes: np.ndarray, run: list[int], band: list[int], height: float) -> bool:
+    """band is the next row of columns of prose that run holds: a line's spacing below it, parted by the same
+    gutter into long lines, each side starting at that side's margin (give or take a paragraph's indent). A
+    form's rows, labels and values however long, start wherever their text does."""
+    if boxes[band, 1].min() - boxes[run, 3].max() > LEADING * height:
+        return False
+    columns = _columns(boxes, run + band, height, 1)
+    if columns is None:
+        return False
+    in_band = set(band)
+    for side in columns:
+        new = [i for i in side if i in in_band]
+        old = [i for i in side if i not in in_band]
+        if new and old and abs(boxes[new, 0].min() - boxes[old, 0].min()) > INDENT * height:
+            return False
+    return True
 
 
 def _rows(boxes: np.ndarray, idx: list[int]) -> list[int]:

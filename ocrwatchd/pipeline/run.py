@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..documents import Document, DocumentOptions, PageInfo, open_document
 from ..engine.decode import DecodeError, TruncatedImage
-from ..engine.layout import page_text, reading_order
+from ..engine.layout import levelled, page_text, reading_order
 from ..engine.orientation import turn
 from ..engine.session import model_seconds
 from .engine import Engine
@@ -84,7 +84,7 @@ def _page(ctx: DocumentContext, engine: Engine, loaded: LoadedPage, visualize: b
     ctx.warnings.extend(info.warnings)
     if info.text_lines is not None:            # the PDF's own text layer: no model runs for this page
         t = time.perf_counter()
-        lines = [info.text_lines[i] for i in reading_order([line["box"] for line in info.text_lines])]
+        lines = [info.text_lines[i] for i in reading_order(levelled([line["polygon"] for line in info.text_lines]))]
         seconds = loaded.seconds + time.perf_counter() - t
         ctx.timings["text_layer"] = round(ctx.timings.get("text_layer", 0.0) + seconds, 4)
         ctx.pages.append(_page_json(info, lines, "pdf-text", 0, text=True))
@@ -126,5 +126,5 @@ def _page_json(info: PageInfo, lines: list[dict], source: str, orientation: int,
     if info.pdf is not None:
         page["pdf"] = info.pdf
     if text:
-        page["text"] = page_text([line["box"] for line in lines], [line["text"] for line in lines])
+        page["text"] = page_text(levelled([line["polygon"] for line in lines]), [line["text"] for line in lines])
     return page

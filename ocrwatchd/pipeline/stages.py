@@ -13,7 +13,7 @@ import numpy as np
 from ..engine.dbpost import Detection, min_area_quad
 from ..engine.decode import DecodedImage
 from ..engine.detector import DetectionOutput
-from ..engine.layout import justified_rows, reading_order
+from ..engine.layout import justified_rows, levelled, reading_order
 from ..engine.orientation import turn, turn_back
 from ..engine.orphans import joined_with_neighbour, mark_box, orphan_candidates
 from ..engine.recognize import crop_quad, doubted_line_is_text, quad_size, spread_words
@@ -222,7 +222,7 @@ def join_justified_stage(ctx: PageContext) -> None:
 
 
 def order_stage(ctx: PageContext) -> None:
-    ctx.lines = [ctx.lines[i] for i in reading_order(np.array([l["box"] for l in ctx.lines]).reshape(-1, 4))]
+    ctx.lines = [ctx.lines[i] for i in reading_order(levelled([line["polygon"] for line in ctx.lines]))]
 
 
 def _timed(ctx: PageContext, name: str, fn, *args) -> None:
