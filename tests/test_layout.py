@@ -108,6 +108,15 @@ def test_columns_of_prose_with_generous_leading_are_read_one_after_the_other():
     assert reading_order(boxes) == list(range(0, 16, 2)) + list(range(1, 16, 2))
 
 
+def test_columns_whose_gutter_leans_down_a_photographed_page_are_read_one_after_the_other():
+    # perspective leans both columns' edges 1.5 px per row: over 30 rows the gutter (20 px, 0.67 line heights)
+    # moves 45 px, so no stretch is blank from top to bottom, but it is in every few rows
+    left = [[0 - 1.5 * k, 40 * k, 600 - 1.5 * k, 40 * k + 30] for k in range(30)]
+    right = [[620 - 1.5 * k, 40 * k, 1220 - 1.5 * k, 40 * k + 30] for k in range(30)]
+    boxes = [b for pair in zip(left, right) for b in pair]
+    assert reading_order(boxes) == list(range(0, 60, 2)) + list(range(1, 60, 2))
+
+
 def test_a_forms_long_labels_and_values_stay_rows():
     # a fax's rows: a label and its value, each 9-12 line heights long in small print, a line's height apart;
     # the values start wherever they were typed, so they are no column of prose

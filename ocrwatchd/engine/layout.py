@@ -28,6 +28,7 @@ PROSE_LINES = 3
 # text: the report pages' 0.63-0.67, a Chinese page's 0.63); a faxed form's rows stand 1.0 or more apart.
 LEADING = 0.85
 INDENT = 3.0        # a paragraph's first line starts at most this many line heights in from the column's margin
+DRIFT_SLAB = 4.0    # a leaning gutter is followed in slabs this many line heights tall (_drifting_gutter)
 ROW_ALIGNED = 0.6   # share of the smaller side's lines with a same-row partner that makes it a table, not columns
 PROSE = 8.0         # median line width, in line heights, from which a side is a column of running text
 ALIGNED = 0.35      # line ends this close (in line heights) are set flush with each other
@@ -133,7 +134,55 @@ def _columns(boxes: np.ndarray, idx: list[int], height: float, prose_lines: int 
             return left, right
         if gap >= GUTTER * height and not _is_table(boxes, left, right, height):
             return left, right
+    if not prose_lines and (sides := _drifting_gutter(boxes, idx, height)):
+        left, right = sides
+        if len(left) >= 2 and len(right) >= 2 and _prose(boxes, left, height) and _prose(boxes, right, height):
+            return left, right
     return None
+
+
+def _drifting_gutter(boxes: np.ndarray, idx: list[int], height: float):
+    """Columns parted by a gutter that drifts down the page, as (left, right); None where there is none.
+
+    On a photographed page the columns' edges lean (perspective: a report page's gutter moves 76 px over 2800 px,
+    more than its own width), so no one stretch is blank from top to bottom. Here the block is cut into slabs
+    DRIFT_SLAB line heights tall; the gutter is the one blank stretch between the lines of the first slab, then in
+    each slab the blank stretch that overlaps the one above (a slab whose lines all keep to one side of it, a
+    column's last lines, keeps it): overlapping it by half the narrower's width, so a page number under the
+    gutter, which leaves a blank beside it, does not pass for a column's line."""
+    b = boxes[idx]
+    top, step = b[:, 1].min(), DRIFT_SLAB * height
+    count = int((b[:, 3].max() - top) // step) + 1
+    if count < 2:
+        return None
+    path: list[tuple[float, float]] = []
+    for k in range(count):
+        inside = (b[:, 1] < top + (k + 1) * step) & (b[:, 3] > top + k * step)
+        blanks = [(cut - gap / 2, cut + gap / 2)
+                  for cut, gap in _gaps(b[inside, 0], b[inside, 2], PROSE_GUTTER * height)] if inside.any() else []
+        if not path:
+            if len(blanks) != 1:
+                return None                 # no gutter, or more than one: left to the straight cuts
+            path.append(blanks[0])
+            continue
+        a, z = path[-1]
+        below = [g for g in blanks if min(g[1], z) - max(g[0], a) >= 0.5 * min(g[1] - g[0], z - a)]
+        if below:
+            path.append(max(below, key=lambda g: g[1] - g[0]))
+        elif not np.any((b[inside, 0] < (a + z) / 2) & (b[inside, 2] > (a + z) / 2)):
+            path.append((a, z))
+        else:
+            return None
+    left, right = [], []
+    for i in idx:
+        a, z = path[min(count - 1, int(((boxes[i, 1] + boxes[i, 3]) / 2 - top) // step))]
+        if boxes[i, 2] <= (a + z) / 2:
+            left.append(i)
+        elif boxes[i, 0] >= (a + z) / 2:
+            right.append(i)
+        else:
+            return None                     # across the gutter's middle (a page number under it): not columns
+    return left, right
 
 
 def _order(boxes: np.ndarray, idx: list[int], height: float) -> list[int]:
