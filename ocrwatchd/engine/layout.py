@@ -5,8 +5,9 @@ when the gutter is wide and the sides are columns of prose (long lines on both s
 even when their rows line up) or do not continue each other row by row (a receipt's item and price "columns"
 are rows, not columns); otherwise at horizontal gaps into bands (read top to bottom), where bands that run on
 in the same columns of prose are read as one (paragraph breaks level in both columns, a page number under the
-gutter); a block that cannot be cut is read row by row. The boxes it is given are levelled (levelled): each
-line's own length and height, in the page turned level, so a tilted page's rows stay apart.
+gutter); a gutter that leans down a photographed page is followed a few lines at a time; a block that cannot
+be cut is read row by row. The boxes it is given are levelled (levelled): each line's own length and height, in
+the page turned level, so a tilted page's rows stay apart.
 
 Also which runs of boxes on a row are one line of a justified paragraph, parted at its stretched spaces
 (justified_rows).
