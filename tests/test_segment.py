@@ -192,7 +192,8 @@ def _kept(printed: str, read: str) -> list[bool]:
 
 def test_spaces_typed_around_a_latin_word_in_a_cjk_line_are_put_back():
     """The recogniser drops them (its training text has none); the line's pitch, a whole em, is too coarse to
-    see a 7-px space, the blank beside the Latin word is not."""
+    see a 7-px space, the blank beside the Latin word (0.3 line heights) or between two CJK characters (0.5) is
+    not."""
     from ocrwatchd.engine.segment import add_missed_spaces
 
     def read(printed, read, cjk=True, track=0):
@@ -202,7 +203,8 @@ def test_spaces_typed_around_a_latin_word_in_a_cjk_line_are_put_back():
     assert read("使用 Tcl 事件循环", "使用Tcl事件循环") == "使用 Tcl 事件循环"
     assert read("版本 3 的", "版本3的") == "版本 3 的"
     assert read("使用Tcl事件循环", "使用Tcl事件循环") == "使用Tcl事件循环"        # set without spaces: left alone
-    assert read("事件 循环", "事件循环") == "事件循环"                      # between two CJK characters: not this rule
+    assert read("事件 循环", "事件循环") == "事件 循环"                    # between two CJK characters: 9 px, 0.56
+    assert read("事件循环", "事件循环") == "事件循环"                      # … 2 px of bearings: none
     # letter-spaced, every blank 9 px: a blank no wider than the line's others is no space
     assert read("使用Tcl事件", "使用Tcl事件", track=7) == "使用Tcl事件"
 
