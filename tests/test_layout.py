@@ -117,6 +117,13 @@ def test_columns_whose_gutter_leans_down_a_photographed_page_are_read_one_after_
     assert reading_order(boxes) == list(range(0, 60, 2)) + list(range(1, 60, 2))
 
 
+def test_a_receipts_header_row_above_an_items_name_stays_a_row():
+    # `品名 | 数量 | 金额` tilting 8 px down to the right, the item's name just under `品名`: the right side is one
+    # row continuing the header's, not a column (SROIE 106 and 12 of the synthetic Chinese receipts)
+    boxes = [[99, 371, 140, 392], [101, 401, 178, 424], [377, 375, 419, 398], [565, 379, 607, 400]]
+    assert reading_order(boxes) == [0, 2, 3, 1]
+
+
 def test_a_forms_long_labels_and_values_stay_rows():
     # a fax's rows: a label and its value, each 9-12 line heights long in small print, a line's height apart;
     # the values start wherever they were typed, so they are no column of prose

@@ -114,7 +114,16 @@ def _is_table(boxes: np.ndarray, left: list[int], right: list[int], height: floa
     small, big = (left, right) if len(left) <= len(right) else (right, left)
     cy_big = (boxes[big, 1] + boxes[big, 3]) / 2
     aligned = sum(np.abs(cy_big - (boxes[i, 1] + boxes[i, 3]) / 2).min() < 0.5 * height for i in small)
-    return aligned >= ROW_ALIGNED * len(small)
+    if aligned >= ROW_ALIGNED * len(small):
+        return True
+    # a side that is one row continuing a row of the other is no column (a receipt's header `品名 | 数量 金额`
+    # above an item's name: the name has no partner, the header's words are one row with `品名`)
+    for one, other in ((left, right), (right, left)):
+        cy = (boxes[one, 1] + boxes[one, 3]) / 2
+        cy_other = (boxes[other, 1] + boxes[other, 3]) / 2
+        if np.ptp(cy) < 0.5 * height and np.abs(cy_other - cy.mean()).min() < 0.5 * height:
+            return True
+    return False
 
 
 def _columns(boxes: np.ndarray, idx: list[int], height: float, prose_lines: int = 0):
