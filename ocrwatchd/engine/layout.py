@@ -130,19 +130,14 @@ def _columns(boxes: np.ndarray, idx: list[int], height: float, prose_lines: int 
     """The block's first gutter that parts it into columns, as (left, right); None where there is none.
     prose_lines: only a gutter between columns of prose with that many long lines on each side."""
     b = boxes[idx]
+    min_lines = prose_lines or PROSE_LINES
     for cut, gap in _gaps(b[:, 0], b[:, 2], min(GUTTER, PROSE_GUTTER) * height):
         left = [i for i in idx if boxes[i, 2] <= cut]
         right = [i for i in idx if boxes[i, 0] >= cut]
-        if prose_lines:
-            if left and right and _prose(boxes, left, height, prose_lines) and _prose(boxes, right, height,
-                                                                                     prose_lines):
-                return left, right
-            continue
-        if len(left) < 2 or len(right) < 2:
-            continue
-        if _prose(boxes, left, height) and _prose(boxes, right, height):
+        if left and right and _prose(boxes, left, height, min_lines) and _prose(boxes, right, height, min_lines):
             return left, right
-        if gap >= GUTTER * height and not _is_table(boxes, left, right, height):
+        if not prose_lines and len(left) >= 2 and len(right) >= 2 and gap >= GUTTER * height \
+                and not _is_table(boxes, left, right, height):
             return left, right
     if not prose_lines and (sides := _drifting_gutter(boxes, idx, height)):
         left, right = sides

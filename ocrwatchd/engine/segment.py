@@ -179,9 +179,10 @@ def add_missed_spaces(spans: list[CharSpan], px_per_frame: float, ink: np.ndarra
     gaps, pitch = measured
     letters = [k for k, s in enumerate(spans) if s.char != " "]
     before = dict(zip(letters[1:], letters))
-    # the line's usual blank between two CJK characters (letter-spacing and justifying widen it)
+    # the line's usual blank between two CJK characters (letter-spacing and justifying widen it); a Latin line,
+    # most lines read, has none to measure
     usual = float(np.median([b - a for k, a, b, _ in gaps if is_cjk(spans[before[k]].char) and is_cjk(spans[k].char)]
-                            or [0]))
+                            or [0])) if cjk else 0.0
     missed = {k for k, a, b, spaced in gaps if not spaced and (
         b - a >= min_blank * pitch
         and (not cjk or b - a >= FULLWIDTH_BLANK * line_height
