@@ -8,10 +8,14 @@ fonts-wqy-zenhei fonts-wqy-microhei`): a heading, then paragraphs with a two-cha
 text wraps (anywhere, no line starting with closing punctuation), skewed by up to 0.7°, blurred and noised like a
 scan. Ground truth: one line per printed line, its quad and text (the man pages' own spacing kept).
 
+`--vertical` sets the pages as vertical CJK books are set: columns read top to bottom, right to left, each
+character centred in its em (the prose's CJK characters and full-width punctuation only: Latin words would be
+turned in such a column, a different problem). Ground truth: one line per column, top to bottom.
+
 Note: UKai draws the Latin l exactly as the digit 1, so on its pages both ocrwatchd and RapidOCR read `shell` as
 `she11`; that is the face, not the reader.
 
-Usage: python bench/mkzh.py OUTDIR [--seed N] [--count K]
+Usage: python bench/mkzh.py OUTDIR [--seed N] [--count K] [--vertical]
 """
 from __future__ import annotations
 
@@ -64,6 +68,42 @@ def wrap(text: str, font, width: float) -> list[str]:
     return lines + [cur] if cur else lines
 
 
+def vertical_page(rng: random.Random, prose: list[str], seed: int):
+    """A page set in columns, right to left, each character centred in its em, top to bottom."""
+    dpi = rng.choice([300, 300, 200])
+    w, h = int(8.27 * dpi), int(11.69 * dpi)
+    img = Image.new("L", (w, h), 255)
+    draw = ImageDraw.Draw(img)
+    path, index = rng.choice(FONTS)
+    size = int(rng.uniform(9, 12) * dpi / 72)
+    font = ImageFont.truetype(path, size, index=index)
+    margin, lead, step = int(0.9 * dpi), rng.uniform(1.5, 1.9), size * rng.uniform(1.0, 1.1)
+    per_column = int((h - 2 * margin) / step)
+    keep = lambda c: "\u4e00" <= c <= "\u9fff" or c in NO_LINE_START or c in "（《“"
+    lines: list[dict] = []
+    i = rng.randrange(len(prose) - 400)
+    x = w - margin - size
+    while x > margin:
+        text = "".join(c for c in "".join(prose[i:i + rng.randint(2, 5)]) if keep(c))
+        i += 5
+        columns = [text[k:k + per_column] for k in range(0, len(text), per_column)]
+        for column in columns:
+            if x <= margin:
+                break
+            boxes = []
+            for n, ch in enumerate(column):
+                cx, top = x + size / 2, margin + n * step
+                x0, y0, x1, y1 = draw.textbbox((0, 0), ch, font=font)
+                draw.text((cx - (x0 + x1) / 2, top), ch, font=font, fill=rng.randint(0, 50))
+                boxes.append((cx - (x1 - x0) / 2, top + y0, cx + (x1 - x0) / 2, top + y1))
+            bx0, by0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+            bx1, by1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+            lines.append({"quad": [[bx0, by0], [bx1, by0], [bx1, by1], [bx0, by1]], "text": column})
+            x -= int(size * lead)
+    pixels = turned(np.asarray(img, np.float32), lines, rng.uniform(-0.7, 0.7))
+    return scanned(pixels, rng, seed, (4, 12)), {"width": w, "height": h, "lines": lines}
+
+
 def page(rng: random.Random, prose: list[str], seed: int):
     dpi = rng.choice([300, 300, 200])
     w, h = int(8.27 * dpi), int(11.69 * dpi)
@@ -103,11 +143,12 @@ def page(rng: random.Random, prose: list[str], seed: int):
 
 
 def main() -> int:
-    a = arguments(__doc__, 6)
+    a = arguments(__doc__, 6, vertical=True)
     prose = corpus()
+    make, name = (vertical_page, "zhv") if a.vertical else (page, "zh")
     for k in range(a.count):
-        pixels, gt = page(random.Random(a.seed * 1000 + k), prose, a.seed * 1000 + k)
-        save(a.out, f"zh-{a.seed}-{k}", pixels, gt)
+        pixels, gt = make(random.Random(a.seed * 1000 + k), prose, a.seed * 1000 + k)
+        save(a.out, f"{name}-{a.seed}-{k}", pixels, gt)
     return 0
 
 

@@ -11,12 +11,15 @@ import cv2
 import numpy as np
 
 
-def arguments(doc: str, count: int) -> argparse.Namespace:
-    """OUTDIR [--seed N] [--count K] (count pages by default), the folder made."""
+def arguments(doc: str, count: int, vertical: bool = False) -> argparse.Namespace:
+    """OUTDIR [--seed N] [--count K] (count pages by default) [--vertical, where the generator has it], the folder
+    made."""
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--count", type=int, default=count)
+    if vertical:
+        ap.add_argument("--vertical", action="store_true", help="columns read top to bottom, right to left")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     return a

@@ -1,7 +1,7 @@
 """What each family of document needs, end to end on the bundled models: a receipt keeps its prices and colons,
 a form keeps its labels, values and the small print of its notice (doubted lines with their low text_score,
-specks not), a book page reads as prose, a Chinese page reads as Chinese, a slide's title on a coloured band
-reads as a line. Rendered here (DejaVu and WenQuanYi fonts),
+specks not), a book page reads as prose, a Chinese page reads as Chinese (set across, or in columns), a
+slide's title on a coloured band reads as a line. Rendered here (DejaVu and WenQuanYi fonts),
 so they run without ../shared; each takes a few seconds on two CPU cores."""
 import random
 from types import SimpleNamespace
@@ -246,6 +246,28 @@ def test_chinese_page_reads_as_chinese(engine, tmp_path):
     g, w = list(got.translate(norm)), list(want.translate(norm))
     hits = sum(min(g.count(c), w.count(c)) for c in set(w))
     assert hits / len(w) >= 0.95 and len(g) <= len(w) + 3
+
+
+def test_a_vertical_chinese_page_reads_column_by_column_right_to_left(engine, tmp_path):
+    """Vertical type: columns top to bottom, right to left, each character upright in its em. Read as a page
+    turned a quarter, each column comes back as one line, in order, with no space beside a `一` (which lies
+    across the turned line with a blank either side as wide as a typed space)."""
+    from PIL import Image, ImageDraw
+
+    cjk = font(WQY, 36)
+    columns = ["人工智能技术正在改变世界", "我们每天都在使用一个邮箱", "这本书讲述了一个古老故事", "数据中心的能耗日益突出"]
+    img = Image.new("L", (620, 660), 255)
+    draw = ImageDraw.Draw(img)
+    for k, text in enumerate(columns):
+        for n, ch in enumerate(text):
+            draw.text((520 - k * 110, 40 + n * 46), ch, font=cjk, fill=0)
+    lines = read(engine, tmp_path, np.asarray(img))
+    texts = [l["text"] for l in lines]
+    assert len(texts) == len(columns) and all(" " not in t for t in texts)
+    hits = [sum(a == b for a, b in zip(got, want)) / len(want) for got, want in zip(texts, columns)]
+    assert min(hits) >= 0.9, texts                          # each column, in order from the right
+    xs = [l["box"][0] for l in lines]
+    assert xs == sorted(xs, reverse=True)
 
 
 def test_a_slides_title_on_a_coloured_band_reads_as_one_line(engine):

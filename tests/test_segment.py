@@ -209,6 +209,32 @@ def test_spaces_typed_around_a_latin_word_in_a_cjk_line_are_put_back():
     assert read("使用Tcl事件", "使用Tcl事件", track=7) == "使用Tcl事件"
 
 
+def test_a_narrow_glyph_set_in_a_whole_em_has_no_space_beside_it():
+    """In a column of vertical type read turned, `一` lies across the line: 2 px of ink in the middle of its em,
+    so the blank either side of it is as wide as a typed space's (0.5 line heights) — but the glyphs' middles
+    stand the usual em apart, and only a typed space moves them further."""
+    from ocrwatchd.engine.segment import CharSpan, add_missed_spaces
+
+    def read(printed: str) -> str:
+        x, cells = PAD, []
+        for ch in printed:
+            cells.append((ch, x))
+            x += 7 if ch == " " else HEIGHT
+        ink = np.zeros(x + PAD, bool)
+        for ch, x0 in cells:
+            if ch == "一":
+                ink[x0 + HEIGHT // 2 - 1:x0 + HEIGHT // 2 + 1] = True
+            elif ch != " ":
+                ink[x0 + 1:x0 + HEIGHT - 1] = True
+        spans = [CharSpan(ch, (x0 + HEIGHT // 2) // 5, (x0 + HEIGHT // 2) // 5 + 1, 0.9) for ch, x0 in cells
+                 if ch != " "]
+        return "".join(s.char for s in add_missed_spaces(spans, 5.0, ink, HEIGHT, 1.2, cjk=True))
+
+    assert read("就假定是一个变量") == "就假定是一个变量"
+    assert read("就假定是 一个变量") == "就假定是 一个变量"        # a space typed before it is still one
+    assert read("事件 循环一个") == "事件 循环一个"
+
+
 def test_stray_cjk_readings_go_only_on_pages_without_cjk_text():
     from ocrwatchd.engine.textclean import stray_cjk
 

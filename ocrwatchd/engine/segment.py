@@ -28,6 +28,12 @@ CJK_LATIN_BLANK = 0.3
 # median, 0.31 at the 99th percentile and up to 0.46 beside narrow glyphs (`目录`, `自己`); a typed space 0.47 /
 # 0.51 / 0.54 (5th pct / quartile / median; the same pages, 829 spaces).
 CJK_BLANK = 0.5
+# … and the two characters' middles stand this many line heights further apart than the line's usual CJK pair:
+# a blank that wide is also what a glyph narrow in its em leaves, `一` most of all in a column of vertical type
+# read turned (0.5-0.57 line heights of blank beside it, its middle -0.05 to +0.05 from the usual advance; bench/
+# mkzh.py --vertical seed 3), where a typed space moves the next character by its own width (+0.35 to +0.50 in
+# horizontal pages, seeds 3, 41, 51; +0.26 to +0.32 in justified two-column lines, whose blanks are all widened).
+CJK_SPACE_ADVANCE = 0.2
 # A typist's two spaces after a full stop are a sentence space, not a field gap. FUNSD's typed memos were split
 # mid-line there (`product samples.` | `Special requests for coal`, one line in its ground truth); those 8 gaps
 # measured 2.2–2.6 pitches. So a gap after a sentence's end, before a capitalised word, parts no field below this.
@@ -170,8 +176,11 @@ def add_missed_spaces(spans: list[CharSpan], px_per_frame: float, ink: np.ndarra
 
     In a CJK line the recogniser, trained on text that has none, drops the spaces typed around a Latin word
     (`使用 Tcl 事件循环` read `使用Tcl事件循环`), where the line's pitch, a whole em, is too coarse to measure them:
-    there a blank of CJK_LATIN_BLANK line heights between a CJK character and a Latin letter or digit, or of
-    CJK_BLANK between two CJK characters, and twice the line's usual blank between CJK characters, is a space.
+    there a blank of CJK_LATIN_BLANK line heights and twice the line's usual blank between CJK characters
+    between a CJK character and a Latin letter or digit is a space, and so is a blank of CJK_BLANK between two CJK
+    characters whose middles stand CJK_SPACE_ADVANCE further apart than the line's usual two: a narrow glyph
+    leaves a wide blank in its em, a space moves its neighbour (and in a letter-spaced or justified line every
+    blank is wide, every advance as usual).
     """
     measured = _letter_gaps(spans, px_per_frame, ink, line_height) if min_blank > 0 else None
     if measured is None:
@@ -179,22 +188,37 @@ def add_missed_spaces(spans: list[CharSpan], px_per_frame: float, ink: np.ndarra
     gaps, pitch = measured
     letters = [k for k, s in enumerate(spans) if s.char != " "]
     before = dict(zip(letters[1:], letters))
-    # the line's usual blank between two CJK characters (letter-spacing and justifying widen it); a Latin line,
-    # most lines read, has none to measure
-    usual = float(np.median([b - a for k, a, b, _ in gaps if is_cjk(spans[before[k]].char) and is_cjk(spans[k].char)]
-                            or [0])) if cjk else 0.0
+    both_cjk = {k for k, _, _, _ in gaps if is_cjk(spans[before[k]].char) and is_cjk(spans[k].char)}
+    # the line's usual blank and advance between two CJK characters (letter-spacing and justifying widen them); a
+    # Latin line, most lines read, has none to measure
+    usual = float(np.median([b - a for k, a, b, _ in gaps if k in both_cjk] or [0])) if cjk else 0.0
+    advance = _advances(gaps, ink) if cjk else {}
+    usual_advance = float(np.median([advance[k] for k, _, _, spaced in gaps if k in both_cjk and not spaced]
+                                    or [0])) if cjk else 0.0
     missed = {k for k, a, b, spaced in gaps if not spaced and (
         b - a >= min_blank * pitch
         and (not cjk or b - a >= FULLWIDTH_BLANK * line_height
              or not (fullwidth_punctuation(spans[before[k]].char) or fullwidth_punctuation(spans[k].char)))
         or cjk and (blank := _cjk_space(spans[before[k]].char, spans[k].char)) is not None
-        and b - a >= max(blank * line_height, 2 * usual))}
+        and b - a >= blank * line_height
+        and (advance[k] >= usual_advance + CJK_SPACE_ADVANCE * line_height if k in both_cjk
+             else b - a >= 2 * usual))}
     out: list[CharSpan] = []
     for k, span in enumerate(spans):
         if k in missed:
             out.append(CharSpan(" ", out[-1].end, out[-1].end, out[-1].prob))
         out.append(span)
     return out
+
+
+def _advances(gaps: list[tuple[int, int, int, bool]], ink: np.ndarray) -> dict[int, float]:
+    """For each gap (keyed by the letter after it), how far apart the middles of the two letters' ink stand: a
+    letter's ink runs from the end of the blank before it to the start of the blank after it."""
+    inked = np.flatnonzero(ink)
+    starts = [int(inked[0])] + [b for _, _, b, _ in gaps]
+    ends = [a for _, a, _, _ in gaps] + [int(inked[-1]) + 1]
+    middles = [(s + e) / 2 for s, e in zip(starts, ends)]
+    return {k: middles[n + 1] - middles[n] for n, (k, _, _, _) in enumerate(gaps)}
 
 
 def is_cjk(char: str) -> bool:
