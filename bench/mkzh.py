@@ -68,14 +68,18 @@ def wrap(text: str, font, width: float) -> list[str]:
     return lines + [cur] if cur else lines
 
 
+def sheet(rng: random.Random) -> tuple[int, Image.Image, ImageDraw.ImageDraw, str, int, int]:
+    """A blank A4 sheet at 200 or 300 dpi, and the face (path, index) and size in px its text is set in."""
+    dpi = rng.choice([300, 300, 200])
+    img = Image.new("L", (int(8.27 * dpi), int(11.69 * dpi)), 255)
+    path, index = rng.choice(FONTS)
+    return dpi, img, ImageDraw.Draw(img), path, index, int(rng.uniform(9, 12) * dpi / 72)
+
+
 def vertical_page(rng: random.Random, prose: list[str], seed: int):
     """A page set in columns, right to left, each character centred in its em, top to bottom."""
-    dpi = rng.choice([300, 300, 200])
-    w, h = int(8.27 * dpi), int(11.69 * dpi)
-    img = Image.new("L", (w, h), 255)
-    draw = ImageDraw.Draw(img)
-    path, index = rng.choice(FONTS)
-    size = int(rng.uniform(9, 12) * dpi / 72)
+    dpi, img, draw, path, index, size = sheet(rng)
+    w, h = img.size
     font = ImageFont.truetype(path, size, index=index)
     margin, lead, step = int(0.9 * dpi), rng.uniform(1.5, 1.9), size * rng.uniform(1.0, 1.1)
     per_column = int((h - 2 * margin) / step)
@@ -105,12 +109,8 @@ def vertical_page(rng: random.Random, prose: list[str], seed: int):
 
 
 def page(rng: random.Random, prose: list[str], seed: int):
-    dpi = rng.choice([300, 300, 200])
-    w, h = int(8.27 * dpi), int(11.69 * dpi)
-    img = Image.new("L", (w, h), 255)
-    draw = ImageDraw.Draw(img)
-    path, index = rng.choice(FONTS)
-    size = int(rng.uniform(9, 12) * dpi / 72)
+    dpi, img, draw, path, index, size = sheet(rng)
+    w, h = img.size
     font = ImageFont.truetype(path, size, index=index)
     heading = ImageFont.truetype(path, int(size * 1.5), index=index)
     margin, lead = int(0.9 * dpi), rng.uniform(1.5, 1.9)
