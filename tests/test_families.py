@@ -115,7 +115,7 @@ class _Reads:
         self.readings = readings
         self.spec = SimpleNamespace(pad=0.1)       # the crop's margin, as the real recogniser's spec has it
 
-    def read_lines(self, image, quads, timings=None):
+    def read_lines(self, image, quads, timings=None, precise=False):
         return [LineReading(t, s) for t, s in self.readings[:len(quads)]]
 
 
@@ -248,26 +248,49 @@ def test_chinese_page_reads_as_chinese(engine, tmp_path):
     assert hits / len(w) >= 0.95 and len(g) <= len(w) + 3
 
 
+COLUMNS = ["人工智能技术正在改变世界", "我们每天都在使用一个邮箱", "这本书讲述了一个古老故事", "数据中心的能耗日益突出"]
+
+
+def vertical_page() -> np.ndarray:
+    """COLUMNS set vertically: top to bottom, right to left, each character upright in a 46-px em."""
+    from PIL import Image, ImageDraw
+
+    cjk = font(WQY, 36)
+    img = Image.new("L", (620, 660), 255)
+    draw = ImageDraw.Draw(img)
+    for k, text in enumerate(COLUMNS):
+        for n, ch in enumerate(text):
+            draw.text((520 - k * 110, 40 + n * 46), ch, font=cjk, fill=0)
+    return np.asarray(img)
+
+
 def test_a_vertical_chinese_page_reads_column_by_column_right_to_left(engine, tmp_path):
     """Vertical type: columns top to bottom, right to left, each character upright in its em. Read as a page
     turned a quarter, each column comes back as one line, in order, with no space beside a `一` (which lies
     across the turned line with a blank either side as wide as a typed space)."""
-    from PIL import Image, ImageDraw
-
-    cjk = font(WQY, 36)
-    columns = ["人工智能技术正在改变世界", "我们每天都在使用一个邮箱", "这本书讲述了一个古老故事", "数据中心的能耗日益突出"]
-    img = Image.new("L", (620, 660), 255)
-    draw = ImageDraw.Draw(img)
-    for k, text in enumerate(columns):
-        for n, ch in enumerate(text):
-            draw.text((520 - k * 110, 40 + n * 46), ch, font=cjk, fill=0)
-    lines = read(engine, tmp_path, np.asarray(img))
+    img = vertical_page()
+    lines = read(engine, tmp_path, img)
     texts = [l["text"] for l in lines]
-    assert len(texts) == len(columns) and all(" " not in t for t in texts)
-    hits = [sum(a == b for a, b in zip(got, want)) / len(want) for got, want in zip(texts, columns)]
+    assert len(texts) == len(COLUMNS) and all(" " not in t for t in texts)
+    hits = [sum(a == b for a, b in zip(got, want)) / len(want) for got, want in zip(texts, COLUMNS)]
     assert min(hits) >= 0.9, texts                          # each column, in order from the right
     xs = [l["box"][0] for l in lines]
     assert xs == sorted(xs, reverse=True)
+
+
+def test_a_page_set_vertically_is_told_from_one_fed_in_sideways(engine):
+    """Both are read turned a quarter; only in vertical type do the glyphs lie on their side in the turned page's
+    lines, so only there do their ems, stood up again, read as surely as the line (and the page is read in fp32)."""
+    from ocrwatchd.engine.orientation import set_vertically, turn
+
+    def told(page: np.ndarray) -> bool:
+        lines = engine.detector.detect(page).lines
+        quads = [d.quad for d in lines]
+        return set_vertically(engine.recognizer, page, quads, engine.recognizer.read_lines(page, quads), 270)
+
+    assert told(turn(vertical_page(), 270))                     # columns laid down: glyphs on their side
+    rows, _ = render(700, 330, [(40, 30 + 60 * n, t, font(WQY, 36)) for n, t in enumerate(COLUMNS)])
+    assert not told(turn(turn(rows, 90), 270))                  # a page fed in sideways, turned upright again
 
 
 def test_a_slides_title_on_a_coloured_band_reads_as_one_line(engine):

@@ -189,6 +189,19 @@ def test_lines_the_fast_model_doubts_are_read_again_by_the_exact_one_and_only_th
     assert [t for t, _ in TextRecognizer(alone, spec).recognize(img, quads)] == ["a"] * 6   # no recheck: as read
 
 
+def test_a_precise_read_goes_to_the_exact_model_alone():
+    """precise=True (a page set vertically): every line is read by the recheck session once, none by the fast one;
+    without a recheck session the fast one reads them as usual."""
+    img = _inked_page()
+    quads = [np.array([[0, 0], [w, 0], [w, 48], [0, 48]], float) for w in (500, 100, 300)]
+    spec = RecognizerSpec("x", None, get_profile("paddle-bgr"), CHARSET, max_batch=2, pad=0.0, recheck_score=0.8)
+    fast, exact = WidthSession("a", lambda w: 0.6), WidthSession("b", lambda w: 0.9)
+    readings = TextRecognizer(fast, spec, recheck=exact).read_lines(img, quads, precise=True)
+    assert [r.text for r in readings] == ["b", "b", "b"] and fast.crops == [] and sorted(exact.crops) == [100, 300, 500]
+    alone = WidthSession("a", lambda w: 0.6)
+    assert [r.text for r in TextRecognizer(alone, spec).read_lines(img, quads, precise=True)] == ["a"] * 3
+
+
 def test_real_model_reads_rendered_text(engine):
     img = text_image(1500, 500, [(60, 200, "Invoice 4711 total 123.45", 2.0)])
     ctx_lines = engine.detector.detect(img).lines

@@ -252,18 +252,24 @@ class TextRecognizer:
         return [(r.text, r.score) for r in self.read_lines(image, quads)]
 
     def read_lines(self, image: np.ndarray, quads: list[np.ndarray],
-                   timings: dict[str, float] | None = None) -> list[LineReading]:
+                   timings: dict[str, float] | None = None, precise: bool = False) -> list[LineReading]:
         """A LineReading for each quad (in image pixels), in the order given.
 
         timings, where given, gets the seconds spent in the recogniser's session.run added under "inference" (as
-        the detector reports its own; the recheck's runs are in it, the line classifier's are not)."""
+        the detector reports its own; the recheck's runs are in it, the line classifier's are not).
+
+        precise: read every line with the recheck session (the fp32 model behind an int8 one) where there is one,
+        not only the doubted ones: for print the int8 model reads sure and wrong (CJK glyphs lying on their side,
+        orientation.set_vertically)."""
         spec = self.spec
         results: list[LineReading] = [LineReading("", 0.0)] * len(quads)
         # Crops are cut per batch, so at most parallel_runs batches of line images exist at a time.
         aspects = [line_aspect(q) for q in quads]
         groups = batches_by_width(aspects, spec.max_batch, spec.max_batch_width / spec.height)
         spans: list = []
-        done = in_parallel(lambda idx: self._read_batch(image, quads, idx), groups, self.parallel_runs, spans)
+        session = self.recheck if precise and self.recheck is not None else self.session
+        done = in_parallel(lambda idx: self._read_batch(image, quads, idx, session), groups, self.parallel_runs,
+                           spans)
         for idx, (readings, _) in zip(groups, done):
             for i, reading in zip(idx, readings):
                 results[i] = reading
@@ -273,10 +279,10 @@ class TextRecognizer:
             timings["inference"] = timings.get("inference", 0.0) + inference
         return results
 
-    def _read_batch(self, image: np.ndarray, quads: list[np.ndarray],
-                    idx: list[int]) -> tuple[list[LineReading], float]:
-        """The readings of quads[i] for i in idx, read as one batch, and the seconds the recogniser (and its
-        recheck) ran for them."""
+    def _read_batch(self, image: np.ndarray, quads: list[np.ndarray], idx: list[int],
+                    session=None) -> tuple[list[LineReading], float]:
+        """The readings of quads[i] for i in idx, read as one batch by `session` (the recogniser's own where
+        None; its doubts then go to the recheck), and the seconds the sessions ran for them."""
         spec = self.spec
         outputs = [spec.output_name] if spec.output_name else None
         crops = [crop_quad(image, quads[i], spec.pad) for i in idx]
@@ -284,11 +290,12 @@ class TextRecognizer:
         crops = [cv2.rotate(c, cv2.ROTATE_180) if f else c for c, f in zip(crops, flipped)]
         tensor = to_line_tensor(crops, spec)
         t0 = time.perf_counter()
-        probs = self.session.run(outputs, {spec.input_name: tensor})[0]
+        session = session or self.session
+        probs = session.run(outputs, {spec.input_name: tensor})[0]
         t1 = time.perf_counter()
         paths = ctc_best_paths(probs, spec.charset)
         doubted = ([n for n, spans in enumerate(paths) if path_score(spans) < spec.recheck_score]
-                   if self.recheck is not None else [])
+                   if self.recheck is not None and session is self.session else [])
         if doubted:
             t2 = time.perf_counter()
             again = self.recheck.run(outputs, {spec.input_name: tensor[doubted]})[0]

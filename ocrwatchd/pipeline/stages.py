@@ -14,7 +14,7 @@ from ..engine.dbpost import Detection, min_area_quad
 from ..engine.decode import DecodedImage
 from ..engine.detector import DetectionOutput
 from ..engine.layout import justified_rows, levelled, reading_order
-from ..engine.orientation import turn, turn_back
+from ..engine.orientation import VERTICAL_CELLS, VERTICAL_SAMPLE, set_vertically, turn, turn_back
 from ..engine.orphans import joined_with_neighbour, mark_box, orphan_candidates
 from ..engine.recognize import crop_quad, doubted_line_is_text, quad_size, spread_words
 from ..engine.ink import one_glyph_repeated
@@ -71,7 +71,8 @@ def recognize_stage(ctx: PageContext, engine: Engine) -> None:
     """
     dets: list[Detection] = ctx.detection.lines
     rec: dict[str, float] = {}
-    readings = engine.recognizer.read_lines(ctx.image.pixels, [d.quad for d in dets], rec)
+    quads = [d.quad for d in dets]
+    readings = engine.recognizer.read_lines(ctx.image.pixels, quads, rec, precise=_set_vertically(ctx, engine))
     # the recogniser's session.run seconds inside "recognize" (pages add up), beside the detector's detect_inference
     spent = ctx.timings.get("recognize_inference", 0.0) + rec.get("inference", 0.0)
     ctx.timings["recognize_inference"] = round(spent, 4)
@@ -99,6 +100,25 @@ def recognize_stage(ctx: PageContext, engine: Engine) -> None:
             kept.append(part)
     ctx.dropped_lines = dropped
     ctx.lines = kept
+
+
+def _set_vertically(ctx: PageContext, engine: Engine) -> bool:
+    """A page read turned a quarter: is it CJK set in columns (engine/orientation.set_vertically)? Then its lines
+    are read in fp32 (its glyphs lie on their side in them). Asked of the middles of the longest lines, read first
+    for it (on a 300-dpi page 0.07 s against 0.16 s for the whole lines)."""
+    recognizer = engine.recognizer
+    if ctx.orientation not in (90, 270) or recognizer.recheck is None:
+        return False
+
+    def middle(quad: np.ndarray) -> np.ndarray:
+        width, height = quad_size(quad)
+        half = min(0.5, (VERTICAL_CELLS + 2) * height / (2 * max(width, 1)))
+        return sub_quad(quad, 0.5 - half, 0.5 + half)
+
+    longest = sorted((d.quad for d in ctx.detection.lines), key=lambda q: -quad_size(q)[0])[:VERTICAL_SAMPLE]
+    quads = [middle(q) for q in longest]
+    return set_vertically(recognizer, ctx.image.pixels, quads, recognizer.read_lines(ctx.image.pixels, quads),
+                          ctx.orientation)
 
 
 def _doubted_text(text: str, quad: np.ndarray, width: int, height: int) -> bool:
