@@ -105,7 +105,7 @@ def recognize_stage(ctx: PageContext, engine: Engine) -> None:
 def _set_vertically(ctx: PageContext, engine: Engine) -> bool:
     """A page read turned a quarter: is it CJK set in columns (engine/orientation.set_vertically)? Then its lines
     are read in fp32 (its glyphs lie on their side in them). Asked of the middles of the longest lines, read first
-    for it (on a 300-dpi page 0.07 s against 0.16 s for the whole lines)."""
+    for it: on Chinese pages turned 90° the question costs 0.035 s a page, asked of six whole lines it cost 0.16."""
     recognizer = engine.recognizer
     if ctx.orientation not in (90, 270) or recognizer.recheck is None:
         return False
