@@ -268,8 +268,20 @@ def test_a_vertical_chinese_page_reads_column_by_column_right_to_left(engine, tm
     """Vertical type: columns top to bottom, right to left, each character upright in its em. Read as a page
     turned a quarter, each column comes back as one line, in order, with no space beside a `一` (which lies
     across the turned line with a blank either side as wide as a typed space)."""
-    img = vertical_page()
-    lines = read(engine, tmp_path, img)
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    from ocrwatchd.pipeline.run import process
+
+    cv2.imwrite(str(tmp_path / "columns.png"), vertical_page())
+    result = process(tmp_path / "columns.png", engine).result
+    schema = Path(__file__).resolve().parents[1] / "ocrwatchd/schema/result.schema.json"
+    jsonschema.validate(json.loads(json.dumps(result)), json.loads(schema.read_text()))
+    page = result["pages"][0]
+    assert page["orientation"] == 270 and page["writing"] == "vertical"
+    lines = page["lines"]
     texts = [l["text"] for l in lines]
     assert len(texts) == len(COLUMNS) and all(" " not in t for t in texts)
     hits = [sum(a == b for a, b in zip(got, want)) / len(want) for got, want in zip(texts, COLUMNS)]

@@ -111,6 +111,7 @@ def test_turned_pages_are_read_upright_with_coordinates_in_the_page_as_given(tmp
     cv2.imwrite(str(tmp_path / "fed.png"), fed)
     page = process(tmp_path / "fed.png", engine).result["pages"][0]
     assert upright["orientation"] == 0 and page["orientation"] == degrees
+    assert "writing" not in page                 # a page fed in sideways, not one set vertically
     assert [line["text"] for line in page["lines"]] == [line["text"] for line in upright["lines"]]
     assert (page["width"], page["height"]) == (fed.shape[1], fed.shape[0])
     for got, want in zip(page["lines"], upright["lines"]):

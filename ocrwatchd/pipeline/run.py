@@ -111,6 +111,8 @@ def _page(ctx: DocumentContext, engine: Engine, loaded: LoadedPage, visualize: b
                            "pixels": pctx.image.width * pctx.image.height, "timings": det.timings,
                            "input_width": det.grid.input_width})
     out = _page_json(info, pctx.lines, "ocr", pctx.orientation, text=engine.recognizer is not None)
+    if pctx.vertical:
+        out["writing"] = "vertical"
     out["scale"] = round(det.scale, 4)
     ctx.pages.append(out)
     if visualize and index == 0:

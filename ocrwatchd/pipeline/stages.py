@@ -34,6 +34,7 @@ class PageContext:
     lines: list[dict] = field(default_factory=list)   # result lines in reading order
     dropped_lines: int = 0                            # boxes that recognition read as nothing
     orientation: int = 0                              # clockwise turn that made the page upright
+    vertical: bool = False                            # … CJK set in columns, not a page fed in sideways
 
 
 def detect_stage(ctx: PageContext, engine: Engine) -> None:
@@ -71,8 +72,8 @@ def recognize_stage(ctx: PageContext, engine: Engine) -> None:
     """
     dets: list[Detection] = ctx.detection.lines
     rec: dict[str, float] = {}
-    quads = [d.quad for d in dets]
-    readings = engine.recognizer.read_lines(ctx.image.pixels, quads, rec, precise=_set_vertically(ctx, engine))
+    ctx.vertical = _set_vertically(ctx, engine)
+    readings = engine.recognizer.read_lines(ctx.image.pixels, [d.quad for d in dets], rec, precise=ctx.vertical)
     # the recogniser's session.run seconds inside "recognize" (pages add up), beside the detector's detect_inference
     spent = ctx.timings.get("recognize_inference", 0.0) + rec.get("inference", 0.0)
     ctx.timings["recognize_inference"] = round(spent, 4)
