@@ -280,9 +280,9 @@ class TextRecognizer:
         return results
 
     def _read_batch(self, image: np.ndarray, quads: list[np.ndarray], idx: list[int],
-                    session=None) -> tuple[list[LineReading], float]:
-        """The readings of quads[i] for i in idx, read as one batch by `session` (the recogniser's own where
-        None; its doubts then go to the recheck), and the seconds the sessions ran for them."""
+                    session) -> tuple[list[LineReading], float]:
+        """The readings of quads[i] for i in idx, read as one batch by `session` (where it is the recogniser's
+        own, its doubts then go to the recheck), and the seconds the sessions ran for them."""
         spec = self.spec
         outputs = [spec.output_name] if spec.output_name else None
         crops = [crop_quad(image, quads[i], spec.pad) for i in idx]
@@ -290,7 +290,6 @@ class TextRecognizer:
         crops = [cv2.rotate(c, cv2.ROTATE_180) if f else c for c, f in zip(crops, flipped)]
         tensor = to_line_tensor(crops, spec)
         t0 = time.perf_counter()
-        session = session or self.session
         probs = session.run(outputs, {spec.input_name: tensor})[0]
         t1 = time.perf_counter()
         paths = ctc_best_paths(probs, spec.charset)
