@@ -14,9 +14,12 @@ bench/scoreset_fast.py scores as it scores images. The sets measured in docs/qua
 ../shared/data/real/funsd-train OUT --scale 0.75 --quality 60` (FUNSD's ~100 dpi forms at ~75 dpi), and
 `python bench/degrade.py ../shared/data/real/sroie OUT --scale 1 --pdf` (SROIE as scanned PDFs), and `python
 bench/degrade.py SOURCE OUT --scale 1 --fade 0.3 --quality 85` (print at 30 % of its darkness) and `--scale 1
---stamps 2 --quality 90`.
+--stamps 2 --quality 90`. --turn D turns each page D degrees counter-clockwise (after the rest; the canvas grows to
+hold the whole page, its new corners filled with the colour of the page's edge; boxes in the ground truth become
+the quads they turn into): a page fed into the scanner askew, as `--scale 1 --quality 95 --turn 4`.
 
-Usage: python bench/degrade.py SOURCE OUT [--scale 0.75] [--quality 60] [--fade 1] [--stamps 0] [--pdf]
+Usage: python bench/degrade.py SOURCE OUT [--scale 0.75] [--quality 60] [--fade 1] [--stamps 0] [--turn 0]
+                                [--pdf]
 """
 from __future__ import annotations
 
@@ -55,6 +58,41 @@ def _times(v, s: float):
     return [_times(x, s) for x in v] if isinstance(v, list) else v * s
 
 
+def turning(w: int, h: int, degrees: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """The 2×3 matrix that turns a w × h page by `degrees` (counter-clockwise) onto a canvas that holds all of
+    it, and that canvas's size."""
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    c, s = abs(m[0, 0]), abs(m[0, 1])
+    size = (int(np.ceil(h * s + w * c)), int(np.ceil(h * c + w * s)))
+    m[0, 2] += size[0] / 2 - w / 2
+    m[1, 2] += size[1] / 2 - h / 2
+    return m, size
+
+
+def turned(node, m: np.ndarray, size: tuple[int, int]):
+    """The ground truth with every point turned by m: boxes become the quads they turn into, and the page's
+    width and height the canvas's."""
+    def points(v) -> list:
+        return (np.asarray(v, float).reshape(-1, 2) @ m[:, :2].T + m[:, 2]).tolist()
+
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k in ("box", "bbox") and len(v) == 4 and not isinstance(v[0], list):
+                x0, y0, x1, y1 = v
+                out.setdefault("quad", points([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]))
+            elif k in GEOMETRY:
+                out[k] = points(v)
+            elif k in SIZES and isinstance(v, (int, float)):
+                out[k] = size[SIZES.index(k)]
+            else:
+                out[k] = turned(v, m, size)
+        return out
+    if isinstance(node, list):
+        return [turned(v, m, size) for v in node]
+    return node
+
+
 def stamped(pixels: np.ndarray, lines: list[dict], count: int, name: str) -> np.ndarray:
     """The page with `count` red seals pressed on it, each centred on one of the ground-truth lines."""
     rng = np.random.default_rng(int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little"))
@@ -89,10 +127,11 @@ def main() -> None:
     ap.add_argument("--quality", type=int, default=60)
     ap.add_argument("--fade", type=float, default=1.0, help="scale each pixel's darkness by this (1: as it is)")
     ap.add_argument("--stamps", type=int, default=0, help="red seals pressed on each page, over its lines")
+    ap.add_argument("--turn", type=float, default=0.0, help="turn each page by this many degrees, counter-clockwise")
     ap.add_argument("--pdf", action="store_true", help="wrap each image as a one-page PDF (img2pdf)")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
-    as_is = a.pdf and a.scale == 1 and a.fade == 1 and not a.stamps    # the original bytes, wrapped
+    as_is = a.pdf and a.scale == 1 and a.fade == 1 and not a.stamps and not a.turn   # the original bytes, wrapped
     made = 0
     for img in sorted(p for p in a.source.iterdir() if p.suffix.lower() in IMAGE_EXTS):
         gt = img.with_name(img.stem + ".gt.json")
@@ -111,6 +150,13 @@ def main() -> None:
             if a.stamps:
                 lines = truth.get("lines") or [l for page in truth.get("pages", []) for l in page.get("lines", [])]
                 small = stamped(small, lines, a.stamps, img.name)
+            if a.turn:
+                m, size = turning(small.shape[1], small.shape[0], a.turn)
+                edges = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]])
+                paper = np.median(edges, axis=0).reshape(-1).tolist()       # the page's edge, carried out
+                small = cv2.warpAffine(small, m, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT,
+                                       borderValue=paper)
+                truth = turned(truth, m, size)
             data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, a.quality])[1].tobytes()
         if a.pdf:
             (a.out / f"{img.stem}.pdf").write_bytes(img2pdf.convert(data))
@@ -119,7 +165,8 @@ def main() -> None:
         (a.out / f"{img.stem}.gt.json").write_text(json.dumps(truth))
         made += 1
     how = "" if as_is else (f", JPEG quality {a.quality}" + (f", ink at {a.fade:g} of its darkness" if a.fade != 1 else "")
-                            + (f", {a.stamps} seals a page" if a.stamps else ""))
+                            + (f", {a.stamps} seals a page" if a.stamps else "")
+                            + (f", turned {a.turn:g}°" if a.turn else ""))
     print(f"{made} images of {a.source} at scale {a.scale}{how}{', as PDFs' if a.pdf else ''}, in {a.out}")
 
 

@@ -61,13 +61,7 @@ def levelled(polygons: list) -> np.ndarray:
     from the top-left of its text, as the result's `polygon`; one of another shape keeps its upright box.
     """
     quads = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in polygons]
-    slants = []
-    for q in quads:
-        if len(q) == 4:
-            dx, dy = q[1] - q[0]
-            if math.hypot(dx, dy) >= 2 * math.hypot(*(q[3] - q[0])):
-                slants.append(math.atan2(dy, dx))
-    a = -float(np.median(slants)) if slants else 0.0
+    a = -page_slant(quads)
     c, s = math.cos(a), math.sin(a)
     out = np.empty((len(quads), 4))
     for k, q in enumerate(quads):
@@ -80,6 +74,20 @@ def levelled(polygons: list) -> np.ndarray:
             half_w, half_h = (np.ptp(q[:, 0]) / 2, np.ptp(q[:, 1]) / 2)
         out[k] = (x - half_w, y - half_h, x + half_w, y + half_h)
     return out
+
+
+def page_slant(polygons: list) -> float:
+    """The median slant (radians, clockwise positive in image coordinates) of the lines at least twice as long
+    as they are tall among polygons (each a line's corners clockwise from the top-left of its text); 0 when none
+    is."""
+    slants = []
+    for p in polygons:
+        q = np.asarray(p, dtype=np.float64).reshape(-1, 2)
+        if len(q) == 4:
+            dx, dy = q[1] - q[0]
+            if math.hypot(dx, dy) >= 2 * math.hypot(*(q[3] - q[0])):
+                slants.append(math.atan2(dy, dx))
+    return float(np.median(slants)) if slants else 0.0
 
 
 def _gaps(lo: np.ndarray, hi: np.ndarray, min_gap: float) -> list[tuple[float, float]]:

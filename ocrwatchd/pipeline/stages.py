@@ -8,14 +8,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from ..engine.dbpost import Detection, min_area_quad
 from ..engine.decode import DecodedImage
 from ..engine.detector import DetectionOutput
-from ..engine.layout import justified_rows, levelled, reading_order
+from ..engine.layout import justified_rows, levelled, page_slant, reading_order
 from ..engine.orientation import VERTICAL_CELLS, VERTICAL_SAMPLE, set_vertically, turn, turn_back
-from ..engine.orphans import joined_with_neighbour, mark_box, orphan_candidates
+from ..engine.orphans import LEVEL_SLANT, LevelFrame, joined_with_neighbour, mark_box, orphan_candidates
 from ..engine.recognize import crop_quad, doubted_line_is_text, quad_size, spread_words
 from ..engine.ink import one_glyph_repeated
 from ..engine.segment import Piece, mostly_words, sub_quad
@@ -159,12 +160,21 @@ def marks_stage(ctx: PageContext, engine: Engine) -> None:
     """
     if not ctx.lines:
         return
-    boxes = np.array([l["box"] for l in ctx.lines])
-    jobs = [(ink, near) for ink in orphan_candidates(ctx.image.pixels, boxes)
+    pixels = ctx.image.pixels
+    slant = page_slant([l["polygon"] for l in ctx.lines])
+    if abs(slant) < LEVEL_SLANT:
+        frame, level, boxes = None, pixels, np.array([l["box"] for l in ctx.lines])
+    else:   # searched on the page turned level, read where it lies
+        frame = LevelFrame.of(slant, pixels.shape[1], pixels.shape[0])
+        level = frame.image(pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY))
+        boxes = frame.boxes([l["polygon"] for l in ctx.lines])
+    jobs = [(ink, near) for ink in orphan_candidates(level, boxes)
             if (near := joined_with_neighbour(boxes, ink)) is not None]
+    del level
     # nearest first, so two marks on one side of a line are taken in in their order
     jobs.sort(key=lambda job: job[1].gap)
-    readings = engine.recognizer.read_lines(ctx.image.pixels, [near.quad for _, near in jobs]) if jobs else []
+    on_page = (lambda quad: quad) if frame is None else frame.page
+    readings = engine.recognizer.read_lines(pixels, [on_page(near.quad) for _, near in jobs]) if jobs else []
     for (ink, near), reading in zip(jobs, readings):
         inside = [n for n, (t, c, _) in enumerate(reading.chars) if near.lo <= t <= near.hi and c != " "]
         if not inside or min(reading.chars[n][2] for n in inside) < engine.settings.min_mark_score:
@@ -174,7 +184,7 @@ def marks_stage(ctx: PageContext, engine: Engine) -> None:
         line_height = boxes[near.index, 3] - boxes[near.index, 1]
         mid = (near.lo + near.hi) / 2
         field = next((f for f in reading.fields or [] if f.t0 <= mid <= f.t1), None)
-        mark = mark_box(ink, line_height)
+        mark = on_page(mark_box(ink, line_height))
         if field is not None and all(near.lo <= t <= near.hi for t, c, _ in reading.chars
                                      if c != " " and field.t0 <= t <= field.t1):
             line = line_json(Detection(mark, score))
@@ -187,10 +197,12 @@ def marks_stage(ctx: PageContext, engine: Engine) -> None:
             space = " " if 0 <= beside < len(reading.chars) and reading.chars[beside][1] == " " else ""
             line = ctx.lines[near.index]
             line["text"] = line["text"] + space + text if on_right else text + space + line["text"]
-            line.update(line_json(Detection(_stretched(np.array(line["polygon"]), mark), line["score"])))
+            grown = _stretched(np.array(line["polygon"]), mark)
+            line.update(line_json(Detection(grown, line["score"])))
             words = line["words"]
-            if space:    # a word of its own, before or after the line's words
-                words.insert(len(words) if on_right else 0, word_json(mark, text, score))
+            if space:    # a word of its own, before or after the line's words: the line's box over the mark
+                words.insert(len(words) if on_right else 0, word_json(sub_quad(grown, *_along(grown, mark)), text,
+                                                                      score))
             else:        # glued to the word beside it, which grows over it
                 k = -1 if on_right else 0
                 glued = words[k]["text"] + text if on_right else text + words[k]["text"]
@@ -202,9 +214,15 @@ def _stretched(quad: np.ndarray, corners: np.ndarray) -> np.ndarray:
     if len(quad) != 4:      # a polygon: its bounding box stands for it
         x0, y0, x1, y1 = quad[:, 0].min(), quad[:, 1].min(), quad[:, 0].max(), quad[:, 1].max()
         quad = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
+    t0, t1 = _along(quad, corners)
+    return sub_quad(quad, min(0.0, t0), max(1.0, t1))
+
+
+def _along(quad: np.ndarray, points: np.ndarray) -> tuple[float, float]:
+    """Where the points reach along the quad's width: the least and greatest, as fractions of it."""
     along = quad[1] - quad[0]
-    t = (corners - quad[0]) @ along / max(float(along @ along), 1e-9)
-    return sub_quad(quad, min(0.0, float(t.min())), max(1.0, float(t.max())))
+    t = (np.asarray(points) - quad[0]) @ along / max(float(along @ along), 1e-9)
+    return float(t.min()), float(t.max())
 
 
 def drop_stray_stage(ctx: PageContext) -> None:
