@@ -149,6 +149,43 @@ def test_a_seam_cut_last_digit_taller_than_wide_joins_its_line():
     assert len(merge_candidates([a, below])) == 2
 
 
+def tilted_rows(n: int, top: float = 2550.0) -> list[np.ndarray]:
+    """n receipt rows 80 px tall, 330 px long, 88 px apart, leaning up 4.3° to the right (SROIE 305 turned 4°)."""
+    row = np.array([[1595, 2572], [1922, 2547], [1928, 2627], [1601, 2652]], float) - [0, 2572 - top]
+    return [row + [6 * k, 88 * k] for k in range(n)]
+
+
+def test_a_seam_piece_fused_across_leaning_rows_is_dropped():
+    """A receipt turned 4°: the tile whose right cut runs through its rows' first letters saw them as one piece
+    102 × 555 px standing across six rows (read `FhEF`), and a 42 × 170 one across two that joined them into one
+    box; the next tile saw each row whole. The fused pieces go; each row comes out once, as tall as it is."""
+    rows = [Candidate(q, 0.88, tile=23, cut_vertical=False, cut_horizontal=False) for q in tilted_rows(7)]
+    fused = Candidate(np.array([[1593, 2640], [1696, 2633], [1696, 3182], [1627, 3189]], float), 0.65, tile=22,
+                      cut_vertical=False, cut_horizontal=True)
+    pair = Candidate(np.array([[1610, 2560], [1652, 2560], [1652, 2730], [1610, 2730]], float), 0.7, tile=22,
+                     cut_vertical=False, cut_horizontal=True)
+    out = merge_candidates(rows + [fused, pair])
+    assert len(out) == 7
+    assert all(np.ptp(d.quad[:, 1]) < 110 for d in out)       # 80 px rows leaning 25 px: none spans two
+
+
+def test_a_long_leaning_lines_seam_piece_still_joins_it():
+    """The same lean on a long line cut by a vertical seam: its left piece climbs 53 px over its length, more than
+    1.5 rows, and two thirds of it lie under the right piece (a row below covers a little more). Across the
+    lines' own direction it is as tall as they are: it joins its line and is not taken for rows fused at the
+    seam (measured upright, SROIE 008 turned 4° lost four such lines whole)."""
+    left = Candidate(np.array([[1000, 2700], [1700, 2647], [1706, 2727], [1006, 2780]], float), 0.9, tile=23,
+                     cut_vertical=False, cut_horizontal=True)
+    right = Candidate(np.array([[1245, 2666], [2400, 2579], [2406, 2659], [1251, 2746]], float), 0.9, tile=24,
+                      cut_vertical=False, cut_horizontal=True)
+    below = Candidate(np.array([[980, 2785], [1300, 2761], [1306, 2841], [986, 2865]], float), 0.9, tile=24,
+                      cut_vertical=False, cut_horizontal=False)
+    out = merge_candidates([left, right, below])
+    assert len(out) == 2
+    line = max(out, key=lambda d: np.ptp(d.quad[:, 0]))
+    assert line.quad[:, 0].min() < 1010 and line.quad[:, 0].max() > 2400
+
+
 def test_tiles_without_ink_are_not_run_and_text_anywhere_is_still_found():
     from ocrwatchd.engine.detector import blank
 

@@ -33,6 +33,7 @@ MAX_ANGLE_DEG = 8.0      # pieces of one line point the same way
 MIN_HEIGHT_RATIO = 0.6   # …have about the same height
 MAX_OFFSET = 0.35        # …and their centres lie on one axis (offset across the line, in line heights)
 MIN_OVERLAP = 0.05       # …and really overlap (intersection over the smaller area)
+FUSED_ROWS = 1.8         # a cut piece this many times taller than lines it stands across spans several rows
 SQUARE_ASPECT = 1.5      # a box this close to square (a letter or two) has no reliable direction
 
 
@@ -139,6 +140,8 @@ def merge_candidates(cands: list[Candidate], polygons: bool = False) -> list[Det
                       if shapes[j].area > area and not (c.cut_vertical and cands[j].cut_vertical))
             if any(inter / area >= need for inter in covers):
                 keep[i] = False
+            elif c.cut_horizontal and _rows_fused_at_seam(i, c, shapes, cands, overlaps):
+                keep[i] = False
 
     groups = _Groups(len(cands))
     for i in range(len(cands)):
@@ -156,6 +159,34 @@ def merge_candidates(cands: list[Candidate], polygons: bool = False) -> list[Det
     for idx in members.values():
         out.append(_join([cands[i] for i in idx], [shapes[i] for i in idx], polygons))
     return out
+
+
+def _rows_fused_at_seam(i: int, c: Candidate, shapes: list, cands: list[Candidate],
+                        overlaps: dict[int, list[tuple[int, float]]]) -> bool:
+    """A left/right-cut piece standing across several lines that other tiles saw whole: the first or last
+    letters of a column of rows, fused by the model at its tile's cut where the rows lean (SROIE 305 turned 4°:
+    a 102 × 555 px piece over six rows' first letters, read `FhEF`, and a 42 × 170 one that joined two rows into
+    one box). Dropped when two or more lines from other tiles, each at most 1/FUSED_ROWS of its extent across
+    them, together cover COVERED_SLIVER of it. Extents are measured across the lines' own direction (the
+    longest one's): the piece of a long line leaning with them is as tall as they are, however far its ends
+    climb, and two such pieces never drop each other."""
+    others = [j for j, _ in overlaps[i]]
+    if len(others) < 2:
+        return False
+    normal = _normal(cands[max(others, key=lambda j: _axis(cands[j].quad)[2])].quad)
+    extent = float(np.ptp(c.quad @ normal))
+    rows = [j for j in others if not cands[j].cut_vertical     # (a sliver is no row's height)
+            and FUSED_ROWS * float(np.ptp(cands[j].quad @ normal)) <= extent]
+    if len(rows) < 2:
+        return False
+    covered = unary_union([shapes[j] for j in rows]).intersection(shapes[i]).area
+    return covered >= COVERED_SLIVER * shapes[i].area
+
+
+def _normal(quad: np.ndarray) -> np.ndarray:
+    _, angle, _, _ = _axis(quad)
+    a = math.radians(angle or 0.0)
+    return np.array([-math.sin(a), math.cos(a)])
 
 
 def _valid(p: Polygon) -> Polygon:
