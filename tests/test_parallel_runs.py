@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from conftest import text_image
 
-from ocrwatchd.engine.session import TimedSession, available_cores, covered_seconds, in_parallel, model_seconds
+from ocrwatchd.engine.session import (LazySession, TimedSession, available_cores, covered_seconds, in_parallel,
+                                      model_seconds)
 from ocrwatchd.pipeline.run import process
 
 
@@ -103,6 +104,28 @@ def test_runs_started_inside_a_helper_count_on_the_callers_clock_too():
     inner = lambda k: in_parallel(lambda j: session.run(None, {"x": np.full(1, j)}), range(2), 2)  # noqa: E731
     assert len(in_parallel(inner, range(2), 2)) == 2
     assert 0.18 <= model_seconds() - before <= 0.5
+
+
+def test_a_lazy_session_opens_at_its_first_run_once_and_its_opening_is_not_model_time():
+    """The fp32 recheck is opened where a line is first doubted (pipeline/engine.OPENED_ON_USE): two threads
+    running it at once open it once, the 0.3 s it takes to open is not on the model clock, and its runs are
+    spans of the lazy session itself (a page's recogniser time is the union of its sessions' spans)."""
+    opens = []
+
+    def open_session():
+        opens.append(threading.current_thread().name)
+        time.sleep(0.3)
+        return TimedSession(SleepingSession(0.1))
+
+    session = LazySession(open_session)
+    assert not session.opened and opens == []
+    before = model_seconds()
+    spans: list = []
+    out = in_parallel(lambda k: session.run(None, {"x": np.full(1, k)})[0], range(4), 2, spans)
+    assert [list(o) for o in out] == [[0], [2], [4], [6]]
+    assert session.opened and len(opens) == 1
+    assert all(s[0] is session for s in spans) and len(spans) == 4
+    assert 0.18 <= model_seconds() - before <= 0.29          # 2 × 0.1 s of runs, not the 0.3 s opening
 
 
 def test_covered_seconds_is_the_union_of_the_spans_of_the_sessions_asked():

@@ -49,9 +49,10 @@ def test_two_threads_reading_at_once_get_what_each_reads_alone(tmp_path, engine)
 
 
 def test_the_models_opened_beside_the_detector_are_kept_on_a_cpu_and_opened_again_where_it_found_cuda(monkeypatch):
-    """Engine() opens the recogniser, its recheck and the classifier in threads while it opens the detector,
-    guessing the CPU. On a CPU host each model is opened once; where the detector lands on CUDA (simulated: the
-    provider is reported, the sessions run here) the guesses are dropped and the fp32 models opened on CUDA."""
+    """Engine() opens the recogniser and the classifier in threads while it opens the detector, guessing the CPU,
+    and checks the recheck's file (opened at its first run). On a CPU host each model is opened once; where the
+    detector lands on CUDA (simulated: the provider is reported, the sessions run here) the guesses are dropped
+    and the fp32 models opened on CUDA."""
     from dataclasses import replace
 
     import ocrwatchd.pipeline.engine as engine_module
@@ -78,11 +79,16 @@ def test_the_models_opened_beside_the_detector_are_kept_on_a_cpu_and_opened_agai
     engine = Engine(EngineSettings())
     files = [f for f, _, _ in opened]
     assert sorted(files) == sorted({manifest.int8_of(manifest.default_detector).file, rec_int8.file,
-                                    manifest.entry(manifest.default_recognizer).file,
                                     manifest.entry(manifest.default_classifier).file})     # each once
     assert engine.model_info["precision"] == engine.model_info["recognizer"]["precision"] == "int8"
     assert engine.model_info["recognizer"]["recheck"]["name"] == manifest.default_recognizer
     assert engine.recognizer.recheck is not None and engine.page_orientation is not None
+    # the fp32 recheck is opened where it is first run (here: asked for its options), on the CPU, once
+    recheck_file = manifest.entry(manifest.default_recognizer).file
+    assert not engine.recognizer.recheck.opened
+    engine.recognizer.recheck.get_session_options()
+    engine.recognizer.recheck.get_session_options()
+    assert [o for o in opened if o[0] == recheck_file] == [(recheck_file, "cpu", CPU)]
 
     opened.clear()
     monkeypatch.setattr(engine_module, "create_session", opener(gpu_host=True))

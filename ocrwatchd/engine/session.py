@@ -68,6 +68,34 @@ class TimedSession:
         return getattr(self._session, name)
 
 
+class LazySession(TimedSession):
+    """A TimedSession opened at its first run (by `open_session`, which returns a TimedSession), for a model that
+    may never be needed; threads that run it at once open it once. The opening is not model time."""
+
+    def __init__(self, open_session: Callable[[], TimedSession]) -> None:
+        self._open = open_session
+        self._lock = threading.Lock()
+        self._session = None
+
+    @property
+    def opened(self) -> bool:
+        return self._session is not None
+
+    def _inner(self):
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    self._session = self._open()._session
+        return self._session
+
+    def run(self, *args, **kwargs):
+        self._inner()
+        return super().run(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._inner(), name)
+
+
 def available_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))

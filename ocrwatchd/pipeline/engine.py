@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -14,7 +15,7 @@ from ..engine.decode import DEFAULT_MAX_PIXELS
 from ..engine.detector import TextDetector, TilingParams
 from ..engine.orientation import LineOrientation, PageOrientation
 from ..engine.recognize import TextRecognizer
-from ..engine.session import CPU, PARALLEL_RUNS, SessionConfig, available_cores, create_session
+from ..engine.session import CPU, PARALLEL_RUNS, LazySession, SessionConfig, available_cores, create_session
 from ..engine.tiling import TILE_PRESETS
 from ..modelstore import ModelError, load_manifest
 
@@ -82,6 +83,24 @@ def open_model(manifest, name: str, cfg: SessionConfig) -> tuple:
     return entry, session, provider, digest
 
 
+# Companions verified when the engine starts and opened at their first run (session.LazySession): the fp32
+# recheck reads only the lines the int8 recogniser doubts, and 3 of bench/speed.py's 5 quick pages have none
+# (SROIE 100 and UNLV 8071 send it 3 and 4 lines). Opening it costs 0.06 s of a core (graph optimisation) and
+# its memory; `ocrwatchd detect` on the sample scan, 5 interleaved pairs with the recheck off: 1.25-1.33 ->
+# 1.17-1.30 s.
+OPENED_ON_USE = ("recheck",)
+
+
+def _verified(manifest, name: str, cfg: SessionConfig) -> tuple:
+    """(entry, path, sha256) of a model opened on use: its file checked now, so a damaged one fails the start."""
+    return manifest.verified_path(name)
+
+
+def _session_of(manifest, name: str, cfg: SessionConfig):
+    """The model opened for a LazySession: verified again, as what runs must be what was checked."""
+    return open_model(manifest, name, cfg)[1]
+
+
 class Engine:
     """Loaded, verified models and their sessions, shared by the threads that read pages with them."""
 
@@ -105,7 +124,7 @@ class Engine:
         guess = self._companions(manifest, self._precision_on_cpu(manifest, entry))
         speculate = bool(guess) and settings.device != "cuda" and not settings.require_gpu
         with ThreadPoolExecutor(max_workers=max(1, len(guess)), thread_name_prefix="model-load") as pool:
-            early = {key: pool.submit(open_model, manifest, name, cpu_cfg)
+            early = {key: pool.submit(_verified if key in OPENED_ON_USE else open_model, manifest, name, cpu_cfg)
                      for key, name in guess.items()} if speculate else {}
             entry, session, provider, digest = self._open(manifest, entry, session_cfg)
             self.precision = entry.precision
@@ -115,7 +134,8 @@ class Engine:
             if early and provider == CPU and wanted == guess:
                 opened = {key: future.result() for key, future in early.items()}
             else:
-                opened = {key: open_model(manifest, name, session_cfg) for key, name in wanted.items()}
+                opened = {key: (_verified if key in OPENED_ON_USE else open_model)(manifest, name, session_cfg)
+                          for key, name in wanted.items()}
         spec = entry.detector_spec(
             recognizing=settings.recognize, thresh=settings.thresh, box_thresh=settings.box_thresh,
             unclip_ratio=settings.unclip_ratio, polygons=settings.polygons,
@@ -143,7 +163,8 @@ class Engine:
                                              recheck_score=settings.recheck_score)
         recheck = None
         if "recheck" in opened:
-            parent, recheck, _, parent_digest = opened["recheck"]
+            parent, _, parent_digest = opened["recheck"]
+            recheck = LazySession(partial(_session_of, manifest, parent.name, session_cfg))
         classifier = None
         if "cls" in opened:
             cls_entry, cls_session, _, cls_digest = opened["cls"]
