@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Read-ahead (pipeline/readahead.py) on multi-page documents: wall with it on and off, interleaved.
+"""Read-ahead (documents/readahead.py) on multi-page documents: wall with it on and off, interleaved.
 
 In one process per model-thread count, with the engine loaded once, each document is read with read_ahead off and
 on in turn (ABAB…), `--runs` times; the table gives the median wall of each, the pages' render/decode seconds

@@ -59,6 +59,23 @@ def test_reading_an_image_leaves_the_pdf_and_daemon_libraries_unimported(scan):
     assert json.loads(result)["pages"][0]["lines"] and imported == "[]"
 
 
+def test_the_first_page_is_decoded_while_the_pipeline_is_still_being_imported(scan):
+    """`ocrwatchd detect` starts opening its first file before it imports the pipeline and its settings library
+    (0.07 s that an 8.7-MP PNG's decode now runs beside), with the options the flags give."""
+    code = ("import sys\nimport ocrwatchd.documents.readahead as r\nseen = []\nbase = r.FirstPage.__init__\n"
+            "def spy(self, path, options):\n"
+            "    seen.append(('ocrwatchd.pipeline' in sys.modules, 'pydantic' in sys.modules, options.max_pixels))\n"
+            "    base(self, path, options)\n"
+            "r.FirstPage.__init__ = spy\nfrom ocrwatchd.cli import main\nrc = main(sys.argv[1:])\n"
+            "print(seen)\nsys.exit(rc)")
+    p = subprocess.run([sys.executable, "-c", code, "detect", "--device", "cpu", "--max-pixels", "50000000",
+                        str(scan)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    result, seen = p.stdout.splitlines()
+    assert json.loads(result)["pages"][0]["lines"]
+    assert seen == "[(False, False, 50000000)]"
+
+
 def test_no_recognize_keeps_detection_only(scan):
     p = run("detect", "--device", "cpu", "--no-recognize", str(scan))
     assert p.returncode == 0, p.stderr

@@ -1,4 +1,4 @@
-"""Read-ahead (ocrwatchd/pipeline/readahead.py): the next page is made while this one is read — in order, one page
+"""Read-ahead (ocrwatchd/documents/readahead.py): the next page is made while this one is read — in order, one page
 ahead and never more, each page's error raised at that page, and the helper done before the document closes."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from ocrwatchd.documents import Document, Page, PageImage, PageInfo
 from ocrwatchd.engine.decode import DecodedImage, ImageInfo, TruncatedImage, UnsupportedImage
-from ocrwatchd.pipeline.readahead import load, pages
+from ocrwatchd.documents.readahead import load, pages
 
 
 class SlowDocument(Document):

@@ -15,7 +15,7 @@ TILE_RUN_BYTES = 160 << 20
 
 
 BYTES_PER_PIXEL = 4            # decoded pixels (worst case 3 channels) plus a crop/resize copy
-AHEAD_BYTES_PER_PIXEL = 3      # the next page, rendered ahead (pipeline/readahead.py): its pixels only
+AHEAD_BYTES_PER_PIXEL = 3      # the next page, rendered ahead (documents/readahead.py): its pixels only
 
 
 def working_set(runs: int = 1) -> int:

@@ -1,7 +1,7 @@
 """A document through the engine: open → for each page (text layer, or pixels → page stages) → result.
 
 Pages are produced in order and each page's pixels are dropped before the next page is asked for; with read-ahead
-(readahead.py) the next page is rendered while this one is read, so at most two pages' pixels exist at a time
+(documents/readahead.py) the next page is rendered while this one is read, so at most two pages' pixels exist at a time
 whatever the page count. The daemon and the CLI both run exactly this.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ..engine.layout import levelled, page_text, reading_order
 from ..engine.orientation import turn
 from ..engine.session import model_seconds
 from .engine import Engine
-from .readahead import FirstPage, LoadedPage, pages
+from ..documents.readahead import FirstPage, LoadedPage, pages
 from .result import build_result
 from .stages import PageContext, page_stages
 from .visualize import visualization_jpeg

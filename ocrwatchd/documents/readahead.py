@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from ..documents import Document, PageImage, PageInfo
+from .base import Document, PageImage, PageInfo
 
 
 @dataclass
@@ -118,7 +118,7 @@ class FirstPage:
 
     @staticmethod
     def _open(path, options) -> Opened:
-        from ..documents import open_document
+        from . import open_document
 
         t = time.perf_counter()
         document = open_document(path, options)
