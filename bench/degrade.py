@@ -31,6 +31,7 @@ from pathlib import Path
 import cv2
 import img2pdf
 import numpy as np
+from mkphoto import mapped
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 GEOMETRY = ("quad", "box", "points", "polygon", "bbox")
@@ -67,30 +68,6 @@ def turning(w: int, h: int, degrees: float) -> tuple[np.ndarray, tuple[int, int]
     m[0, 2] += size[0] / 2 - w / 2
     m[1, 2] += size[1] / 2 - h / 2
     return m, size
-
-
-def turned(node, m: np.ndarray, size: tuple[int, int]):
-    """The ground truth with every point turned by m: boxes become the quads they turn into, and the page's
-    width and height the canvas's."""
-    def points(v) -> list:
-        return (np.asarray(v, float).reshape(-1, 2) @ m[:, :2].T + m[:, 2]).tolist()
-
-    if isinstance(node, dict):
-        out = {}
-        for k, v in node.items():
-            if k in ("box", "bbox") and len(v) == 4 and not isinstance(v[0], list):
-                x0, y0, x1, y1 = v
-                out.setdefault("quad", points([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]))
-            elif k in GEOMETRY:
-                out[k] = points(v)
-            elif k in SIZES and isinstance(v, (int, float)):
-                out[k] = size[SIZES.index(k)]
-            else:
-                out[k] = turned(v, m, size)
-        return out
-    if isinstance(node, list):
-        return [turned(v, m, size) for v in node]
-    return node
 
 
 def stamped(pixels: np.ndarray, lines: list[dict], count: int, name: str) -> np.ndarray:
@@ -156,7 +133,7 @@ def main() -> None:
                 paper = np.median(edges, axis=0).reshape(-1).tolist()       # the page's edge, carried out
                 small = cv2.warpAffine(small, m, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT,
                                        borderValue=paper)
-                truth = turned(truth, m, size)
+                truth = mapped(truth, np.vstack([m, [0, 0, 1]]), size)      # a turn is a homography too
             data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, a.quality])[1].tobytes()
         if a.pdf:
             (a.out / f"{img.stem}.pdf").write_bytes(img2pdf.convert(data))
