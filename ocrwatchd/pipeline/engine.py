@@ -115,7 +115,8 @@ class Engine:
             gpu_mem_limit_mb=settings.gpu_mem_limit_mb, intra_op_threads=settings.threads,
         )
         # A fresh process's start is mostly model loads, and loading and optimising a graph releases the GIL, so
-        # the recogniser, its recheck and the classifier are opened in threads while this one opens the detector.
+        # the recogniser and the classifier are opened (the recheck's file checked: OPENED_ON_USE) in threads
+        # while this one opens the detector.
         # Which of them, and where, is known only once the detector is open (CUDA or not, hence int8 or not):
         # they are opened for the CPU, the outcome wherever CUDA is not insisted on, and kept when that is what the
         # detector found; on a GPU host they are dropped and opened again after it, one by one. Engine() on this
