@@ -85,6 +85,36 @@ def test_text_bounds_leave_out_a_rules_remnant_at_the_crops_edge_but_not_a_neigh
     assert v0 * quad_h + PAD == pytest.approx(top + 6 - TEXT_MARGIN * HEIGHT, abs=1)
 
 
+def test_text_bounds_stop_at_a_cells_walls_and_ignore_a_rules_remnant_beside_the_letters_rows():
+    """`86` right-aligned in a ruled table cell (a fresh seed of bench/mktable.py): its box took in the cell's
+    right wall and the first letter of the next cell, and a tilted border left a 1-px row of itself across the
+    crop beside the rows taken out. Fitted, the box is the digits' ink plus the margin: the remnant's row is not
+    the letters' (the columns are measured in their rows) and the next cell's letter lies beyond the wall."""
+    from ocrwatchd.engine.ink import ink_columns
+    from ocrwatchd.engine.segment import TEXT_MARGIN
+    from ocrwatchd.engine.textbox import text_bounds
+
+    spans, ink_cols = layout("  86")                      # the digits at the right of their cell,
+    end = np.flatnonzero(ink_cols)[-1] + 1                 # then 1 px blank, a 2-px wall, 1 px, the next cell's
+    width = end + 9                                        # letter (closer than the 0.4 line heights a box
+    mask = np.zeros((HEIGHT + 2 * PAD + 6, width), bool)   # reaches across a blank)
+    top = PAD + 4                                          # the letters 3 blank rows under the remnant's
+    mask[top:top + HEIGHT, :end] = ink_cols[:end]
+    wall = np.zeros(width, bool)
+    wall[end + 1:end + 3] = True
+    mask[top:top + HEIGHT, end + 4:end + 9] = True
+    ruled = np.zeros(len(mask), bool)
+    ruled[PAD - 2:PAD] = True                              # the border's rows crossing the box, taken out,
+    mask[PAD, 2:width] = True                              # and its remnant beside them, blank rows under it
+    mask[:, wall] = False                                  # the wall's ink is taken out before the fit
+    pad = PAD
+    quad_w = width - 2 * pad
+    digits = np.flatnonzero(ink_cols)
+    t0, t1, _, _ = text_bounds(spans, 5.0, mask, ink_columns(mask, pad), pad, HEIGHT, ruled, wall)
+    assert t0 * quad_w + pad == pytest.approx(digits[0] - TEXT_MARGIN * HEIGHT, abs=1)
+    assert t1 * quad_w + pad == pytest.approx(digits[-1] + 1 + TEXT_MARGIN * HEIGHT, abs=1)
+
+
 def test_text_bounds_keep_a_box_that_already_fits():
     from ocrwatchd.engine.ink import ink_columns
     from ocrwatchd.engine.textbox import text_bounds

@@ -350,7 +350,7 @@ class TextRecognizer:
         if not spans:
             return LineReading("", score)
         ink = ink_columns(mask, pad_px)
-        t0, t1, v0, v1 = text_bounds(spans, px_per_frame, mask, ink, pad_px, h, ruled)
+        t0, t1, v0, v1 = text_bounds(spans, px_per_frame, mask, ink, pad_px, h, ruled, borders)
         if spec.space_gap > 0:
             spans = add_missed_spaces(spans, px_per_frame, ink, h, spec.space_gap, cjk)
         text = clean("".join(s.char for s in spans))

@@ -25,7 +25,8 @@ TEXT_FILL = 0.7
 
 
 def text_bounds(spans: list[CharSpan], px_per_frame: float, mask: np.ndarray, ink: np.ndarray, pad_px: float,
-                line_height: float, ruled: np.ndarray | None = None) -> tuple[float, float, float, float]:
+                line_height: float, ruled: np.ndarray | None = None,
+                walls: np.ndarray | None = None) -> tuple[float, float, float, float]:
     """Where the read text lies in its quad, as fractions (t0, t1) of its width and (v0, v1) of its height.
 
     A detection box can take in ink that is not text (a drawing's stroke touching a label, a rule under a line):
@@ -33,7 +34,9 @@ def text_bounds(spans: list[CharSpan], px_per_frame: float, mask: np.ndarray, in
     positions say where the text is: the box is fitted to the ink from the first letter to the last (and the
     rows where that ink is dense) plus a margin, wherever that is smaller than the detected box. The margin beside
     the text is TEXT_MARGIN of the line height, or of the height its rows imply (TEXT_FILL) where that is less.
-    mask is the crop's ink, ink its columns (ink_columns); ruled, per row, whether a rule was taken out of it.
+    mask is the crop's ink, ink its columns (ink_columns); ruled, per row, whether a rule was taken out of it;
+    walls, per column, a table's wall (walls.confirmed): the text reaches no further than the walls either side of
+    it, beyond which is the next cell's.
     """
     letters = [s for s in spans if s.char != " "]
     height, width = mask.shape
@@ -42,8 +45,21 @@ def text_bounds(spans: list[CharSpan], px_per_frame: float, mask: np.ndarray, in
         return (0.0, 1.0, 0.0, 1.0)
     first = min(width - 1, int((letters[0].start + letters[0].end) / 2 * px_per_frame))
     last = min(width - 1, int((letters[-1].start + letters[-1].end) / 2 * px_per_frame))
+    # The columns the text may reach into are inked within the letters' own rows (found over the columns from
+    # the first letter to the last): a rule's remnant above or below them, cut by the crop, is not text and
+    # must not carry the box to the crop's ends (`86` right-aligned in a ruled cell: a tilted border left a
+    # 1-px row of it beside the row taken out, and the box ran 36 px for 19 px of digits).
+    core = mask[:, min(first, last):max(first, last) + 1]
+    core_rows = core.sum(axis=1)
+    if core_rows.max() > 0:
+        r0, r1 = _text_rows(core_rows >= 0.1 * core_rows.max(), core_rows, core, ruled, line_height)
+        ink = ink & mask[r0:r1].any(axis=0)
     lo = reach_ink(ink, first, -1, 0.4 * line_height, int(line_height))
     hi = reach_ink(ink, last, 1, 0.4 * line_height, int(line_height)) + 1
+    if walls is not None and walls.any():
+        at = np.flatnonzero(walls)
+        lo = max([lo] + [int(k) + 1 for k in at if k < first])
+        hi = min([hi] + [int(k) for k in at if k > last])
     rows = mask[:, lo:hi].sum(axis=1)
     text_rows = None
     if rows.max() > 0:
