@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import fields
 from pathlib import Path
 
 from . import DEFAULT_CONFIG, __version__
@@ -78,9 +79,6 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
                    help="split a read line into fields at blanks this many character pitches wide (0: never)")
 
 
-_DOCUMENT_FLAGS = ("max_pixels", "pdf_dpi", "pdf_max_dpi", "pdf_max_pixels", "pdf_text", "max_pages")
-
-
 def _engine_settings(a: argparse.Namespace):
     from .pipeline import EngineSettings
 
@@ -103,7 +101,8 @@ def cmd_detect(a: argparse.Namespace) -> int:
     # (decoding and loading release the GIL). It starts before the settings are checked, whose library comes with
     # the pipeline (0.07 s): from the flags as given, and again from the checked settings should they differ.
     # A 8.7-MP PNG takes 0.17-0.19 s to decode and was the start's longest thread.
-    options = DocumentOptions(**{k: v for k in _DOCUMENT_FLAGS if (v := getattr(a, k, None)) is not None})
+    given = {f.name: getattr(a, f.name, None) for f in fields(DocumentOptions)}    # the flags named as its fields
+    options = DocumentOptions(**{k: v for k, v in given.items() if v is not None})
     first = FirstPage(Path(a.images[0]), options)
     try:
         settings = _engine_settings(a)

@@ -89,8 +89,7 @@ def _same_line(a: Candidate, b: Candidate, inter: float, area_a: float, area_b: 
     # Measure across the longer box's axis: a short piece's direction is only roughly known, and its error, times
     # the distance between centres, would let the next line down pass as this one.
     angles = [ang for ang, length in sorted([(ang_a, la), (ang_b, lb)], key=lambda t: -t[1]) if ang is not None]
-    angle = angles[0] if angles else 0.0
-    normal = np.array([-math.sin(math.radians(angle)), math.cos(math.radians(angle))])
+    normal = _normal(angles[0] if angles else None)
     # A box with no direction of its own (near-square, or such a cut piece) may have its width as its shorter
     # side: its height is its extent across the line it may belong to.
     if ang_a is None:
@@ -173,7 +172,7 @@ def _rows_fused_at_seam(i: int, c: Candidate, shapes: list, cands: list[Candidat
     others = [j for j, _ in overlaps[i]]
     if len(others) < 2:
         return False
-    normal = _normal(cands[max(others, key=lambda j: _axis(cands[j].quad)[2])].quad)
+    normal = _normal(_axis(cands[max(others, key=lambda j: _axis(cands[j].quad)[2])].quad)[1])
     extent = float(np.ptp(c.quad @ normal))
     rows = [j for j in others if not cands[j].cut_vertical     # (a sliver is no row's height)
             and FUSED_ROWS * float(np.ptp(cands[j].quad @ normal)) <= extent]
@@ -183,8 +182,8 @@ def _rows_fused_at_seam(i: int, c: Candidate, shapes: list, cands: list[Candidat
     return covered >= COVERED_SLIVER * shapes[i].area
 
 
-def _normal(quad: np.ndarray) -> np.ndarray:
-    _, angle, _, _ = _axis(quad)
+def _normal(angle: float | None) -> np.ndarray:
+    """The unit vector across a line pointing `angle` degrees (_axis; None, no direction: taken as level)."""
     a = math.radians(angle or 0.0)
     return np.array([-math.sin(a), math.cos(a)])
 

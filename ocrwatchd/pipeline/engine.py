@@ -91,9 +91,10 @@ def open_model(manifest, name: str, cfg: SessionConfig) -> tuple:
 OPENED_ON_USE = ("recheck",)
 
 
-def _verified(manifest, name: str, cfg: SessionConfig) -> tuple:
-    """(entry, path, sha256) of a model opened on use: its file checked now, so a damaged one fails the start."""
-    return manifest.verified_path(name)
+def _companion(key: str, manifest, name: str, cfg: SessionConfig) -> tuple:
+    """A companion model at the engine's start: opened, (entry, session, provider, sha256); or, one opened on
+    use, its file checked now so that a damaged one fails the start, (entry, path, sha256)."""
+    return manifest.verified_path(name) if key in OPENED_ON_USE else open_model(manifest, name, cfg)
 
 
 def _session_of(manifest, name: str, cfg: SessionConfig):
@@ -125,7 +126,7 @@ class Engine:
         guess = self._companions(manifest, self._precision_on_cpu(manifest, entry))
         speculate = bool(guess) and settings.device != "cuda" and not settings.require_gpu
         with ThreadPoolExecutor(max_workers=max(1, len(guess)), thread_name_prefix="model-load") as pool:
-            early = {key: pool.submit(_verified if key in OPENED_ON_USE else open_model, manifest, name, cpu_cfg)
+            early = {key: pool.submit(_companion, key, manifest, name, cpu_cfg)
                      for key, name in guess.items()} if speculate else {}
             entry, session, provider, digest = self._open(manifest, entry, session_cfg)
             self.precision = entry.precision
@@ -135,8 +136,7 @@ class Engine:
             if early and provider == CPU and wanted == guess:
                 opened = {key: future.result() for key, future in early.items()}
             else:
-                opened = {key: (_verified if key in OPENED_ON_USE else open_model)(manifest, name, session_cfg)
-                          for key, name in wanted.items()}
+                opened = {key: _companion(key, manifest, name, session_cfg) for key, name in wanted.items()}
         spec = entry.detector_spec(
             recognizing=settings.recognize, thresh=settings.thresh, box_thresh=settings.box_thresh,
             unclip_ratio=settings.unclip_ratio, polygons=settings.polygons,
