@@ -19,7 +19,8 @@ from .session import covered_seconds, in_parallel
 from . import walls
 from .textbox import text_bounds
 from .ink import ink_columns, ink_in_middle, ink_mask, minority_ink, without_rules
-from .segment import CharSpan, Piece, add_missed_spaces, split_fields, word_pieces
+from .rulestub import without_rule_stubs
+from .segment import CharSpan, Piece, add_missed_spaces, split_fields, sub_quad, word_pieces
 from .textclean import halfwidth_if_latin, has_cjk, latin_char_table, unsure_letters_in_numbers
 
 BLANK = ""
@@ -175,6 +176,14 @@ def rectified(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
     dst = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
     m = cv2.getPerspectiveTransform(q, dst)
     return cv2.warpPerspective(image, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _past(image: np.ndarray, quad: np.ndarray, px: float, right: bool, turned: bool) -> np.ndarray:
+    """The page's gray for px pixels past a quad's right (or left) end, its rows, turned 180° where the crop is."""
+    f = px / quad_size(quad)[0]
+    part = rectified(image, sub_quad(quad, 1.0, 1.0 + f) if right else sub_quad(quad, -f, 0.0))
+    gray = part if part.ndim == 2 else cv2.cvtColor(part, cv2.COLOR_BGR2GRAY)
+    return cv2.rotate(gray, cv2.ROTATE_180) if turned else gray
 
 
 def batches_by_width(aspects: list[float], max_batch: int, max_width: float = float("inf")) -> list[list[int]]:
@@ -346,6 +355,10 @@ class TextRecognizer:
             borders = walls.confirmed(tall, borders, pad_px, flipped)
         if not ink_in_middle(mask):                  # a band's edge or a shade read as a glyph: no letters here
             return LineReading("", score)
+        padded = pad_quad(quad, spec.pad)
+        spans = without_rule_stubs(spans, px_per_frame, walled & ~crossing[:, None], crop, pad_px, h,
+                                   lambda at_end, px: _past(image, padded, px, at_end != flipped, flipped),
+                                   lambda painted: self.read_crops([painted])[0][0])
         spans = trimmed(with_checkboxes(spans, find_checkboxes(mask, h), px_per_frame))
         if not spans:
             return LineReading("", score)
