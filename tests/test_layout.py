@@ -169,6 +169,18 @@ def test_a_justified_line_parted_at_its_stretched_spaces_is_one_run():
     assert justified_rows(column + parted + below) == [[2, 3, 4]]
 
 
+def test_a_paragraphs_indented_first_line_ending_in_a_dash_is_one_run():
+    """A paragraph's first line, indented 1.4 line heights and stretched across the column, parted into two words
+    and the dash that ends it (boxed 6 px high beside 53 px words): one run, under the whole lines of the
+    paragraph above and beside the two below. Indented further than a paragraph's indent, it is none."""
+    above = [[1267, 765, 2031, 811]]                                  # the last line of the paragraph before
+    parted = [[1341, 842, 1763, 895], [1853, 850, 2048, 887], [2146, 862, 2174, 868]]
+    below = [[1272, 904, 2172, 963], [1267, 967, 2174, 1020]]
+    assert justified_rows(above + parted + below) == [[1, 2, 3]]
+    deep = [[1267 + 300, 842, 1763, 895], [1853, 850, 2048, 887], [2146, 862, 2174, 868]]
+    assert justified_rows(above + deep + below) == []
+
+
 def test_rows_of_a_table_or_a_receipt_are_not_joined():
     # a table: every row parted at the same columns, none whole beside them
     table = [[x, y, x + 150, y + 30] for y in (0, 40, 80) for x in (100, 350, 600)]

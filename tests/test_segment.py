@@ -351,3 +351,68 @@ def test_a_crop_with_no_letters_in_its_middle_has_no_ink_there():
     assert ink_in_middle(ink_mask(banner_crop()))
     faint = banner_crop(letters=185)                         # letters 20 levels off the band: no split made
     assert (ink_mask(faint) == minority_ink(faint)).all()
+
+
+NARROW, WIDE = "ijl.,:;'()!1", "mwMW"
+
+
+def proportional(text: str, read: str, word: int = 14, letter: int = 2) -> tuple[list, np.ndarray]:
+    """A line in a proportional face at 1 px per frame: glyphs 5 (narrow), 17 (wide) or 11 px of ink with
+    `letter` px of blank between, word spaces `word` px of blank; the CTC path has one frame per character at its
+    ink's middle, less the spaces `read` drops."""
+    from ocrwatchd.engine.segment import CharSpan
+
+    columns, spans, x = [], [], 10
+    for ch in text:
+        if ch == " ":
+            spans.append(CharSpan(ch, x - letter + word // 2, x - letter + word // 2 + 1, 0.9))
+            x += word - letter
+            continue
+        w = 5 if ch in NARROW else 17 if ch in WIDE else 11
+        columns.append((x, x + w))
+        spans.append(CharSpan(ch, x + w // 2, x + w // 2 + 1, 0.9))
+        x += w + letter
+    ink = np.zeros(x + 10, bool)
+    for a, b in columns:
+        ink[a:b] = True
+    return [s for s, keep in zip(spans, _kept(text, read)) if keep], ink
+
+
+@pytest.mark.parametrize("text, read", [
+    ("version 8.0 of the Compact 2013 is supported out of the box",
+     "version8.0 of the Compact2013 is supportedout of the box"),
+    ("if it is not specified, the default will be used", "if it is not specified, thedefault will be used"),
+])
+def test_a_word_space_dropped_in_a_proportional_face_is_put_back(text, read):
+    """Century Schoolbook's word blanks are 0.7-1.0 of its pitch, under the pitch test's 1.2: a blank as wide
+    as the line's read spaces, far wider than its letters' and moving the next letter on, is one too."""
+    from ocrwatchd.engine.segment import add_missed_spaces
+
+    spans, ink = proportional(text, read)
+    assert "".join(s.char for s in add_missed_spaces(spans, 1.0, ink, 30, 1.2)) == text
+
+
+def test_no_space_is_put_where_the_line_shows_too_few_word_spaces_or_too_small_ones():
+    from ocrwatchd.engine.segment import add_missed_spaces
+
+    spans, ink = proportional("Compact 2013 is out now", "Compact2013 is out now")   # 3 spaces read: too few
+    assert "".join(s.char for s in add_missed_spaces(spans, 1.0, ink, 30, 1.2)) == "Compact2013 is out now"
+    text = "FOR THE RESEARCH AS SPECIFIED IN SECTION ONE"                # small print: 7 px word spaces
+    spans, ink = proportional(text, text.replace("N O", "NO"), word=7, letter=1)
+    assert "".join(s.char for s in add_missed_spaces(spans, 1.0, ink, 10, 1.2)) == text.replace("N O", "NO")
+
+
+def test_a_typewriters_narrow_glyph_leaves_a_wide_blank_but_no_space():
+    """In a monospaced face a narrow glyph stands in a whole cell: the blanks beside an I or a 1 are four times
+    its letters', but under half a word space's (a whole cell's), so no space goes there (`SPECI FICATIONS`)."""
+    from ocrwatchd.engine.segment import CharSpan, add_missed_spaces
+
+    text, cell = "THE SPECIFICATIONS IN 11 MG TAR IS", 16
+    spans, ink = [], np.zeros(cell * len(text) + 20, bool)
+    for k, ch in enumerate(text):
+        x = 10 + k * cell
+        w = 4 if ch in "I1" else 12
+        if ch != " ":
+            ink[x + (cell - w) // 2:x + (cell - w) // 2 + w] = True
+        spans.append(CharSpan(ch, x + cell // 2, x + cell // 2 + 1, 0.9))
+    assert "".join(s.char for s in add_missed_spaces(spans, 1.0, ink, 30, 1.2)) == text

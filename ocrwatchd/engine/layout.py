@@ -40,6 +40,7 @@ SPREAD = 4.0        # the widest space a justified line is stretched to, in line
 # form's or a receipt's row whatever lines it is flush with (`☐ Permitive | ☐ Mandatory`, `Tax Code | %`).
 FLUSH_LINES = 2
 FLUSH_REACH = 3.5
+INDENT = 3.0        # a paragraph's first line starts up to this many line heights in from the lines below it
 
 
 def reading_order(boxes: np.ndarray) -> list[int]:
@@ -292,7 +293,7 @@ def justified_rows(boxes: np.ndarray) -> list[list[int]]:
     width in one box each, say what it is. A table's or a form's row has no such neighbour: the rows beside it
     are parted as well, or end elsewhere."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    heights = boxes[:, 3] - boxes[:, 1]
+    heights, widths = boxes[:, 3] - boxes[:, 1], boxes[:, 2] - boxes[:, 0]
     mids = (boxes[:, 1] + boxes[:, 3]) / 2
     by_x = np.argsort(boxes[:, 0], kind="stable")
     taken: set[int] = set()
@@ -301,8 +302,11 @@ def justified_rows(boxes: np.ndarray) -> list[list[int]]:
         if i in taken:
             continue
         # the boxes continuing i's row, left to right, each within SPREAD of the one before (a word without
-        # ascenders, `or` beside `the`, is boxed shorter), taken from those near its row (one array test)
-        near = ((np.abs(mids - mids[i]) < 2 * heights[i]) & (heights >= 0.5 * heights[i])
+        # ascenders, `or` beside `the`, is boxed shorter), taken from those near its row (one array test); a
+        # mark, no wider than the row is high, whatever its height (`GitRepositoryLink  resource  -`: the dash
+        # that ends the stretched line is boxed 6 px high beside 53 px words)
+        mark = (widths <= heights[i]) & (heights < 0.5 * heights[i])
+        near = ((np.abs(mids - mids[i]) < 2 * heights[i]) & ((heights >= 0.5 * heights[i]) | mark)
                 & (heights <= 2.0 * heights[i]) & (boxes[:, 0] > boxes[i, 0]))
         row = [int(i)]
         for j in by_x[near[by_x]]:
@@ -315,8 +319,10 @@ def justified_rows(boxes: np.ndarray) -> list[list[int]]:
             part = row[:end]
             x0, x1, h = boxes[part, 0].min(), boxes[part, 2].max(), heights[part].max()
             step = np.abs(mids - mids[part].mean())
+            # flush at the right; at the left too, or the run indented as a paragraph's first line is
+            left = (np.abs(boxes[:, 0] - x0) <= ALIGNED * h) | ((boxes[:, 0] < x0) & (x0 - boxes[:, 0] <= INDENT * h))
             flush = ((np.abs(heights - h) <= 0.25 * h) & (step >= 0.8 * h) & (step <= FLUSH_REACH * h)
-                     & (np.abs(boxes[:, 0] - x0) <= ALIGNED * h) & (np.abs(boxes[:, 2] - x1) <= ALIGNED * h))
+                     & left & (np.abs(boxes[:, 2] - x1) <= ALIGNED * h))
             if flush.sum() >= FLUSH_LINES and x1 - x0 >= PROSE * h:
                 runs.append(part)
                 taken.update(part)

@@ -34,6 +34,20 @@ CJK_BLANK = 0.5
 # mkzh.py --vertical seed 3), where a typed space moves the next character by its own width (+0.35 to +0.50 in
 # horizontal pages, seeds 3, 41, 51; +0.26 to +0.32 in justified two-column lines, whose blanks are all widened).
 CJK_SPACE_ADVANCE = 0.2
+# The recogniser also drops word spaces in Latin lines set in a wide face (Century Schoolbook's `version8.0`,
+# `Compact2013`, `supportedout`: blanks of 14-15 px where the line's read spaces are 11-16 and its letters' at
+# most 5), which the pitch test misses: a proportional face's word blank is 0.7-1.0 of its pitch. In a line that
+# shows its word spaces (WORD_SPACES_SEEN read, their blank at least MIN_WORD_BLANK px), a blank LIKE_A_SPACE of
+# their median wide and LETTER_BLANKS times its letters' is one too. A typewriter's narrow glyph leaves under
+# 0.5 of a space's blank in its cell. Measured on the 60 sets: with 3 spaces seen, 6 px and 0.7 of a space,
+# small print's blanks (a receipt's `RE TURNABLE`, `SHOU LD` on a ~100 dpi form: 6-7 px, as wide as its
+# spaces), a line of three (`1 7 JAN 2018`) and a quote after a wide glyph (`3½ "`: 0.71 of a space) took
+# spaces they do not have; asking the next letter to stand a half space further on as well refused only real
+# ones (`License. You`, `(a) is`, `~" for`).
+WORD_SPACES_SEEN = 4
+MIN_WORD_BLANK = 8
+LIKE_A_SPACE = 0.8
+LETTER_BLANKS = 3.0
 # A typist's two spaces after a full stop are a sentence space, not a field gap. FUNSD's typed memos were split
 # mid-line there (`product samples.` | `Special requests for coal`, one line in its ground truth); those 8 gaps
 # measured 2.2–2.6 pitches. So a gap after a sentence's end, before a capitalised word, parts no field below this.
@@ -195,7 +209,8 @@ def add_missed_spaces(spans: list[CharSpan], px_per_frame: float, ink: np.ndarra
     advance = _advances(gaps, ink) if cjk else {}
     usual_advance = float(np.median([advance[k] for k, _, _, spaced in gaps if k in both_cjk and not spaced]
                                     or [0])) if cjk else 0.0
-    missed = {k for k, a, b, spaced in gaps if not spaced and (
+    like_a_space = _like_a_space(gaps, ink) if not cjk else set()
+    missed = like_a_space | {k for k, a, b, spaced in gaps if not spaced and (
         b - a >= min_blank * pitch
         and (not cjk or b - a >= FULLWIDTH_BLANK * line_height
              or not (fullwidth_punctuation(spans[before[k]].char) or fullwidth_punctuation(spans[k].char)))
@@ -209,6 +224,21 @@ def add_missed_spaces(spans: list[CharSpan], px_per_frame: float, ink: np.ndarra
             out.append(CharSpan(" ", out[-1].end, out[-1].end, out[-1].prob))
         out.append(span)
     return out
+
+
+def _like_a_space(gaps: list[tuple[int, int, int, bool]], ink: np.ndarray) -> set[int]:
+    """The unspaced gaps of a Latin line as wide as its read word spaces (see LIKE_A_SPACE); none where the line
+    shows too few word spaces, or too small to measure."""
+    read = [b - a for _, a, b, spaced in gaps if spaced]
+    unspaced = [(k, a, b) for k, a, b, spaced in gaps if not spaced]
+    if len(read) < WORD_SPACES_SEEN or not unspaced or float(np.median(read)) < MIN_WORD_BLANK:
+        return set()
+    word = float(np.median(read))
+    letter = max(1.0, float(np.median([b - a for _, a, b in unspaced])))
+    # a blank with ink at both ends: a blank cut by the window ends where CTC placed a letter late, past its ink
+    # (a closing `.` read 2 frames after it: the blank after the line's last ink is no word space)
+    return {k for k, a, b in unspaced if b - a >= LIKE_A_SPACE * word and b - a >= LETTER_BLANKS * letter
+            and 0 < a and b < len(ink) and ink[a - 1] and ink[b]}
 
 
 def _advances(gaps: list[tuple[int, int, int, bool]], ink: np.ndarray) -> dict[int, float]:

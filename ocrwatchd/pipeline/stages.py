@@ -272,7 +272,8 @@ def _timed(ctx: PageContext, name: str, fn, *args) -> None:
 
 
 def page_stages(ctx: PageContext, engine: Engine) -> None:
-    """detect → orientation → recognize → strays → justified lines → marks → order on one page's pixels."""
+    """detect → orientation → recognize → strays → justified lines → marks → justified lines → order on one
+    page's pixels."""
     width, height = ctx.image.width, ctx.image.height
     _timed(ctx, "detect", detect_stage, engine)
     if engine.page_orientation is not None:
@@ -283,6 +284,7 @@ def page_stages(ctx: PageContext, engine: Engine) -> None:
         join_justified_stage(ctx)
         if engine.settings.min_mark_score < 1:
             _timed(ctx, "marks", marks_stage, engine)
+            join_justified_stage(ctx)     # again: a mark the search found may end a stretched line (`resource  -`)
     order_stage(ctx)
     if ctx.orientation:
         turn_back_stage(ctx, width, height)
