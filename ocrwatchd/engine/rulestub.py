@@ -29,8 +29,8 @@ UNDERLINE = 0.8     # a rule inked under this share of the line height before it
 LOW = 0.3           # a stub lies below this fraction of the letters' height (an underscore, a dash, a dot)
 STROKE = 0.3        # a rule's band of rows, at most this many line heights thick (FUNSD's rules: 1-3 px of ~20)
 LEADER_GAP = 0.5    # gaps of a dotted or dashed leader, at most this many line heights (FUNSD's: 0.2-0.4) …
-TUCK = 0.3          # a rule may begin this many line heights under the last letter (painted there below its ink)
 LEADER_INKED = 0.4  # … and its rows inked along this share of its length at least (a solid rule: all of it)
+TUCK = 0.3          # a rule may begin this many line heights under the last letter (painted there below its ink)
 
 
 def rule_stub(ink: np.ndarray, pad_px: float, line_height: float) -> tuple[tuple[int, int] | None, range]:
