@@ -355,9 +355,9 @@ class TextRecognizer:
             borders = walls.confirmed(tall, borders, pad_px, flipped)
         if not ink_in_middle(mask):                  # a band's edge or a shade read as a glyph: no letters here
             return LineReading("", score)
-        padded = pad_quad(quad, spec.pad)
         spans = without_rule_stubs(spans, px_per_frame, walled & ~crossing[:, None], crop, pad_px, h,
-                                   lambda at_end, px: _past(image, padded, px, at_end != flipped, flipped),
+                                   lambda at_end, px: _past(image, pad_quad(quad, spec.pad), px, at_end != flipped,
+                                                            flipped),
                                    lambda painted: self.read_crops([painted])[0][0])
         spans = trimmed(with_checkboxes(spans, find_checkboxes(mask, h), px_per_frame))
         if not spans:

@@ -54,11 +54,9 @@ def rule_stub(ink: np.ndarray, pad_px: float, line_height: float) -> tuple[tuple
     under = ink[r0:r1, max(0, start - int(line_height)):start].any(axis=0)
     if len(under) and under.mean() >= UNDERLINE:
         return none          # the rule runs on under the letters: a value written on its line, not a stub
-    band = (r0, r1)
-    for r in range(r0 - 1, -1, -1):      # the stub's own rows: the band grown over rows it inks
-        if not ink[r, cols[0]:].any():
-            break
-        band = (r, band[1])
+    # the stub's own rows: the band, and the row above it where the stub inks that (no row further up can hold
+    # ink past `start`: such ink would lie outside the band and have moved `start` on)
+    band = (r0 - 1, r1) if r0 > 0 and ink[r0 - 1, cols[0]:].any() else (r0, r1)
     return band, range(int(cols[0]), int(cols[-1]) + 1)
 
 
@@ -88,9 +86,7 @@ def runs_on(beyond: np.ndarray, band: tuple[int, int], need: float, line_height:
     # the rule's own rows: those inked along a leader's share of its length at least
     near = beyond[max(0, band[0] - int(STROKE * line_height)):band[1] + int(STROKE * line_height) + 1, :reach]
     rows = np.flatnonzero(near.mean(axis=1) >= LEADER_INKED) + max(0, band[0] - int(STROKE * line_height))
-    if len(rows) == 0 or band[0] < rows[0] - 1 or band[1] > rows[-1] + 2:
-        return False
-    return True
+    return len(rows) > 0 and rows[0] - 1 <= band[0] and band[1] <= rows[-1] + 2
 
 
 def without_rule_stubs(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray, crop: np.ndarray,
@@ -102,14 +98,14 @@ def without_rule_stubs(spans: list[CharSpan], px_per_frame: float, ink: np.ndarr
     past the crop's right (at_end) or left edge, the crop's rows, oriented as the crop is; reread(image) is what
     the recogniser reads in a crop (see the module's docstring)."""
     letters = [k for k, s in enumerate(spans) if not s.char.isspace()]
-    # a rule's stub reads as a mark, never as a letter or a digit: where painting it over loses one, the paint
-    # took the letter's foot (`PARTIAL`'s L, `STRUCTURE`'s E stand on the rule that runs on past them)
     if len(letters) < 2:
         return spans
     gray = crop if crop.ndim == 2 else cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
     width, level, dark = ink.shape[1], None, True
     for at_end in (True, False):
         k = letters[-1] if at_end else letters[0]
+        # a rule's stub reads as a mark, never as a letter or a digit: where painting it over loses one, the paint
+        # took the letter's foot (`PARTIAL`'s L, `STRUCTURE`'s E stand on the rule that runs on past them)
         if unicodedata.category(spans[k].char)[0] in "LN":
             continue
         band, stub = rule_stub(ink if at_end else ink[:, ::-1], pad_px, line_height)

@@ -231,9 +231,9 @@ def _like_a_space(gaps: list[tuple[int, int, int, bool]], ink: np.ndarray) -> se
     shows too few word spaces, or too small to measure."""
     read = [b - a for _, a, b, spaced in gaps if spaced]
     unspaced = [(k, a, b) for k, a, b, spaced in gaps if not spaced]
-    if len(read) < WORD_SPACES_SEEN or not unspaced or float(np.median(read)) < MIN_WORD_BLANK:
+    word = float(np.median(read)) if read else 0.0
+    if len(read) < WORD_SPACES_SEEN or not unspaced or word < MIN_WORD_BLANK:
         return set()
-    word = float(np.median(read))
     letter = max(1.0, float(np.median([b - a for _, a, b in unspaced])))
     # a blank with ink at both ends: a blank cut by the window ends where CTC placed a letter late, past its ink
     # (a closing `.` read 2 frames after it: the blank after the line's last ink is no word space)
