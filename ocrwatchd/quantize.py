@@ -6,11 +6,20 @@ ranges are calibrated on what the models really see: the fp32 pipeline reads the
 models/calibration/ and every tensor it feeds the detector and the recogniser is recorded, so tiles and line
 crops are cut, scaled and padded exactly as they are at run time.
 
+The ranges that calibration finds are kept beside the pages (NAME.ranges.json, onnxruntime's calibration cache),
+and install quantizes from them: the fp32 pass over the pages depends on OpenCV's resampling and the CPU's float
+rounding, and int8 reads are sensitive to the last bits of a range (two builds whose ranges differed by 1e-7 in 9
+of 96 tensors read FUNSD-train's word F1 0.7901 and 0.7886), so a model derived from the pages on each machine
+read each machine's own numbers. From the kept ranges every machine with the same quantizer derives the same
+bytes. `ocrwatchd models install --recalibrate` reads the pages again and rewrites the ranges (after the pages,
+the fp32 model or a calibration setting change).
+
 Nothing here runs when ocrwatchd reads a file; `ocrwatchd models install` calls derive_int8 after the fp32 files
 are in place, and load checks the derived files' sha256 like every other model's.
 """
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 from dataclasses import dataclass
@@ -56,6 +65,11 @@ class RecordingSession:
         return getattr(self._session, name)
 
 
+def ranges_path(entry, directory: Path = CALIBRATION_DIR) -> Path:
+    """Where the calibrated ranges of a derived model are kept: beside the pages they were calibrated on."""
+    return directory / f"{Path(entry.file).stem}.ranges.json"
+
+
 def calibration_pages(directory: Path = CALIBRATION_DIR) -> list[Path]:
     from .modelstore import ModelError
 
@@ -99,40 +113,49 @@ def toolchain() -> str:
     return f"onnxruntime {onnxruntime.__version__}, onnx {onnx.__version__}, numpy {numpy.__version__}"
 
 
-def derive_int8(manifest, pages: list[Path] | None = None) -> list[Path]:
+def derive_int8(manifest, directory: Path | None = None, recalibrate: bool = False) -> list[Path]:
     """Derive every int8 model of the manifest whose file is missing or does not verify; returns those written.
 
-    The fp32 parents must be installed (they are read for calibration and are the quantizer's input)."""
+    Each is quantized from its kept ranges (ranges_path) where they exist; the others, or all with recalibrate,
+    are calibrated on the pages in directory first and their ranges written there. The fp32 parents must be
+    installed (they are the quantizer's input, and read the pages when calibrating)."""
     from .modelstore import ModelError, sha256_file
 
+    directory = directory or CALIBRATION_DIR
     todo = []
     for entry in manifest.models.values():
         if entry.derive != "int8-qdq":
             continue
         try:
+            if recalibrate:
+                raise ModelError("recalibrating")
             manifest.verified_path(entry.name)
         except ModelError:
             todo.append(entry)
-    if not todo:
-        return []
-    from .pipeline.engine import Engine, EngineSettings
+    calibrate = {e.name for e in todo if recalibrate or not ranges_path(e, directory).is_file()}
+    det_tensors = rec_tensors = []
+    if calibrate:
+        from .pipeline.engine import Engine, EngineSettings
 
-    detectors = [e.derived_from for e in todo if e.task == "detect"]
-    recognizers = [e.derived_from for e in todo if e.task == "recognize"]
-    # the recogniser (and the orientation check that uses it) only runs when a recogniser is to be calibrated
-    engine = Engine(EngineSettings(manifest=manifest.path, device="cpu", precision="fp32",
-                                   model=detectors[0] if detectors else None, recognize=bool(recognizers),
-                                   recognizer=recognizers[0] if recognizers else None))
-    det_tensors, rec_tensors = record_inputs(engine, pages or calibration_pages())
+        detectors = [e.derived_from for e in todo if e.name in calibrate and e.task == "detect"]
+        recognizers = [e.derived_from for e in todo if e.name in calibrate and e.task == "recognize"]
+        if len(detectors) > 1 or len(recognizers) > 1:
+            raise ModelError("cannot calibrate more than one int8 detector and one recogniser at a time")
+        # the recogniser (and the orientation check that uses it) only runs when a recogniser is to be calibrated
+        # one model run at a time, so the tensors are recorded (and their ranges averaged) in the same order on
+        # every run: with two in flight two calibrations here differed in the last bits of their ranges
+        engine = Engine(EngineSettings(manifest=manifest.path, device="cpu", precision="fp32", parallel_runs=1,
+                                       model=detectors[0] if detectors else None, recognize=bool(recognizers),
+                                       recognizer=recognizers[0] if recognizers else None))
+        det_tensors, rec_tensors = record_inputs(engine, calibration_pages(directory))
     written = []
     for entry in todo:
         parent = manifest.entry(entry.derived_from)
-        if entry.task == "detect" and parent.name == engine.model_info["name"]:
-            tensors = det_tensors
-        elif entry.task == "recognize" and parent.name == engine.model_info["recognizer"]["name"]:
-            tensors = rec_tensors
-        else:
-            raise ModelError(f"cannot calibrate {entry.name!r}: one int8 detector and one recogniser at a time")
+        ranges = ranges_path(entry, directory)
+        tensors = None
+        if entry.name in calibrate:
+            tensors = det_tensors if entry.task == "detect" else rec_tensors
+            ranges.unlink(missing_ok=True)      # the quantizer writes the ranges it calibrates where none are
         _, src, _ = manifest.verified_path(parent.name)
         dst = manifest.directory / entry.file
         # The detector: every op but its head, ranges min/max over all tiles (the mean of each tile's own read the
@@ -143,15 +166,17 @@ def derive_int8(manifest, pages: list[Path] | None = None) -> list[Path]:
         # left to the quantizer: fused, a tile ran ~9 % faster but read degraded print worse (FUNSD-train CER
         # +0.005, 12 synthetic faxes +0.006; the README's Speed section).
         if entry.task == "recognize":
-            quantize_int8(src, dst, parent.input, tensors, keep=encoder_nodes, moving_average=True, gelu_fp32=True)
+            quantize_int8(src, dst, parent.input, tensors, keep=encoder_nodes, moving_average=True, gelu_fp32=True,
+                          ranges=ranges)
         else:
-            quantize_int8(src, dst, parent.input, tensors)
+            quantize_int8(src, dst, parent.input, tensors, ranges=ranges)
         digest = sha256_file(dst)
         if digest != entry.sha256:
             built_with = toolchain()
             manifest.record_derived(entry, digest, built_with)
-            log.warning("%s built with %s differs from the reference build's sha256 (another toolchain or CPU); "
-                        "recorded in %s", dst.name, built_with, manifest.directory / "derived.toml")
+            log.warning("%s built with %s differs from the reference build's sha256 (another quantizer, or ranges "
+                        "calibrated again); recorded in %s", dst.name, built_with,
+                        manifest.directory / "derived.toml")
         written.append(dst)
     return written
 
@@ -204,12 +229,14 @@ def fuse_gelu(model):
     return wrapped.model
 
 
-def quantize_int8(src: Path, dst: Path, input_name: str, tensors: list, keep=head_nodes,
-                  moving_average: bool = False, gelu_fp32: bool = False) -> None:
+def quantize_int8(src: Path, dst: Path, input_name: str, tensors: list | None, keep=head_nodes,
+                  moving_average: bool = False, gelu_fp32: bool = False, ranges: Path | None = None) -> None:
     """Static int8 QDQ of an fp32 ONNX file: weights int8 per channel, activations uint8 from the recorded
     tensors' ranges, the nodes keep(model) names left fp32. Ranges are min/max over all tensors, or with
     moving_average the mean of each tensor's own min/max; with gelu_fp32 each GELU is one fp32 op (fuse_gelu).
-    Made in a temporary folder, then put in place atomically (fsutil.replace_file)."""
+    With ranges (onnxruntime's calibration cache) an existing file's ranges are used and tensors may be None;
+    a missing one is written with the ranges calibrated on tensors. Made in a temporary folder, then put in
+    place atomically (fsutil.replace_file)."""
     import onnx
     from onnx import version_converter
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
@@ -224,6 +251,9 @@ def quantize_int8(src: Path, dst: Path, input_name: str, tensors: list, keep=hea
             x = next(self._it, None)
             return None if x is None else {input_name: x}
 
+    calibrating = ranges is None or not ranges.is_file()
+    if calibrating and tensors is None:
+        raise ValueError(f"no tensors to calibrate {src.name} on, and no kept ranges at {ranges}")
     with tempfile.TemporaryDirectory(prefix="ocrwatchd-quant-") as tmp:
         # PaddleOCR's older exports are opset 11; per-channel QDQ needs 13 (DequantizeLinear's axis). Newer ones
         # (opset 14) are left as they are: the converter has no way back down for some of their ops.
@@ -237,9 +267,15 @@ def quantize_int8(src: Path, dst: Path, input_name: str, tensors: list, keep=hea
         quant_pre_process(str(opset13), str(prepared), skip_symbolic_shape=True)
         out = Path(tmp) / "int8.onnx"
         exclude = keep(onnx.load(str(prepared))) if keep is not None else []
-        quantize_static(str(prepared), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+        quantize_static(str(prepared), str(out), Reader() if calibrating else None,
+                        quant_format=QuantFormat.QDQ, per_channel=True,
                         nodes_to_exclude=exclude,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax,
-                        extra_options={"CalibMovingAverage": moving_average})
+                        extra_options={"CalibMovingAverage": moving_average},
+                        calibration_cache_path=str(ranges) if ranges is not None else None)
+        if ranges is not None and calibrating:
+            # the same ranges, their tensors in name order: the quantizer writes them in a set's order, which
+            # changes from run to run, and the file is kept in the checkout
+            replace_file(ranges, (json.dumps(json.loads(ranges.read_text()), sort_keys=True) + "\n").encode())
         replace_file(dst, out.read_bytes())

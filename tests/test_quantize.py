@@ -1,4 +1,6 @@
 """int8 models derived at install time (ocrwatchd/quantize.py) and how the engine picks a precision."""
+import json
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -8,7 +10,7 @@ from onnx import TensorProto, helper, numpy_helper
 from conftest import text_image
 from ocrwatchd.modelstore import ModelError, load_manifest, sha256_file
 from ocrwatchd.pipeline import Engine, EngineSettings, process
-from ocrwatchd.quantize import encoder_nodes, head_nodes, quantize_int8
+from ocrwatchd.quantize import encoder_nodes, head_nodes, quantize_int8, ranges_path
 
 
 def small_net(path, seed=0, opset=11, gelu=False):
@@ -224,3 +226,35 @@ def test_the_cpu_runs_the_int8_models_unless_fp32_is_asked_and_both_read_the_sam
             cv2.imwrite(f.name, image)
             texts[precision] = process(f.name, engine).result["pages"][0]["text"]
     assert texts["auto"] == texts["fp32"] == "Invoice 2026-118 total 1,234.56 EUR"
+
+
+def test_kept_ranges_give_the_same_model_whatever_tensors_the_pages_give_this_time(tmp_path):
+    """Calibration writes its ranges; quantizing from them again gives the same bytes — also when this machine's
+    pages would have given other tensors (another OpenCV's resampling, another CPU's rounding), which without the
+    kept ranges give another model."""
+    small_net(tmp_path / "fp32.onnx")
+    rng = np.random.default_rng(3)
+    here = [rng.random((1, 3, 32, 32), dtype=np.float32) for _ in range(8)]
+    elsewhere = [t * 1.5 for t in here]
+    ranges = tmp_path / "int8.ranges.json"
+    quantize_int8(tmp_path / "fp32.onnx", tmp_path / "first.onnx", "x", here, ranges=ranges)
+    kept = ranges.read_bytes()
+    assert sorted(json.loads(kept)["data"]) == list(json.loads(kept)["data"])    # in name order, for the checkout
+    quantize_int8(tmp_path / "fp32.onnx", tmp_path / "again.onnx", "x", None, ranges=ranges)
+    quantize_int8(tmp_path / "fp32.onnx", tmp_path / "elsewhere.onnx", "x", elsewhere, ranges=ranges)
+    quantize_int8(tmp_path / "fp32.onnx", tmp_path / "uncached.onnx", "x", elsewhere)
+    first = sha256_file(tmp_path / "first.onnx")
+    assert sha256_file(tmp_path / "again.onnx") == sha256_file(tmp_path / "elsewhere.onnx") == first
+    assert sha256_file(tmp_path / "uncached.onnx") != first
+    assert ranges.read_bytes() == kept                  # read, not rewritten
+    with pytest.raises(ValueError, match="no kept ranges"):
+        quantize_int8(tmp_path / "fp32.onnx", tmp_path / "none.onnx", "x", None, ranges=tmp_path / "absent.json")
+
+
+def test_every_derived_model_of_the_manifest_has_its_ranges_in_the_checkout():
+    manifest = load_manifest()
+    derived = [e for e in manifest.models.values() if e.derive == "int8-qdq"]
+    assert derived
+    for entry in derived:
+        data = json.loads(ranges_path(entry).read_text())["data"]
+        assert len(data) > 20 and all(t["lowest"]["data"][0] <= t["highest"]["data"][0] for t in data.values())
