@@ -22,15 +22,31 @@ def label_crop(rule_from: int | None = 44, rule_rows=(15, 17), width: int = 50) 
 
 
 def test_a_rule_begun_after_the_last_letter_is_a_stub():
-    band, cols = rule_stub(label_crop(), pad_px=2, line_height=H)
-    assert band == (15, 17) and cols == range(44, 50)
+    band, cols, length = rule_stub(label_crop(), pad_px=2, line_height=H)
+    assert band == (15, 17) and cols == range(44, 50) and length == 6
+
+
+def test_a_value_typed_on_its_rule_has_the_rules_end_past_it_as_a_stub_and_the_whole_rule_as_its_length():
+    """`Mary D. Davis` typed on a rule begun before it (and ended short of the box's edge): the rule's end
+    past the last letter is the stub, and the rule under the letters counts in its length (1.5 line heights
+    of it make it a rule without looking past the box)."""
+    ink = label_crop(rule_from=1, rule_rows=(15, 17), width=50)
+    ink[:, 47:] = False                                  # the rule stops 3 px short of the crop's edge
+    band, cols, length = rule_stub(ink, pad_px=2, line_height=H)
+    assert band == (15, 17) and cols == range(39, 47) and length == 46
+    feet = label_crop(rule_from=None)
+    for x in range(2, 40, 8):
+        feet[15:17, x - 1:x + 6] = True                  # serifed letters' feet in the band, parted between letters
+    feet[14:17, 41:44] = True                            # and a full stop after them
+    assert rule_stub(feet, pad_px=2, line_height=H)[0] is None
 
 
 @pytest.mark.parametrize("ink, why", [
     (label_crop(rule_from=None), "no stroke at the end"),
     (np.pad(label_crop(), ((0, 0), (0, 8))), "the stroke stops well inside the crop: a dash of the text's own"),
     (label_crop(rule_rows=(2, 4)), "a stroke over the letters' middle: a cell's top border"),
-    (label_crop(rule_from=0), "the rule runs on under the letters: a value written on its line"),
+    (label_crop(rule_from=None, rule_rows=(15, 17)) | np.pad(np.ones((2, 3), bool), ((15, 7), (40, 7))),
+     "a dot after the letters, short of the crop's edge, no rule under them"),
     (label_crop(rule_rows=(12, 20)), "a band thicker than a rule's stroke"),
 ])
 def test_strokes_that_are_no_stub(ink, why):
@@ -109,6 +125,17 @@ def test_a_stub_at_the_lines_start_is_found_as_at_its_end():
     reader = Reader("Date")
     assert "".join(s.char for s in run(spans, reader, ink)) == "Date"
     assert (reader.asked[0][14:18, :6] == 255).all()
+
+
+def test_on_a_rule_under_the_letters_a_stroke_read_past_them_goes_and_a_stop_is_not_read_again():
+    ink = label_crop(rule_from=1)
+    ink[:, 47:] = False                                    # the value's rule ends inside the box, past the value
+    reader = Reader("Date")
+    assert "".join(s.char for s in run(spans_of("Date_", [1, 3, 5, 8, 11]), reader, ink)) == "Date"
+    assert (reader.asked[0][14:18, 40:47] == 255).all() and (reader.asked[0][15:17, 2:33] == 0).all()
+    stop = Reader("Date")                                  # `120 mm.`: painting the rule would take the stop too
+    spans = spans_of("Date.", [1, 3, 5, 8, 11])
+    assert run(spans, stop, ink) == spans and stop.asked == []
 
 
 def test_a_label_whose_fill_in_rule_touches_it_reads_without_the_rules_start(engine, tmp_path):

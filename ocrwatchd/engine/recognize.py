@@ -355,7 +355,7 @@ class TextRecognizer:
             borders = walls.confirmed(tall, borders, pad_px, flipped)
         if not ink_in_middle(mask):                  # a band's edge or a shade read as a glyph: no letters here
             return LineReading("", score)
-        spans = without_rule_stubs(spans, px_per_frame, walled & ~crossing[:, None], crop, pad_px, h,
+        spans = without_rule_stubs(spans, px_per_frame, walled, crop, pad_px, h,
                                    lambda at_end, px: _past(image, pad_quad(quad, spec.pad), px, at_end != flipped,
                                                             flipped),
                                    lambda painted: self.read_crops([painted])[0][0])

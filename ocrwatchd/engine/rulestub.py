@@ -13,6 +13,12 @@ crop read again; only where the line then reads as before less its end character
 Its place in the path cannot tell: CTC emits a character up to two frames past its ink, and the N of
 `POPULATION` was read nearer a rule's tail than its own ink. A real full stop (`NO SHIPPING REQUIRED.`) reads
 again as a stop, a `)` or a `2` read beside a rule's tail reads again as itself, and they stay.
+
+A value typed on its rule has the same fault where the rule begins before it or ends after it inside the box
+(`_Mary D. Davis`, `Nicotine_`): there the rule runs on under the letters — one row inked without a break for
+RULE_HEIGHTS line heights, which letters' feet never are — and that is rule enough, whether or not the page
+continues it past the box. Only a stroke (`_`, `-`) read there goes: a stop standing on the rule is painted over
+with it and would read as gone (`120 mm.`, `400 F.P.M.`).
 """
 from __future__ import annotations
 
@@ -33,12 +39,20 @@ LEADER_INKED = 0.4  # … and its rows inked along this share of its length at l
 TUCK = 0.3          # a rule may begin this many line heights under the last letter (painted there below its ink)
 
 
-def rule_stub(ink: np.ndarray, pad_px: float, line_height: float) -> tuple[tuple[int, int] | None, range]:
-    """The stub of a rule at a crop's right end: its rows [r0, r1) and its columns; (None, range(0)) where
-    there is none. The stub is the stroke reaching the crop's edge, in one thin band of rows below the letters'
-    middle, taken leftwards over every column whose ink lies in that band (blank ones too)."""
-    none = (None, range(0))
-    edge = ink[:, max(0, ink.shape[1] - int(pad_px) - 2):]
+def rule_stub(ink: np.ndarray, pad_px: float, line_height: float) -> tuple[tuple[int, int] | None, range, int]:
+    """The stub of a rule at a crop's right end: its rows [r0, r1), its columns and how long the rule is in the
+    crop; (None, range(0), 0) where there is none. The stub is the stroke reaching the crop's edge, in one thin
+    band of rows below the letters' middle, taken leftwards over every column whose ink lies in that band (blank
+    ones too). Where the rule runs on under the letters (a value typed on its line, the rule begun before it)
+    that run counts in its length."""
+    none = (None, range(0), 0)
+    inked_cols = np.flatnonzero(ink.any(axis=0))
+    if len(inked_cols) == 0:
+        return none
+    # the stroke at the ink's end: at the crop's edge, or short of it where the rule runs under the letters
+    right = int(inked_cols[-1]) + 1
+    at_edge = right >= ink.shape[1] - int(pad_px) - 2
+    edge = ink[:, max(0, right - int(pad_px) - 2):right]
     rows = np.flatnonzero(edge.any(axis=1))
     if len(rows) == 0 or rows[-1] + 1 - rows[0] > max(2.0, STROKE * line_height):
         return none
@@ -51,13 +65,29 @@ def rule_stub(ink: np.ndarray, pad_px: float, line_height: float) -> tuple[tuple
     text = np.flatnonzero(ink[:, :start].any(axis=1))
     if len(text) == 0 or r0 < text[0] + LOW * (text[-1] - text[0]):
         return none          # a stroke above the letters' middle (a cell's top border), or no letters
-    under = ink[r0:r1, max(0, start - int(line_height)):start].any(axis=0)
-    if len(under) and under.mean() >= UNDERLINE:
-        return none          # the rule runs on under the letters: a value written on its line, not a stub
+    stub = range(int(cols[0]), int(cols[-1]) + 1)
+    # a rule under the letters: one of the band's rows inked without a break from the stub leftwards, as long
+    # as ink.without_rules wants a rule (letters' feet sit in the band too, but part between letters)
+    under = max((_run_leftwards(ink[r, :stub.start]) for r in range(max(0, r0 - 1), min(len(ink), r1 + 1))),
+                default=0)
+    underlines = under >= RULE_HEIGHTS * line_height
+    if not (underlines or at_edge):
+        return none          # a stroke stopping inside the crop, on its own: a dot or a dash of the text's
+    feet = ink[r0:r1, max(0, start - int(line_height)):start].any(axis=0)
+    if not underlines and len(feet) and feet.mean() >= UNDERLINE:
+        return none          # ink under the last letters all along, but no rule: a glyph's own foot
+    length = len(stub) + (under if underlines else 0)
     # the stub's own rows: the band, and the row above it where the stub inks that (no row further up can hold
     # ink past `start`: such ink would lie outside the band and have moved `start` on)
     band = (r0 - 1, r1) if r0 > 0 and ink[r0 - 1, cols[0]:].any() else (r0, r1)
-    return band, range(int(cols[0]), int(cols[-1]) + 1)
+    return band, stub, length
+
+
+def _run_leftwards(row: np.ndarray) -> int:
+    """How many columns from the row's right end are inked without a break. Not even a pixel's break is
+    bridged: the feet of serifed letters set close stand one pixel apart."""
+    blank = np.flatnonzero(~row[::-1])
+    return int(blank[0]) if len(blank) else len(row)
 
 
 def paint_from(column: np.ndarray, band: tuple[int, int]) -> int | None:
@@ -108,15 +138,19 @@ def without_rule_stubs(spans: list[CharSpan], px_per_frame: float, ink: np.ndarr
         # took the letter's foot (`PARTIAL`'s L, `STRUCTURE`'s E stand on the rule that runs on past them)
         if unicodedata.category(spans[k].char)[0] in "LN":
             continue
-        band, stub = rule_stub(ink if at_end else ink[:, ::-1], pad_px, line_height)
+        band, stub, length = rule_stub(ink if at_end else ink[:, ::-1], pad_px, line_height)
         if band is None:
+            continue
+        # under the letters a rule's piece reads as a stroke (`_`, `-`); a stop read there is one standing on the
+        # rule (`120 mm.`, `400 F.P.M.` on FUNSD's rules), which the paint over the rule's band would take too
+        if length > len(stub) and unicodedata.category(spans[k].char) not in ("Pc", "Pd"):
             continue
         # the character's frames reach the stub (a frame's slack), or the recogniser read none of it and the line
         # is not read again (FUNSD's 25 forms: 45 lines read again, 0.4 s of the set's 15 s)
         cols = range(stub.start, stub.stop) if at_end else range(width - stub.stop, width - stub.start)
         if (spans[k].end + 1) * px_per_frame < cols.start if at_end else (spans[k].start - 1) * px_per_frame >= cols.stop:
             continue
-        need = RULE_HEIGHTS * line_height - len(stub)
+        need = RULE_HEIGHTS * line_height - length
         if need > 0:         # the rule must run on past the box (or lie in it already)
             if level is None:    # the crop's own split of ink from paper, for the page past it
                 level, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
