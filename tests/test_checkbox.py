@@ -115,6 +115,15 @@ def test_a_sure_letter_in_a_box_stays_as_read():
     assert with_checkboxes(spans, [Checkbox(10, 20, False, 1.0)], 5.0) == spans
 
 
+def test_a_letters_piece_that_passed_for_a_box_read_a_frame_beside_it_stays_as_read():
+    """CTC placed the s of `is` a frame past the box-like piece of its ink (a serif s on a book page; the right
+    half of 指 in a Chinese line is read a frame before it): the word stays whole. A box a space away from the
+    letter before it is a box."""
+    word = spans_of("is")                                  # s read at 10-20 px, centred at 15
+    assert with_checkboxes(word, [Checkbox(7, 13, True, 1.0)], 5.0) == word
+    assert text(with_checkboxes(spans_of("L "), [Checkbox(16, 26, False, 1.0)], 5.0)) == "L ☐"
+
+
 def test_spaces_the_recogniser_put_at_the_ends_go():
     assert text(trimmed(spans_of("  Total "))) == "Total"
     assert trimmed(spans_of("   ")) == []
