@@ -147,11 +147,21 @@ def test_a_word_space_dropped_in_a_proportional_face_is_put_back(text, read):
     assert "".join(s.char for s in add_missed_spaces(spans, 1.0, ink, 30, 1.2)) == text
 
 
+def test_a_short_lines_dropped_spaces_are_put_back_where_the_next_letter_moves_on():
+    """A narrow column's line shows 2 or 3 read spaces (`and $XDG_CONFIG_HOME tocreatea predictable`): enough,
+    where the letters either side of the blank stand well over the line's usual advance apart."""
+    from ocrwatchd.engine.segment import add_missed_spaces
+
+    for read in ("Compact2013 is out now", "Compact2013 isout now"):                  # 3, then 2 spaces read
+        spans, ink = proportional("Compact 2013 is out now", read)
+        assert "".join(s.char for s in add_missed_spaces(spans, 1.0, ink, 30, 1.2)) == "Compact 2013 is out now"
+
+
 def test_no_space_is_put_where_the_line_shows_too_few_word_spaces_or_too_small_ones():
     from ocrwatchd.engine.segment import add_missed_spaces
 
-    spans, ink = proportional("Compact 2013 is out now", "Compact2013 is out now")   # 3 spaces read: too few
-    assert "".join(s.char for s in add_missed_spaces(spans, 1.0, ink, 30, 1.2)) == "Compact2013 is out now"
+    spans, ink = proportional("Compact 2013 is out", "Compact2013is out")           # 1 space read: too few
+    assert "".join(s.char for s in add_missed_spaces(spans, 1.0, ink, 30, 1.2)) == "Compact2013is out"
     text = "FOR THE RESEARCH AS SPECIFIED IN SECTION ONE"                # small print: 7 px word spaces
     spans, ink = proportional(text, text.replace("N O", "NO"), word=7, letter=1)
     assert "".join(s.char for s in add_missed_spaces(spans, 1.0, ink, 10, 1.2)) == text.replace("N O", "NO")
@@ -171,3 +181,19 @@ def test_a_typewriters_narrow_glyph_leaves_a_wide_blank_but_no_space():
             ink[x + (cell - w) // 2:x + (cell - w) // 2 + w] = True
         spans.append(CharSpan(ch, x + cell // 2, x + cell // 2 + 1, 0.9))
     assert "".join(s.char for s in add_missed_spaces(spans, 1.0, ink, 30, 1.2)) == text
+
+
+def test_in_a_short_line_a_blank_inside_an_ordinary_advance_is_no_space():
+    """`DETURNARLE`, `(1PAIR)` on receipts: two narrow glyphs leave a blank as wide as the line's 2 read word
+    spaces, but their middles stand the line's usual advance apart — no space moved them."""
+    from ocrwatchd.engine.segment import CharSpan, add_missed_spaces
+
+    layout = [("A", 0, 10), ("B", 12, 22), (" ", 22, 34), ("C", 34, 44), ("D", 46, 56), (" ", 56, 68),
+              ("E", 68, 78), ("l", 80, 82), ("l", 92, 94), ("F", 96, 106), ("G", 108, 118)]
+    ink = np.zeros(130, bool)
+    spans = []
+    for ch, a, b in layout:
+        if ch != " ":
+            ink[10 + a:10 + b] = True
+        spans.append(CharSpan(ch, 10 + (a + b) // 2, 10 + (a + b) // 2 + 1, 0.9))
+    assert "".join(sp.char for sp in add_missed_spaces(spans, 1.0, ink, 30, 1.2)) == "AB CD EllFG"

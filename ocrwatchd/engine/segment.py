@@ -44,7 +44,13 @@ CJK_SPACE_ADVANCE = 0.2
 # spaces), a line of three (`1 7 JAN 2018`) and a quote after a wide glyph (`3½ "`: 0.71 of a space) took
 # spaces they do not have; asking the next letter to stand a half space further on as well refused only real
 # ones (`License. You`, `(a) is`, `~" for`).
-WORD_SPACES_SEEN = 4
+# A short line (a narrow column's, 5-6 words) shows fewer: with 2 or 3 read, the letters either side must also
+# stand ADVANCE times the line's usual advance apart (middle to middle) — a space moves the next letter on, while
+# a monospaced face's narrow glyph (`1 7 JAN`, `GST ID :`, `DETU RNARLE` on receipts) leaves its blank inside
+# an ordinary advance.
+WORD_SPACES_SEEN = 2
+WORD_SPACES_SURE = 4
+ADVANCE = 1.25
 MIN_WORD_BLANK = 8
 LIKE_A_SPACE = 0.8
 LETTER_BLANKS = 3.0
@@ -237,8 +243,13 @@ def _like_a_space(gaps: list[tuple[int, int, int, bool]], ink: np.ndarray) -> se
     letter = max(1.0, float(np.median([b - a for _, a, b in unspaced])))
     # a blank with ink at both ends: a blank cut by the window ends where CTC placed a letter late, past its ink
     # (a closing `.` read 2 frames after it: the blank after the line's last ink is no word space)
-    return {k for k, a, b in unspaced if b - a >= LIKE_A_SPACE * word and b - a >= LETTER_BLANKS * letter
-            and 0 < a and b < len(ink) and ink[a - 1] and ink[b]}
+    found = {k for k, a, b in unspaced if b - a >= LIKE_A_SPACE * word and b - a >= LETTER_BLANKS * letter
+             and 0 < a and b < len(ink) and ink[a - 1] and ink[b]}
+    if found and len(read) < WORD_SPACES_SURE:
+        advance = _advances(gaps, ink)
+        usual = float(np.median([advance[k] for k, _, _ in unspaced]))
+        found = {k for k in found if advance[k] >= ADVANCE * usual}
+    return found
 
 
 def _advances(gaps: list[tuple[int, int, int, bool]], ink: np.ndarray) -> dict[int, float]:
