@@ -127,10 +127,11 @@ def derive_int8(manifest, directory: Path | None = None, recalibrate: bool = Fal
         if entry.derive != "int8-qdq":
             continue
         try:
-            if recalibrate:
-                raise ModelError("recalibrating")
             manifest.verified_path(entry.name)
+            verified = True
         except ModelError:
+            verified = False
+        if recalibrate or not verified:
             todo.append(entry)
     calibrate = {e.name for e in todo if recalibrate or not ranges_path(e, directory).is_file()}
     det_tensors = rec_tensors = []

@@ -41,10 +41,10 @@ TUCK = 0.3          # a rule may begin this many line heights under the last let
 
 def rule_stub(ink: np.ndarray, pad_px: float, line_height: float) -> tuple[tuple[int, int] | None, range, int]:
     """The stub of a rule at a crop's right end: its rows [r0, r1), its columns and how long the rule is in the
-    crop; (None, range(0), 0) where there is none. The stub is the stroke reaching the crop's edge, in one thin
+    crop; (None, range(0), 0) where there is none. The stub is the stroke at the ink's right end, in one thin
     band of rows below the letters' middle, taken leftwards over every column whose ink lies in that band (blank
-    ones too). Where the rule runs on under the letters (a value typed on its line, the rule begun before it)
-    that run counts in its length."""
+    ones too); it reaches the crop's edge, or stops short of it where the rule runs on under the letters (a
+    value typed on its line), and then that run counts in its length."""
     none = (None, range(0), 0)
     inked_cols = np.flatnonzero(ink.any(axis=0))
     if len(inked_cols) == 0:

@@ -46,8 +46,8 @@ CJK_SPACE_ADVANCE = 0.2
 # ones (`License. You`, `(a) is`, `~" for`).
 # A short line (a narrow column's, 5-6 words) shows fewer: with 2 or 3 read, the letters either side must also
 # stand ADVANCE times the line's usual advance apart (middle to middle) — a space moves the next letter on, while
-# a monospaced face's narrow glyph (`1 7 JAN`, `GST ID :`, `DETU RNARLE` on receipts) leaves its blank inside
-# an ordinary advance.
+# a monospaced face's narrow glyph leaves its blank inside an ordinary advance (`DETU RNARLE`, `(1 PAIR )` on
+# receipts were refused so; `1 7 JAN`, in a proportional face's tabular digits, was not).
 WORD_SPACES_SEEN = 2
 WORD_SPACES_SURE = 4
 ADVANCE = 1.25
