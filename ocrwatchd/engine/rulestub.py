@@ -5,8 +5,8 @@ the rule touches the last letter's foot the detector sees one blob. Inside the c
 a rule (ink.without_rules wants RULE_HEIGHTS line heights unbroken) and the recogniser reads it as `.`, `_` or
 `-` (FUNSD: `Date.`, `Nicotine_`, `SOFT PACK:_`, `Length of Cigarettes_`). Outside the box the rule goes on.
 
-Found by the pixels: a stroke reaching the crop's end in one thin band of rows below the letters' middle, that
-does not run on under the letters (a value written on its rule), and that the page continues past the box as a
+Found by the pixels: a stroke reaching the crop's end in one thin band of rows below the letters' middle, whose
+band is not inked all along under the last letters (their feet), and that the page continues past the box as a
 rule (bridging a dotted leader's gaps, in rows of its own: a full stop standing on a rule reaches above them)
 until the whole stroke is a rule long. Told by the recogniser: the stub is painted over with the paper and the
 crop read again; only where the line then reads as before less its end character is that character dropped.
@@ -31,7 +31,7 @@ import numpy as np
 from .ink import RULE_HEIGHTS, runs
 from .segment import CharSpan
 
-UNDERLINE = 0.8     # a rule inked under this share of the line height before it runs under the text
+UNDERLINE = 0.8     # a band inked along this share of the line height under the last letters, with no rule: feet
 LOW = 0.3           # a stub lies below this fraction of the letters' height (an underscore, a dash, a dot)
 STROKE = 0.3        # a rule's band of rows, at most this many line heights thick (FUNSD's rules: 1-3 px of ~20)
 LEADER_GAP = 0.5    # gaps of a dotted or dashed leader, at most this many line heights (FUNSD's: 0.2-0.4) …
@@ -148,7 +148,9 @@ def without_rule_stubs(spans: list[CharSpan], px_per_frame: float, ink: np.ndarr
         # the character's frames reach the stub (a frame's slack), or the recogniser read none of it and the line
         # is not read again (FUNSD's 25 forms: 45 lines read again, 0.4 s of the set's 15 s)
         cols = range(stub.start, stub.stop) if at_end else range(width - stub.stop, width - stub.start)
-        if (spans[k].end + 1) * px_per_frame < cols.start if at_end else (spans[k].start - 1) * px_per_frame >= cols.stop:
+        reaches = ((spans[k].end + 1) * px_per_frame >= cols.start if at_end
+                   else (spans[k].start - 1) * px_per_frame < cols.stop)
+        if not reaches:
             continue
         need = RULE_HEIGHTS * line_height - length
         if need > 0:         # the rule must run on past the box (or lie in it already)
