@@ -4,7 +4,8 @@ import math
 import cv2
 import numpy as np
 
-from ocrwatchd.engine.orphans import LevelFrame, joined_with_neighbour, mark_box, orphan_candidates
+from ocrwatchd.engine.orphans import (CONTEXT, LevelFrame, already_read, joined_with_neighbour, mark_box,
+                                     orphan_candidates)
 from ocrwatchd.engine.segment import TEXT_MARGIN
 
 
@@ -54,6 +55,44 @@ def test_a_mark_is_read_together_with_its_nearest_line_on_the_row():
     assert joined_with_neighbour(boxes, (420, 210, 430, 240)) is None       # nothing on that row
     assert joined_with_neighbour(boxes, (2000, 75, 2010, 100)) is None      # too far along the row
     assert joined_with_neighbour(boxes, (420, 40, 430, 135)) is None        # taller than the row: not its mark
+
+
+def test_a_mark_beside_a_long_line_is_read_with_the_words_next_to_it_only():
+    """A colon after a 30-line-height label is read with the label's last words, cut at a word's start at least
+    CONTEXT line heights before the colon, not with the whole line (what it costs the recogniser); a line with no
+    word that far from the mark is read whole, and so is any line where its words are not given."""
+    h = 50
+    boxes = np.array([[30, 62, 30 + 30 * h, 112]], float)
+    starts = np.arange(30, 30 + 30 * h, 3 * h, dtype=float)                 # a word every 3 line heights …
+    words = lambda k: np.stack([starts, starts + 2.5 * h], axis=1)          # … 2.5 line heights long
+    mark = (30 * h + 60, 75, 30 * h + 70, 100)
+    near = joined_with_neighbour(boxes, mark, words=words)
+    begin = near.quad[0, 0]
+    assert begin in starts and mark[0] - begin >= CONTEXT * h > mark[0] - (begin + 3 * h)  # the nearest such
+    width = near.quad[1, 0] - begin
+    assert near.lo * width + begin < mark[0] and mark[2] < near.hi * width + begin     # the mark, in the new quad
+    assert joined_with_neighbour(boxes, mark).quad[0, 0] == 30                         # no words: the whole line
+    shifted = boxes + [200, 0, 200, 0]                                                 # on the left: cut at an end
+    near = joined_with_neighbour(shifted, (150, 75, 160, 100), words=lambda k: words(k) + 200)
+    end = near.quad[1, 0]
+    assert end in starts + 200 + 2.5 * h and end - shifted[0, 0] >= CONTEXT * h > end - 3 * h - shifted[0, 0]
+    short = np.array([[30, 62, 30 + 4 * h, 112]], float)                               # shorter than CONTEXT
+    assert joined_with_neighbour(short, (4 * h + 60, 75, 4 * h + 70, 100), words=words).quad[0, 0] == 30
+
+
+def test_a_lines_own_last_letter_read_in_a_marks_span_is_not_the_marks():
+    """The joint reading of a line and its glued mark can place the line's end letter in the mark's span (the
+    box of 'Th' left out the 'e', read 'The', the span holding 'he'): written as the mark, it doubled
+    (`Thhe`, `GSTTT`, `SUMMARYY` on SROIE's photographed copies). A double letter the line does not end
+    with is the mark's."""
+    assert already_read("operated Inclusion Th", "operatedInclusionT", "he", on_right=True) == 1
+    assert already_read("GST", "TotalGS", "TT", on_right=True) == 1
+    assert already_read("fre", "fre", "e", on_right=True) == 0                      # 'free': the second e
+    assert already_read("fre", "fr", "ee", on_right=True) == 1                      # the line's e in the span
+    assert already_read("SUBTOTAL", "SUBTOTAL", ":", on_right=True) == 0
+    assert already_read("ello world", "llo", "He", on_right=False) == 1             # on the left: mirrored
+    assert already_read("Exclusive", "Exclusive", "•", on_right=False) == 0
+    assert already_read("a", "a", "a", on_right=True) == 0                          # too little read to tell
 
 
 def test_the_pipeline_reads_a_receipts_lone_colon(engine, tmp_path):
@@ -172,3 +211,39 @@ def test_a_tilted_receipts_lone_colons_are_found_on_their_own_rows(engine, tmp_p
         for colon in colons:        # boxed to a colon: small, and where the column of colons stands
             x0, y0, x1, y1 = colon["box"]
             assert x1 - x0 < 45 and y1 - y0 < 50 and 400 < x0 < 480
+
+
+def test_the_marks_stage_writes_a_glued_letter_once_where_the_joint_reading_puts_the_lines_end_in_its_span():
+    """The stage's own bookkeeping, with a recogniser that places characters where we say: the line's box
+    left out the 'e' of 'Bathe'; read together, CTC put the line's 'h' a frame into the mark's span. The line
+    becomes 'Bathe', its box over the 'e', not 'Bathhe'."""
+    from types import SimpleNamespace
+
+    from ocrwatchd.engine.decode import DecodedImage
+    from ocrwatchd.engine.dbpost import Detection
+    from ocrwatchd.engine.recognize import LineReading
+    from ocrwatchd.pipeline.result import line_json
+    from ocrwatchd.pipeline.stages import PageContext, marks_stage, word_json
+
+    img = np.full((160, 600), 255, np.uint8)
+    cv2.putText(img, "Bath", (40, 100), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 3, cv2.LINE_AA)
+    th = np.flatnonzero((img < 128).any(axis=0))
+    cv2.putText(img, "e", (th[-1] + 8, 100), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 3, cv2.LINE_AA)
+    e = np.flatnonzero((img[:, th[-1] + 3:] < 128).any(axis=0)) + th[-1] + 3
+    quad = np.array([[th[0] - 2, 62], [th[-1] + 2, 62], [th[-1] + 2, 112], [th[0] - 2, 112]], float)
+    line = line_json(Detection(quad, 0.9)) | {"text": "Bath", "text_score": 0.99,
+                                              "words": [word_json(quad, "Bath", 0.99)]}
+
+    def read_lines(image, quads):
+        x0, x1 = quads[0][0, 0], quads[0][1, 0]
+        at = lambda x: (x - x0) / (x1 - x0)
+        chars = tuple((at(th[0] + 10 + 25 * k), c, 1.0) for k, c in enumerate("Bat")) + (
+            (at(e[0] - 3), "h", 1.0), (at((e[0] + e[-1]) / 2), "e", 1.0))
+        return [LineReading("Bathe", 1.0, chars=chars)]
+
+    engine = SimpleNamespace(recognizer=SimpleNamespace(read_lines=read_lines),
+                             settings=SimpleNamespace(min_mark_score=0.7))
+    ctx = PageContext(image=DecodedImage(img, None), timings={}, lines=[line])
+    marks_stage(ctx, engine)
+    assert [l["text"] for l in ctx.lines] == ["Bathe"]
+    assert ctx.lines[0]["box"][2] > e[-1]

@@ -16,7 +16,7 @@ from ..engine.decode import DecodedImage
 from ..engine.detector import DetectionOutput
 from ..engine.layout import justified_rows, levelled, page_slant, reading_order
 from ..engine.orientation import VERTICAL_CELLS, VERTICAL_SAMPLE, set_vertically, turn, turn_back
-from ..engine.orphans import LEVEL_SLANT, LevelFrame, joined_with_neighbour, mark_box, orphan_candidates
+from ..engine.orphans import LEVEL_SLANT, LevelFrame, already_read, joined_with_neighbour, mark_box, orphan_candidates
 from ..engine.recognize import crop_quad, doubted_line_is_text, quad_size, spread_words
 from ..engine.ink import one_glyph_repeated
 from ..engine.segment import Piece, mostly_words, sub_quad
@@ -168,8 +168,12 @@ def marks_stage(ctx: PageContext, engine: Engine) -> None:
         frame = LevelFrame.of(slant, pixels.shape[1], pixels.shape[0])
         level = frame.image(pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY))
         boxes = frame.boxes([l["polygon"] for l in ctx.lines])
+    def words(k: int) -> np.ndarray:      # line k's words' [x0, x1] along its row, where its row is searched
+        found = ctx.lines[k].get("words", [])
+        spans = frame.boxes([w["polygon"] for w in found]) if frame is not None else np.array([w["box"] for w in found])
+        return spans.reshape(-1, 4)[:, [0, 2]]
     jobs = [(ink, near) for ink in orphan_candidates(level, boxes)
-            if (near := joined_with_neighbour(boxes, ink)) is not None]
+            if (near := joined_with_neighbour(boxes, ink, words=words)) is not None]
     del level
     # nearest first, so two marks on one side of a line are taken in in their order
     jobs.sort(key=lambda job: job[1].gap)
@@ -177,6 +181,12 @@ def marks_stage(ctx: PageContext, engine: Engine) -> None:
     readings = engine.recognizer.read_lines(pixels, [on_page(near.quad) for _, near in jobs]) if jobs else []
     for (ink, near), reading in zip(jobs, readings):
         inside = [n for n, (t, c, _) in enumerate(reading.chars) if near.lo <= t <= near.hi and c != " "]
+        on_right = ink[0] >= boxes[near.index, 0]
+        if inside:      # the line's last letter, read within the mark's margin, is the line's
+            between = reading.chars[:inside[0]] if on_right else reading.chars[inside[-1] + 1:]
+            owned = already_read(ctx.lines[near.index]["text"], "".join(c for _, c, _ in between if c != " "),
+                                 "".join(reading.chars[n][1] for n in inside), on_right)
+            inside = inside[owned:] if on_right else inside[:len(inside) - owned]
         if not inside or min(reading.chars[n][2] for n in inside) < engine.settings.min_mark_score:
             continue
         text = "".join(reading.chars[n][1] for n in inside)
@@ -192,7 +202,6 @@ def marks_stage(ctx: PageContext, engine: Engine) -> None:
             line["words"] = [word_json(mark, text, score)]
             ctx.lines.append(line)
         else:
-            on_right = ink[0] >= boxes[near.index, 0]
             beside = inside[0] - 1 if on_right else inside[-1] + 1
             space = " " if 0 <= beside < len(reading.chars) and reading.chars[beside][1] == " " else ""
             line = ctx.lines[near.index]
