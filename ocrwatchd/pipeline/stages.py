@@ -153,10 +153,12 @@ def word_json(quad: np.ndarray, text: str, score: float) -> dict:
 def marks_stage(ctx: PageContext, engine: Engine) -> None:
     """Read the lone marks the detector skipped on the rows of the lines found (engine/orphans.py).
 
-    Each mark is read together with its nearest line on the row and kept only where the recogniser is sure of
-    it (min_mark_score). Where the field split parts it from that line it becomes a line of its own, boxed to its
-    ink (a colon column); where it does not, it is part of that line's text (`DISCOUNT :`, `: CS0001`), and the
-    line takes it in: its text and its box grow by the mark. The line's own reading is kept as it was.
+    Each mark is read together with its nearest line on the row (that line's words next to it: orphans.CONTEXT)
+    and kept only where the recogniser is sure of it (min_mark_score); letters of the joint reading that are the
+    line's own end are the line's (orphans.already_read). Where the field split parts it from that line it
+    becomes a line of its own, boxed to its ink (a colon column); where it does not, it is part of that line's
+    text (`DISCOUNT :`, `: CS0001`), and the line takes it in: its text and its box grow by the mark. The line's
+    own reading is kept as it was.
     """
     if not ctx.lines:
         return
