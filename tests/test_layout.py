@@ -196,6 +196,30 @@ def test_rows_of_a_table_or_a_receipt_are_not_joined():
     assert justified_rows([[100, 0, 300, 30], [100, 40, 180, 70], [230, 40, 300, 70], [100, 80, 300, 110]]) == []
 
 
+def test_a_paragraph_whose_lines_are_nearly_all_parted_is_joined_line_by_line():
+    """Chinese prose set justified, Latin words in it: the blanks around them take the stretch and four lines of
+    six come back in two or three boxes each, their blanks where their words fall (fresh mkzh page, seed 113).
+    Only two lines are whole, so no parted line has two whole lines beside it: the parted ones beside it count
+    too, as their blanks do not line up with its own."""
+    h = 30
+    whole = [[180, 0, 1465, h], [180, 250, 1465, 250 + h]]
+    parted = [[[180, 50, 834, 50 + h], [890, 50, 1029, 50 + h], [1087, 50, 1465, 50 + h]],
+              [[180, 100, 535, 100 + h], [595, 100, 873, 100 + h], [930, 100, 1465, 100 + h]],
+              [[180, 150, 288, 150 + h], [344, 150, 1465, 150 + h]],
+              [[180, 200, 973, 200 + h], [1033, 200, 1465, 200 + h]]]
+    boxes = whole + [b for line in parted for b in line]
+    assert justified_rows(boxes) == [[2, 3, 4], [5, 6, 7], [8, 9], [10, 11]]
+
+
+def test_rows_parted_at_the_same_columns_are_a_tables_not_prose():
+    """A table whose cells stand edge to edge (the Chinese tables: `NK-43898` `2020-02-14` `索引`, one box each,
+    touching) and rows parted at the same columns: their blanks line up, however wide."""
+    touching = [[x, y, x + 100, y + 30] for y in (0, 40, 80, 120) for x in (100, 200, 300, 400, 500, 600, 700, 800)]
+    assert justified_rows(touching) == []
+    spaced = [[x, y, x + 80 + 10 * (y // 40), y + 30] for y in (0, 40, 80, 120) for x in (100, 400, 700)]
+    assert justified_rows(spaced) == []
+
+
 def test_the_other_columns_line_on_the_row_stays_apart():
     """Two columns side by side: a parted line of the left one is joined, the right column's line beside it on the
     same row is not taken into it (the run stops where a flush line beside it ends)."""

@@ -40,6 +40,9 @@ SPREAD = 4.0        # the widest space a justified line is stretched to, in line
 # form's or a receipt's row whatever lines it is flush with (`☐ Permitive | ☐ Mandatory`, `Tax Code | %`).
 FLUSH_LINES = 2
 FLUSH_REACH = 3.5
+# Two rows' blanks closer than this (line heights) line up: a table's cells set edge to edge leave blanks of no
+# width at the same place row after row (the Chinese tables, seed 3: their rows were joined as prose without it).
+ALIGNED_GAP = 0.1
 INDENT = 3.0        # a paragraph's first line starts up to this many line heights in from the lines below it
 
 
@@ -285,22 +288,23 @@ def _same_row(a: np.ndarray, b: np.ndarray) -> bool:
 
 def justified_rows(boxes: np.ndarray) -> list[list[int]]:
     """Runs of boxes (N×4 [x0, y0, x1, y1]) on one row, left to right, that together are one line of a
-    justified paragraph: flush at both ends with FLUSH_LINES lines of the same height in one box each, on the rows
-    above and below (within FLUSH_REACH line heights), and as wide as a column of running text (PROSE).
+    justified paragraph: flush at both ends with FLUSH_LINES lines of the same height on the rows above and below
+    (within FLUSH_REACH line heights), and as wide as a column of running text (PROSE). Those lines are in one
+    box each, or parted themselves where none of their blanks lines up with one of the run's (within ALIGNED_GAP).
 
     Justifying stretches a short line's spaces to the column's width, and the detector or the field split then
     parts its words (a narrow column's line of a few long words); the paragraph's other lines, the column's
-    width in one box each, say what it is. A table's or a form's row has no such neighbour: the rows beside it
-    are parted as well, or end elsewhere."""
+    width in one box each, say what it is. In Chinese prose with Latin words in it, the blanks around them take
+    all the stretch, and most of a paragraph's lines can come back parted (fresh `mkzh.py` pages, seed 113: `如果
+    全局变量    $auto_path    存在的话`); they say it too, as their blanks fall wherever their words do. A
+    table's or a form's row has no such neighbour: the rows beside it are parted at the same columns (two
+    columns of prose at their gutter), or end elsewhere."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     heights, widths = boxes[:, 3] - boxes[:, 1], boxes[:, 2] - boxes[:, 0]
     mids = (boxes[:, 1] + boxes[:, 3]) / 2
     by_x = np.argsort(boxes[:, 0], kind="stable")
-    taken: set[int] = set()
-    runs = []
-    for i in by_x:
-        if i in taken:
-            continue
+
+    def row_from(i: int, skip: set[int]) -> list[int]:
         # the boxes continuing i's row, left to right, each within SPREAD of the one before (a word without
         # ascenders, `or` beside `the`, is boxed shorter), taken from those near its row (one array test); a
         # mark, no wider than the row is high, whatever its height (`GitRepositoryLink  resource  -`: the dash
@@ -311,19 +315,43 @@ def justified_rows(boxes: np.ndarray) -> list[list[int]]:
         row = [int(i)]
         for j in by_x[near[by_x]]:
             last = boxes[row[-1]]
-            if j not in taken and _same_row(last, boxes[j]) \
+            if j not in skip and _same_row(last, boxes[j]) \
                     and boxes[j, 0] - last[2] <= SPREAD * max(heights[row[-1]], heights[j]):
                 row.append(int(j))
+        return row
+
+    def blanks(row: list[int]) -> list[tuple[float, float]]:
+        return [(boxes[a, 2], boxes[b, 0]) for a, b in zip(row, row[1:])]
+
+    parted, inside = [], set()          # every row of two boxes or more, as a possible neighbour
+    for i in by_x:
+        if int(i) not in inside and len(row := row_from(int(i), set())) > 1:
+            inside.update(row[1:])
+            parted.append((row, boxes[row, 0].min(), boxes[row, 2].max(), heights[row].max(), mids[row].mean()))
+    taken: set[int] = set()
+    runs = []
+    for i in by_x:
+        if i in taken:
+            continue
+        row = row_from(int(i), taken)
         # the longest run from the row's start that a line beside it is flush with at both ends
         for end in range(len(row), 1, -1):
             part = row[:end]
-            x0, x1, h = boxes[part, 0].min(), boxes[part, 2].max(), heights[part].max()
-            step = np.abs(mids - mids[part].mean())
+            x0, x1, h, mid = boxes[part, 0].min(), boxes[part, 2].max(), heights[part].max(), mids[part].mean()
+            step = np.abs(mids - mid)
             # flush at the right; at the left too, or the run indented as a paragraph's first line is
             left = (np.abs(boxes[:, 0] - x0) <= ALIGNED * h) | ((boxes[:, 0] < x0) & (x0 - boxes[:, 0] <= INDENT * h))
             flush = ((np.abs(heights - h) <= 0.25 * h) & (step >= 0.8 * h) & (step <= FLUSH_REACH * h)
                      & left & (np.abs(boxes[:, 2] - x1) <= ALIGNED * h))
-            if flush.sum() >= FLUSH_LINES and x1 - x0 >= PROSE * h:
+            own = blanks(part)
+            tol = ALIGNED_GAP * h
+            flush_parted = sum(
+                1 for other, ox0, ox1, oh, omid in parted
+                if not set(other) & set(part) and abs(oh - h) <= 0.25 * h
+                and 0.8 * h <= abs(omid - mid) <= FLUSH_REACH * h and abs(ox1 - x1) <= ALIGNED * h
+                and (abs(ox0 - x0) <= ALIGNED * h or 0 < x0 - ox0 <= INDENT * h)
+                and not any(g0 - tol < o1 and o0 < g1 + tol for g0, g1 in own for o0, o1 in blanks(other)))
+            if flush.sum() + flush_parted >= FLUSH_LINES and x1 - x0 >= PROSE * h:
                 runs.append(part)
                 taken.update(part)
                 break
