@@ -181,6 +181,34 @@ def test_a_paragraphs_indented_first_line_ending_in_a_dash_is_one_run():
     assert justified_rows(above + deep + below) == []
 
 
+def test_a_line_parted_under_its_paragraphs_indented_first_line_is_one_run():
+    """A paragraph of three lines and a short last one (fresh mkbook page, seed 131: `represented   with   its
+    numeric   id ...` stretched to the column under `as the full resource name...`, above the short
+    `{parent_namespace}/...`): the whole line above it and the paragraph's indented first line above that are the
+    two flush lines. A line indented below it starts the next paragraph and makes the parted line a last line,
+    which justifying does not stretch: it is not joined."""
+    h = 40
+    first = [[310, 0, 2216, h]]                                       # indented 1.4 line heights
+    whole = [[254, 55, 2218, 55 + h]]
+    parted = [[254, 110, 434, 110 + h], [555, 110, 632, 110 + h], [751, 110, 797, 110 + h],
+              [917, 110, 1049, 110 + h], [1170, 110, 2224, 110 + h]]
+    last = [[258, 165, 1336, 165 + h]]
+    assert justified_rows(first + whole + parted + last) == [[2, 3, 4, 5, 6]]
+    assert justified_rows(whole + parted + last) == []               # one flush line is not enough
+    next_first = [[310, 165, 2216, 165 + h]]
+    assert justified_rows(whole + parted + next_first) == []
+
+
+def test_words_without_ascenders_stretched_apart_stay_in_their_line():
+    """Two words boxed short (`namespaced name`: no ascenders, 25 px on a 35-px line) stand 123 px apart, 4.9
+    times their own height but 3.5 times the line's: the spread is measured in the line's height (its tallest
+    box), and the line is one run to its end."""
+    whole = [[254, y, 2218, y + 35] for y in (0, 50)]
+    parted = [[254, 100, 434, 135], [555, 100, 1536, 135], [1655, 108, 1847, 133], [1970, 108, 2060, 133],
+              [2178, 100, 2218, 135]]
+    assert justified_rows(whole + parted) == [[2, 3, 4, 5, 6]]
+
+
 def test_rows_of_a_table_or_a_receipt_are_not_joined():
     # a table: every row parted at the same columns, none whole beside them
     table = [[x, y, x + 150, y + 30] for y in (0, 40, 80) for x in (100, 350, 600)]

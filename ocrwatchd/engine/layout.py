@@ -43,7 +43,6 @@ FLUSH_REACH = 3.5
 # Two rows' blanks closer than this (line heights) line up: a table's cells set edge to edge leave blanks of no
 # width at the same place row after row (the Chinese tables, seed 3: their rows were joined as prose without it).
 ALIGNED_GAP = 0.1
-INDENT = 3.0        # a paragraph's first line starts up to this many line heights in from the lines below it
 
 
 def reading_order(boxes: np.ndarray) -> list[int]:
@@ -286,6 +285,15 @@ def _same_row(a: np.ndarray, b: np.ndarray) -> bool:
     return b[0] >= a[2] - 0.25 * max(a[3] - a[1], b[3] - b[1]) and _level(a, b)
 
 
+def _flush_left(bx0, bmid, x0: float, mid: float, h: float):
+    """Lines starting at bx0 (their rows' middles at bmid) set flush at the left with a run starting at x0 (its
+    middle at mid, lines h tall): at the same x, or one of the two indented as a paragraph's first line is — the
+    run, or a line above it (fresh `mkbook.py` pages, seed 131: a line parted at its stretched spaces under its
+    paragraph's first line, with the paragraph's last line, short, under it)."""
+    return ((np.abs(bx0 - x0) <= ALIGNED * h) | ((bx0 < x0) & (x0 - bx0 <= INDENT * h))
+            | ((bx0 > x0) & (bx0 - x0 <= INDENT * h) & (bmid < mid)))
+
+
 def justified_rows(boxes: np.ndarray) -> list[list[int]]:
     """Runs of boxes (N×4 [x0, y0, x1, y1]) on one row, left to right, that together are one line of a
     justified paragraph: flush at both ends with FLUSH_LINES lines of the same height on the rows above and below
@@ -305,19 +313,21 @@ def justified_rows(boxes: np.ndarray) -> list[list[int]]:
     by_x = np.argsort(boxes[:, 0], kind="stable")
 
     def row_from(i: int, skip: set[int]) -> list[int]:
-        # the boxes continuing i's row, left to right, each within SPREAD of the one before (a word without
-        # ascenders, `or` beside `the`, is boxed shorter), taken from those near its row (one array test); a
-        # mark, no wider than the row is high, whatever its height (`GitRepositoryLink  resource  -`: the dash
-        # that ends the stretched line is boxed 6 px high beside 53 px words)
+        # the boxes continuing i's row, left to right, each within SPREAD of the one before in heights of the
+        # row's tallest box so far (a word without ascenders, `or` beside `the`, is boxed shorter: `namespaced
+        # name` stood 123 px apart on a 35-px line, both boxed 25 px tall), taken from those near its row (one
+        # array test); a mark, no wider than the row is high, whatever its height (`GitRepositoryLink  resource
+        # -`: the dash that ends the stretched line is boxed 6 px high beside 53 px words)
         mark = (widths <= heights[i]) & (heights < 0.5 * heights[i])
         near = ((np.abs(mids - mids[i]) < 2 * heights[i]) & ((heights >= 0.5 * heights[i]) | mark)
                 & (heights <= 2.0 * heights[i]) & (boxes[:, 0] > boxes[i, 0]))
-        row = [int(i)]
+        row, tallest = [int(i)], heights[i]
         for j in by_x[near[by_x]]:
             last = boxes[row[-1]]
             if j not in skip and _same_row(last, boxes[j]) \
-                    and boxes[j, 0] - last[2] <= SPREAD * max(heights[row[-1]], heights[j]):
+                    and boxes[j, 0] - last[2] <= SPREAD * max(tallest, heights[j]):
                 row.append(int(j))
+                tallest = max(tallest, heights[j])
         return row
 
     def blanks(row: list[int]) -> list[tuple[float, float]]:
@@ -339,17 +349,15 @@ def justified_rows(boxes: np.ndarray) -> list[list[int]]:
             part = row[:end]
             x0, x1, h, mid = boxes[part, 0].min(), boxes[part, 2].max(), heights[part].max(), mids[part].mean()
             step = np.abs(mids - mid)
-            # flush at the right; at the left too, or the run indented as a paragraph's first line is
-            left = (np.abs(boxes[:, 0] - x0) <= ALIGNED * h) | ((boxes[:, 0] < x0) & (x0 - boxes[:, 0] <= INDENT * h))
             flush = ((np.abs(heights - h) <= 0.25 * h) & (step >= 0.8 * h) & (step <= FLUSH_REACH * h)
-                     & left & (np.abs(boxes[:, 2] - x1) <= ALIGNED * h))
+                     & _flush_left(boxes[:, 0], mids, x0, mid, h) & (np.abs(boxes[:, 2] - x1) <= ALIGNED * h))
             own = blanks(part)
             tol = ALIGNED_GAP * h
             flush_parted = sum(
                 1 for other, ox0, ox1, oh, omid in parted
                 if not set(other) & set(part) and abs(oh - h) <= 0.25 * h
                 and 0.8 * h <= abs(omid - mid) <= FLUSH_REACH * h and abs(ox1 - x1) <= ALIGNED * h
-                and (abs(ox0 - x0) <= ALIGNED * h or 0 < x0 - ox0 <= INDENT * h)
+                and _flush_left(ox0, omid, x0, mid, h)
                 and not any(g0 - tol < o1 and o0 < g1 + tol for g0, g1 in own for o0, o1 in blanks(other)))
             if flush.sum() + flush_parted >= FLUSH_LINES and x1 - x0 >= PROSE * h:
                 runs.append(part)
