@@ -115,7 +115,7 @@ class _Reads:
         self.readings = readings
         self.spec = SimpleNamespace(pad=0.1)       # the crop's margin, as the real recogniser's spec has it
 
-    def read_lines(self, image, quads, timings=None, precise=False):
+    def read_lines(self, image, quads, timings=None, precise=False, vertical=False):
         return [LineReading(t, s) for t, s in self.readings[:len(quads)]]
 
 

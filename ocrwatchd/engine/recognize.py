@@ -20,7 +20,7 @@ from . import walls
 from .textbox import text_bounds
 from .ink import ink_columns, ink_in_middle, ink_mask, minority_ink, without_rules
 from .rulestub import without_rule_stubs
-from .segment import CharSpan, Piece, add_missed_spaces, split_fields, sub_quad, word_pieces
+from .segment import CharSpan, Piece, add_missed_spaces, halfwidth_marks, split_fields, sub_quad, word_pieces
 from .textclean import halfwidth_if_latin, has_cjk, latin_char_table, unsure_letters_in_numbers
 
 BLANK = ""
@@ -261,7 +261,8 @@ class TextRecognizer:
         return [(r.text, r.score) for r in self.read_lines(image, quads)]
 
     def read_lines(self, image: np.ndarray, quads: list[np.ndarray],
-                   timings: dict[str, float] | None = None, precise: bool = False) -> list[LineReading]:
+                   timings: dict[str, float] | None = None, precise: bool = False,
+                   vertical: bool = False) -> list[LineReading]:
         """A LineReading for each quad (in image pixels), in the order given.
 
         timings, where given, gets the seconds spent in the recogniser's session.run added under "inference" (as
@@ -269,7 +270,10 @@ class TextRecognizer:
 
         precise: read every line with the recheck session (the fp32 model behind an int8 one) where there is one,
         not only the doubted ones: for print the int8 model reads sure and wrong (CJK glyphs lying on their side,
-        orientation.set_vertically)."""
+        orientation.set_vertically).
+
+        vertical: the lines are columns of CJK set vertically, read turned: their marks are vertical forms, whose
+        cells along the column say nothing of their width (halfwidth_marks is not asked)."""
         spec = self.spec
         results: list[LineReading] = [LineReading("", 0.0)] * len(quads)
         # Crops are cut per batch, so at most parallel_runs batches of line images exist at a time.
@@ -277,8 +281,8 @@ class TextRecognizer:
         groups = batches_by_width(aspects, spec.max_batch, spec.max_batch_width / spec.height)
         spans: list = []
         session = self.recheck if precise and self.recheck is not None else self.session
-        done = in_parallel(lambda idx: self._read_batch(image, quads, idx, session), groups, self.parallel_runs,
-                           spans)
+        done = in_parallel(lambda idx: self._read_batch(image, quads, idx, session, vertical), groups,
+                           self.parallel_runs, spans)
         for idx, (readings, _) in zip(groups, done):
             for i, reading in zip(idx, readings):
                 results[i] = reading
@@ -289,7 +293,7 @@ class TextRecognizer:
         return results
 
     def _read_batch(self, image: np.ndarray, quads: list[np.ndarray], idx: list[int],
-                    session) -> tuple[list[LineReading], float]:
+                    session, vertical: bool = False) -> tuple[list[LineReading], float]:
         """The readings of quads[i] for i in idx, read as one batch by `session` (where it is the recogniser's
         own, its doubts then go to the recheck), and the seconds the sessions ran for them."""
         spec = self.spec
@@ -311,7 +315,7 @@ class TextRecognizer:
             for n, spans in zip(doubted, ctc_best_paths(again, spec.charset)):
                 paths[n] = spans
         frame_px = tensor.shape[3] / probs.shape[1]      # model px per output frame
-        readings = [self._reading(quads[i], crop, spans, frame_px * crop.shape[1] / width, flip, image)
+        readings = [self._reading(quads[i], crop, spans, frame_px * crop.shape[1] / width, flip, image, vertical)
                     for i, crop, flip, width, spans in zip(idx, crops, flipped, model_widths(crops, spec), paths)]
         return readings, t1 - t0
 
@@ -329,7 +333,7 @@ class TextRecognizer:
         return results
 
     def _reading(self, quad: np.ndarray, crop: np.ndarray, spans: list[CharSpan], px_per_frame: float,
-                 flipped: bool, image: np.ndarray) -> LineReading:
+                 flipped: bool, image: np.ndarray, vertical: bool = False) -> LineReading:
         spec = self.spec
         clean = (lambda t: halfwidth_if_latin(t, spec.ascii_quotes)) if spec.latin_halfwidth else (lambda t: t)
         score = path_score(spans)
@@ -366,6 +370,8 @@ class TextRecognizer:
         t0, t1, v0, v1 = text_bounds(spans, px_per_frame, mask, ink, pad_px, h, ruled, borders)
         if spec.space_gap > 0:
             spans = add_missed_spaces(spans, px_per_frame, ink, h, spec.space_gap, cjk)
+        if cjk and not vertical:
+            spans = halfwidth_marks(spans, px_per_frame, ink, h)
         text = clean("".join(s.char for s in spans))
         fields = None
         if spec.field_gap > 0 and len(spans) > 2:

@@ -34,6 +34,16 @@ CJK_BLANK = 0.5
 # mkzh.py --vertical seed 3), where a typed space moves the next character by its own width (+0.35 to +0.50 in
 # horizontal pages, seeds 3, 41, 51; +0.26 to +0.32 in justified two-column lines, whose blanks are all widened).
 CJK_SPACE_ADVANCE = 0.2
+# A full-width punctuation mark stands in a whole em: from the ink before it to the ink after it, at least 0.99 of
+# the line's usual advance between two CJK characters (545 marks between two characters on the Chinese pages,
+# slides and receipts, seeds 3, 131 and 157; `？` and `／` fill more of it than a comma, so it is the cell and not
+# the blanks beside the mark that is measured). The same mark typed in ASCII in the same faces and read full-width
+# stands in 0.62 of one at the median for a colon, and as wide as a full-width one where a space was typed after
+# it (commas, parentheses): those cannot be told and are left as read. Under HALFWIDTH_CELL ems the mark is
+# half-width; in a line too short to measure its advance (two CJK pairs at least), under HALFWIDTH_CELL_HEIGHTS
+# line heights (full-width colons on receipts in condensed faces: 0.67 and more; ASCII ones 0.32-0.6 and more).
+HALFWIDTH_CELL = 0.75
+HALFWIDTH_CELL_HEIGHTS = 0.6
 # The recogniser also drops word spaces in Latin lines set in a wide face (Century Schoolbook's `version8.0`,
 # `Compact2013`, `supportedout`: blanks of 14-15 px where the line's read spaces are 11-16 and its letters' at
 # most 5), which the pitch test misses: a proportional face's word blank is 0.7-1.0 of its pitch. In a line that
@@ -280,6 +290,45 @@ def _cjk_space(a: str, b: str) -> float | None:
 def fullwidth_punctuation(char: str) -> bool:
     """A punctuation mark set in a whole em (East Asian width F or W), as CJK type sets them."""
     return unicodedata.category(char).startswith("P") and unicodedata.east_asian_width(char) in ("F", "W")
+
+
+def halfwidth_marks(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray,
+                    line_height: float) -> list[CharSpan]:
+    """The path with each full-width punctuation mark that stands in too narrow a cell for one written as its
+    half-width twin (NFKC: `，` → `,`, `：` → `:`, `（` → `(`), in a CJK line set across.
+
+    In a CJK face the two forms of a colon or a comma are often the same glyph, and the recogniser writes the
+    full-width one (389 of 396 commas on the Chinese pages, slides and receipts of seeds 3 and 131, 107 of them
+    typed `,`); what tells them apart is the cell: CJK type sets a full-width mark in a whole em and an ASCII one
+    in its own narrow advance (HALFWIDTH_CELL). Only between two characters that are not punctuation: CJK
+    typesetting may set a mark beside another one, or at a line's end, in half an em (punctuation squeezing)."""
+    measured = _letter_gaps(spans, px_per_frame, ink, line_height)
+    if measured is None:
+        return spans
+    gaps = measured[0]
+    blank = {k: (a, b) for k, a, b, _ in gaps}           # keyed by the letter after the blank
+    letters = [k for k, s in enumerate(spans) if s.char != " "]
+    after, before = dict(zip(letters, letters[1:])), dict(zip(letters[1:], letters))
+    advance = _advances(gaps, ink)
+    cjk_advances = [advance[k] for k, _, _, spaced in gaps
+                    if not spaced and is_cjk(spans[before[k]].char) and is_cjk(spans[k].char)]
+    narrow = (HALFWIDTH_CELL * float(np.median(cjk_advances)) if len(cjk_advances) >= 2
+              else HALFWIDTH_CELL_HEIGHTS * line_height)
+    out = list(spans)
+    for k in letters:
+        mark, nxt, prev = spans[k].char, after.get(k), before.get(k)
+        twin = unicodedata.normalize("NFKC", mark)
+        if not fullwidth_punctuation(mark) or len(twin) != 1 or not twin.isascii() or nxt is None or prev is None:
+            continue
+        if _is_punctuation(spans[prev].char) or _is_punctuation(spans[nxt].char):
+            continue
+        if blank[nxt][1] - blank[k][0] < narrow:       # from the ink before the mark to the ink after it
+            out[k] = CharSpan(twin, spans[k].start, spans[k].end, spans[k].prob)
+    return out
+
+
+def _is_punctuation(char: str) -> bool:
+    return unicodedata.category(char).startswith("P")
 
 
 def word_pieces(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray, pad_px: float,

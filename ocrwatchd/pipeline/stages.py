@@ -74,7 +74,8 @@ def recognize_stage(ctx: PageContext, engine: Engine) -> None:
     dets: list[Detection] = ctx.detection.lines
     rec: dict[str, float] = {}
     ctx.vertical = _set_vertically(ctx, engine)
-    readings = engine.recognizer.read_lines(ctx.image.pixels, [d.quad for d in dets], rec, precise=ctx.vertical)
+    readings = engine.recognizer.read_lines(ctx.image.pixels, [d.quad for d in dets], rec, precise=ctx.vertical,
+                                            vertical=ctx.vertical)
     # the recogniser's session.run seconds inside "recognize" (pages add up), beside the detector's detect_inference
     spent = ctx.timings.get("recognize_inference", 0.0) + rec.get("inference", 0.0)
     ctx.timings["recognize_inference"] = round(spent, 4)
