@@ -2,7 +2,7 @@
 through the real models."""
 import numpy as np
 import pytest
-from conftest import DEJAVU, font
+from conftest import DEJAVU, WQY, font
 from handmade import HEIGHT, PAD, layout
 
 from ocrwatchd.engine.segment import CharSpan
@@ -115,6 +115,36 @@ def test_text_bounds_stop_at_a_cells_walls_and_ignore_a_rules_remnant_beside_the
     assert t1 * quad_w + pad == pytest.approx(digits[-1] + 1 + TEXT_MARGIN * HEIGHT, abs=1)
 
 
+def test_a_fields_box_fits_its_own_letters_rows():
+    """A table's row read as one line and split into fields: `名称` in a whole em, the line's full height, and a
+    number beside it whose digits are half of that. A field that much shorter than its line (FIELD_SHORTER) is set
+    in another size or script, and its rows are its own letters' (and a margin): the number's box is not the height
+    of the CJK word's. A field nearly as tall as its line keeps the line's rows."""
+    from ocrwatchd.engine.ink import ink_columns
+    from ocrwatchd.engine.segment import TEXT_MARGIN
+    from ocrwatchd.engine.textbox import field_rows, text_bounds
+
+    pad, tall, short = PAD, (PAD + 2, PAD + 22), (PAD + 9, PAD + 19)    # rows of the word's ink, the number's
+    mask = np.zeros((2 * PAD + 24, 2 * pad + 200), bool)
+    spans = []
+    for k, (x, rows) in enumerate([(0, tall), (24, tall), (120, short), (132, short), (144, short)]):
+        mask[rows[0]:rows[1], pad + x:pad + x + 18 if k < 2 else pad + x + 8] = True
+        spans.append(CharSpan("名称123"[k], (pad + x + 5) // 5, (pad + x + 5) // 5 + 1, 0.9))
+    ink = ink_columns(mask, pad)
+    t0, t1, v0, v1 = text_bounds(spans, 5.0, mask, ink, pad, 24)
+    quad_h = mask.shape[0] - 2 * pad
+    number = field_rows(0.55, 1.0, v0, v1, spans, 5.0, mask, ink, pad, 24)
+    word = field_rows(0.0, 0.3, v0, v1, spans, 5.0, mask, ink, pad, 24)
+    margin = TEXT_MARGIN * (short[1] - short[0])
+    assert number[0] * quad_h + pad == pytest.approx(short[0] - margin, abs=1)
+    assert number[1] * quad_h + pad == pytest.approx(short[1] + margin, abs=1)
+    assert word == pytest.approx((v0, v1))                              # the line's rows are the word's
+    assert field_rows(0.9, 1.0, v0, v1, spans, 5.0, mask, ink, pad, 24) == (v0, v1)   # no letter: the line's
+    mask[PAD + 3:PAD + 9, pad + 120:pad + 200] = mask[PAD + 9, pad + 120:pad + 200]   # digits 0.8 of the line
+    nearly = field_rows(0.55, 1.0, v0, v1, spans, 5.0, mask, ink_columns(mask, pad), pad, 24)
+    assert nearly == (v0, v1)
+
+
 def test_text_bounds_keep_a_box_that_already_fits():
     from ocrwatchd.engine.ink import ink_columns
     from ocrwatchd.engine.textbox import text_bounds
@@ -223,3 +253,26 @@ def test_ink_beyond_a_cells_rule_is_not_its_text_however_close_the_rule(engine):
     assert reading.text == "2023-07-12"
     top, bottom = fitted_rows(reading, quad)
     assert y0 - 3 <= top <= y0 and y1 <= bottom <= y1 + 3            # the digits' rows and a margin only
+
+
+def test_a_number_beside_a_cjk_word_on_one_line_is_boxed_to_its_own_height(engine):
+    """`名称合计` in a 22-px Hei and `298.38` in 13-px digits, one detected line split into two fields at the gap: the
+    number's box is its digits' rows and a margin, not the CJK word's whole em (a Chinese table's row read as one
+    line: `298.38` boxed 23 px for 11 px of digits, matched to no ground truth)."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (300, 80), 255)
+    d = ImageDraw.Draw(img)
+    d.text((20, 28), "名称合计", font=font(WQY, 22), fill=0)
+    word = d.textbbox((20, 28), "名称合计", font=font(WQY, 22))
+    d.text((word[2] + 40, 35), "298.38", font=font(DEJAVU / "DejaVuSans.ttf", 13), fill=0)
+    x0, y0, x1, y1 = d.textbbox((word[2] + 40, 35), "298.38", font=font(DEJAVU / "DejaVuSans.ttf", 13))
+    quad = np.array([[word[0] - 4, word[1] - 4], [x1 + 4, word[1] - 4], [x1 + 4, word[3] + 4],
+                     [word[0] - 4, word[3] + 4]], np.float64)
+    reading = engine.recognizer.read_lines(np.asarray(img), [quad])[0]
+    assert [f.text for f in reading.fields] == ["名称合计", "298.38"]
+    height = quad[2, 1] - quad[0, 1]
+    number = [quad[0, 1] + v * height for v in reading.fields[1].rows]
+    assert y0 - 3 <= number[0] <= y0 and y1 <= number[1] <= y1 + 3     # the digits' rows and a margin
+    cjk = [quad[0, 1] + v * height for v in reading.fields[0].rows]
+    assert cjk[0] <= word[1] + 1 and cjk[1] >= word[3] - 1

@@ -17,7 +17,7 @@ from .checkbox import find_checkboxes, trimmed, with_checkboxes
 from .preprocess import Profile
 from .session import covered_seconds, in_parallel
 from . import walls
-from .textbox import text_bounds
+from .textbox import field_rows, text_bounds
 from .ink import ink_columns, ink_in_middle, ink_mask, minority_ink, without_rules
 from .rulestub import without_rule_stubs
 from .segment import CharSpan, Piece, add_missed_spaces, halfwidth_marks, split_fields, sub_quad, word_pieces
@@ -378,8 +378,10 @@ class TextRecognizer:
             fields = split_fields(spans, px_per_frame, ink, pad_px, h, spec.field_gap, borders)
         if fields:
             last = len(fields) - 1
-            fields = [Piece(max(f.t0, t0) if k == 0 else f.t0, min(f.t1, t1) if k == last else f.t1,
-                            clean(f.text), f.score) for k, f in enumerate(fields)]
+            fields = [Piece(a, b, clean(f.text), f.score,
+                            field_rows(a, b, v0, v1, spans, px_per_frame, mask, ink, pad_px, h, ruled, borders))
+                      for k, f in enumerate(fields)
+                      for a, b in [(max(f.t0, t0) if k == 0 else f.t0, min(f.t1, t1) if k == last else f.t1)]]
         quad_px = crop.shape[1] - 2 * pad_px
         # each character as the line's text was cleaned
         table = latin_char_table(spec.ascii_quotes) if spec.latin_halfwidth and not has_cjk(text) else {}
@@ -391,7 +393,8 @@ class TextRecognizer:
                  if len(found) == len(tokens) else spread_words(text, t0, t1, score))
         if flipped:   # a crop read turned by 180° runs against the quad's directions
             t0, t1, v0, v1 = 1 - t1, 1 - t0, 1 - v1, 1 - v0
-            fields = [Piece(1 - f.t1, 1 - f.t0, f.text, f.score) for f in fields] if fields else None
+            fields = [Piece(1 - f.t1, 1 - f.t0, f.text, f.score, f.rows and (1 - f.rows[1], 1 - f.rows[0]))
+                      for f in fields] if fields else None
             chars = tuple((1 - t, c, p) for t, c, p in chars)
             words = tuple(Piece(1 - p.t1, 1 - p.t0, p.text, p.score) for p in words)
         return LineReading(text, score, fields, (t0, t1, v0, v1), chars, words)

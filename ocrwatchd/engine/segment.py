@@ -92,12 +92,14 @@ class CharSpan:
 
 @dataclass(frozen=True)
 class Piece:
-    """A field of a line: [t0, t1] as fractions of the line's quad width (reading direction), its text and score."""
+    """A field of a line: [t0, t1] as fractions of the line's quad width (reading direction), its text and score,
+    and where measured the rows [v0, v1] of the quad's height its own letters span (textbox.field_rows)."""
 
     t0: float
     t1: float
     text: str
     score: float
+    rows: tuple[float, float] | None = None
 
 
 def _letter_gaps(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray,

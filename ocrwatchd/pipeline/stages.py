@@ -86,7 +86,8 @@ def recognize_stage(ctx: PageContext, engine: Engine) -> None:
         t0, t1, v0, v1 = reading.bounds
         pieces = reading.fields or [Piece(t0, t1, reading.text, reading.score)]
         for piece in pieces:
-            quad = sub_quad(det.quad, piece.t0, piece.t1, v0, v1)
+            r0, r1 = piece.rows or (v0, v1)
+            quad = sub_quad(det.quad, piece.t0, piece.t1, r0, r1)
             doubted = piece.score < settings.min_text_score
             if not piece.text.strip() or doubted and (piece.score < settings.min_line_score
                                                       or not _doubted_text(piece.text, quad, width, height)):
@@ -96,10 +97,10 @@ def recognize_stage(ctx: PageContext, engine: Engine) -> None:
                     crop_quad(ctx.image.pixels, quad, engine.recognizer.spec.pad)):
                 dropped += 1              # a rule of one glyph printed over and over, whatever it was read as
                 continue
-            fitted = (piece.t0, piece.t1, v0, v1) != (0.0, 1.0, 0.0, 1.0)
+            fitted = (piece.t0, piece.t1, r0, r1) != (0.0, 1.0, 0.0, 1.0)
             part = line_json(Detection(quad, det.score) if fitted else det)
             part["text"], part["text_score"] = piece.text, round(piece.score, 4)
-            part["words"] = _words(det.quad, reading.words, piece, v0, v1)
+            part["words"] = _words(det.quad, reading.words, piece, r0, r1)
             kept.append(part)
     ctx.dropped_lines = dropped
     ctx.lines = kept
