@@ -225,8 +225,7 @@ def add_missed_spaces(spans: list[CharSpan], px_per_frame: float, ink: np.ndarra
     # Latin line, most lines read, has none to measure
     usual = float(np.median([b - a for k, a, b, _ in gaps if k in both_cjk] or [0])) if cjk else 0.0
     advance = _advances(gaps, ink) if cjk else {}
-    usual_advance = float(np.median([advance[k] for k, _, _, spaced in gaps if k in both_cjk and not spaced]
-                                    or [0])) if cjk else 0.0
+    usual_advance = float(np.median(_cjk_advances(spans, gaps, advance) or [0])) if cjk else 0.0
     like_a_space = _like_a_space(gaps, ink) if not cjk else set()
     missed = like_a_space | {k for k, a, b, spaced in gaps if not spaced and (
         b - a >= min_blank * pitch
@@ -274,6 +273,16 @@ def _advances(gaps: list[tuple[int, int, int, bool]], ink: np.ndarray) -> dict[i
     return {k: middles[n + 1] - middles[n] for n, (k, _, _, _) in enumerate(gaps)}
 
 
+def _cjk_advances(spans: list[CharSpan], gaps: list[tuple[int, int, int, bool]],
+                  advance: dict[int, float]) -> list[float]:
+    """The advances (_advances) between two CJK characters with no space read between them: the line's em, where
+    letter-spacing or justifying has not widened it."""
+    letters = [k for k, s in enumerate(spans) if s.char != " "]
+    before = dict(zip(letters[1:], letters))
+    return [advance[k] for k, _, _, spaced in gaps
+            if not spaced and is_cjk(spans[before[k]].char) and is_cjk(spans[k].char)]
+
+
 def is_cjk(char: str) -> bool:
     """Kana, CJK ideographs (and the symbols between), Hangul syllables, compatibility ideographs."""
     return "\u3040" <= char <= "\u9fff" or "\uac00" <= char <= "\ud7af" or "\uf900" <= char <= "\ufaff"
@@ -291,7 +300,7 @@ def _cjk_space(a: str, b: str) -> float | None:
 
 def fullwidth_punctuation(char: str) -> bool:
     """A punctuation mark set in a whole em (East Asian width F or W), as CJK type sets them."""
-    return unicodedata.category(char).startswith("P") and unicodedata.east_asian_width(char) in ("F", "W")
+    return _is_punctuation(char) and unicodedata.east_asian_width(char) in ("F", "W")
 
 
 def halfwidth_marks(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray,
@@ -311,9 +320,7 @@ def halfwidth_marks(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray,
     blank = {k: (a, b) for k, a, b, _ in gaps}           # keyed by the letter after the blank
     letters = [k for k, s in enumerate(spans) if s.char != " "]
     after, before = dict(zip(letters, letters[1:])), dict(zip(letters[1:], letters))
-    advance = _advances(gaps, ink)
-    cjk_advances = [advance[k] for k, _, _, spaced in gaps
-                    if not spaced and is_cjk(spans[before[k]].char) and is_cjk(spans[k].char)]
+    cjk_advances = _cjk_advances(spans, gaps, _advances(gaps, ink))
     narrow = (HALFWIDTH_CELL * float(np.median(cjk_advances)) if len(cjk_advances) >= 2
               else HALFWIDTH_CELL_HEIGHTS * line_height)
     out = list(spans)
