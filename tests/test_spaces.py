@@ -197,3 +197,70 @@ def test_in_a_short_line_a_blank_inside_an_ordinary_advance_is_no_space():
             ink[10 + a:10 + b] = True
         spans.append(CharSpan(ch, 10 + (a + b) // 2, 10 + (a + b) // 2 + 1, 0.9))
     assert "".join(sp.char for sp in add_missed_spaces(spans, 1.0, ink, 30, 1.2)) == "AB CD EllFG"
+
+
+def _cells(cells: list[tuple[str, int, int]]):
+    """A line cell by cell at 1 px per frame: (character, px of ink, px of blank after it); a character read is
+    one frame at its ink's middle, a space is only blank. Returns the path with the spaces dropped, and the ink."""
+    from ocrwatchd.engine.segment import CharSpan
+
+    x, spans, ink_at = 10, [], []
+    for ch, width, blank in cells:
+        ink_at.append((x, x + width))
+        spans.append(CharSpan(ch, x + width // 2, x + width // 2 + 1, 0.9))
+        x += width + blank
+    ink = np.zeros(x + 10, bool)
+    for a, b in ink_at:
+        ink[a:b] = True
+    return spans, ink
+
+
+def _narrow_latin_line(words: list[str]) -> list[tuple[str, int, int]]:
+    """Words in a CJK line set as a face with narrow Latin does it (WenQuanYi Micro Hei): CJK characters 30 px of
+    ink and 2 px between, Latin letters 12 px and 2 px between; a typed space leaves 9 px of blank beside a CJK
+    character, 11 px between two Latin words (mkzh.py seed 233: 0.26-0.31 and 0.32-0.39 line heights)."""
+    from ocrwatchd.engine.segment import is_cjk
+
+    out = []
+    for w, word in enumerate(words):
+        for k, ch in enumerate(word):
+            last = k == len(word) - 1
+            latin_next = w < len(words) - 1 and not is_cjk(ch) and not is_cjk(words[w + 1][0])
+            gap = (11 if latin_next else 9) if last and w < len(words) - 1 else 2
+            if not last and is_cjk(ch) != is_cjk(word[k + 1]):
+                gap = 2                        # unspaced: the two glyphs' side bearings
+            out.append((ch, 30 if is_cjk(ch) else 12, gap))
+    return out
+
+
+def test_word_spaces_of_latin_words_in_a_cjk_line_in_a_narrow_face_are_put_back():
+    """mkzh.py seed 233: `带着 WITH HOLD 创建的游标` read `带着WITHHOLD创建的游标`. A typed space leaves 9 px of
+    blank on a 33-px line beside a CJK character (0.27 line heights) and 11 px between two Latin words (0.33; the
+    words' letters 2 px), while the line's pitch (a CJK em) asks a word gap of 0.9 line heights."""
+    from ocrwatchd.engine.segment import add_missed_spaces
+
+    spans, ink = _cells(_narrow_latin_line(["带着", "WITH", "HOLD", "创建的游标"]))
+    assert "".join(s.char for s in add_missed_spaces(spans, 1.0, ink, 33, 1.2, cjk=True)) == "带着 WITH HOLD 创建的游标"
+    # set without spaces: left alone
+    spans, ink = _cells(_narrow_latin_line(["带着WITHHOLD创建的游标"]))
+    assert "".join(s.char for s in add_missed_spaces(spans, 1.0, ink, 33, 1.2, cjk=True)) == "带着WITHHOLD创建的游标"
+
+
+def test_narrow_letters_or_figures_in_cells_of_a_cjk_line_keep_their_blanks_without_a_space():
+    """`ll` in a CJK face's Latin stands 0.23 line heights apart with no space (AR PL UKai, mkzh.py seed 233), a
+    monospaced face's `jr` up to 0.29 (WenQuanYi Micro Hei Mono); tabular figures put a narrow `1` in a wide cell
+    (`11` 0.28 on Chinese receipts): none of them is a word space."""
+    from ocrwatchd.engine.segment import add_missed_spaces
+
+    def read(cells):
+        spans, ink = _cells(cells)
+        return "".join(s.char for s in add_missed_spaces(spans, 1.0, ink, 33, 1.2, cjk=True))
+
+    cjk = [("使", 30, 2), ("用", 30, 2)]
+    assert read(cjk + [("n", 12, 2), ("u", 12, 2), ("l", 4, 8), ("l", 4, 2), ("值", 30, 2), ("时", 30, 2)]) \
+        == "使用null值时"                                                # 'll' 8 px: 0.24
+    assert read(cjk + [("j", 8, 9), ("r", 12, 2), ("值", 30, 2)]) == "使用jr值"      # 9 px: 0.27
+    assert read(cjk + [("1", 6, 10), ("1", 6, 2), ("元", 30, 2)]) == "使用11元"      # 10 px: 0.30, two figures
+    # the same blank between two words of a Latin line read with one CJK character in it: that line's own tests
+    line = [("O", 12, 2), ("K", 12, 11), ("S", 12, 2), ("T", 12, 2), ("中", 30, 2)]
+    assert read(line) == "OKST中"

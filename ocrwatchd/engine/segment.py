@@ -19,11 +19,23 @@ from .ink import blank_runs, longest_blanks, reach_ink
 MIN_GAP_HEIGHTS = 0.5   # whatever the pitch, a field gap is at least this many line heights
 FULLWIDTH_BLANK = 0.85  # a space beside full-width punctuation is a blank this many line heights wide (see
                         # add_missed_spaces: the mark's own blank is 0.54-0.73, with a typed space 0.94-1.16)
-# Between a CJK character and a Latin letter or digit, a typed space leaves 0.43-0.55 line heights of blank (the
-# quartiles; 5 % under 0.31) and none 0.10-0.11 (99 % under 0.27; Chinese pages, mkzh.py seeds 3, 9, 21, two
-# columns seed 3); a line whose characters are all set apart (letter-spaced, justified) is told by the median
-# blank between its CJK characters, which a space is at least twice.
-CJK_LATIN_BLANK = 0.3
+# Between a CJK character and a Latin letter or digit, a typed space leaves 0.31-0.55 line heights of blank (the
+# quartiles) and none 0.07-0.14 (1151 pairs of the Chinese pages, slides, receipts and tables, seeds 3, 131, 157,
+# 233, and seed 233's pages photographed; their ground truth aligned letter by letter). A face whose Latin is
+# narrow (WenQuanYi Micro Hei, mkzh.py seed 233) leaves 0.25-0.31 for a typed space (`OLL 可能`, `带着 WITH`);
+# unspaced pairs stand under 0.25 but where every blank of the line is wide (letter-spaced, justified: their
+# median blank between CJK characters 0.15-0.24), which is told by that median, a space being at least twice it.
+# From 0.3 to 0.25: 793 -> 871 of the 898 typed spaces, none of the 432 unspaced pairs. Rendered from the fonts
+# (each pair set alone, a line height 1.1 of the size), unspaced pairs stand up to 0.24 in AR PL UKai and
+# WenQuanYi Zen Hei Mono, typed spaces 0.26 and more in every CJK face.
+CJK_LATIN_BLANK = 0.25
+# Between two Latin letters of a CJK line the line's pitch (a CJK em) is too coarse to find a word space by: the
+# recogniser drops it (`NO SCROLL` read `NOSCROLL`: 0.32 line heights of blank, letters of the word 0.03-0.12).
+# Unspaced pairs stand under 0.24 in the pages read (3495 pairs, 'll' the widest) and under 0.18 in every
+# proportional face rendered, up to 0.29 in WenQuanYi Micro Hei Mono and 0.36 in DejaVu Sans Mono (`jr`), whose
+# letters stand in cells; typed spaces 0.25 and more (and 0.45 in every monospaced face). Two digits are left to
+# the pitch: tabular figures set a narrow `1` in a wide cell (`11` 0.28 on Chinese receipts).
+LATIN_IN_CJK_BLANK = 0.3
 # Between two CJK characters, each set in a whole em, the blank is the two glyphs' side bearings: 0.12 at the
 # median, 0.31 at the 99th percentile and up to 0.46 beside narrow glyphs (`目录`, `自己`); a typed space 0.47 /
 # 0.51 / 0.54 (5th pct / quartile / median; the same pages, 829 spaces).
@@ -209,7 +221,8 @@ def add_missed_spaces(spans: list[CharSpan], px_per_frame: float, ink: np.ndarra
     In a CJK line the recogniser, trained on text that has none, drops the spaces typed around a Latin word
     (`使用 Tcl 事件循环` read `使用Tcl事件循环`), where the line's pitch, a whole em, is too coarse to measure them:
     there a blank of CJK_LATIN_BLANK line heights and twice the line's usual blank between CJK characters
-    between a CJK character and a Latin letter or digit is a space, and so is a blank of CJK_BLANK between two CJK
+    between a CJK character and a Latin letter or digit is a space, as is one of LATIN_IN_CJK_BLANK (and twice
+    the usual) between two Latin letters of the line (`NO SCROLL`), and so is a blank of CJK_BLANK between two CJK
     characters whose middles stand CJK_SPACE_ADVANCE further apart than the line's usual two: a narrow glyph
     leaves a wide blank in its em, a space moves its neighbour (and in a letter-spaced or justified line every
     blank is wide, every advance as usual).
@@ -231,7 +244,7 @@ def add_missed_spaces(spans: list[CharSpan], px_per_frame: float, ink: np.ndarra
         b - a >= min_blank * pitch
         and (not cjk or b - a >= FULLWIDTH_BLANK * line_height
              or not (fullwidth_punctuation(spans[before[k]].char) or fullwidth_punctuation(spans[k].char)))
-        or cjk and (blank := _cjk_space(spans[before[k]].char, spans[k].char)) is not None
+        or cjk and (blank := _cjk_space(spans[before[k]].char, spans[k].char, bool(both_cjk))) is not None
         and b - a >= blank * line_height
         and (advance[k] >= usual_advance + CJK_SPACE_ADVANCE * line_height if k in both_cjk
              else b - a >= 2 * usual))}
@@ -288,13 +301,17 @@ def is_cjk(char: str) -> bool:
     return "\u3040" <= char <= "\u9fff" or "\uac00" <= char <= "\ud7af" or "\uf900" <= char <= "\ufaff"
 
 
-def _cjk_space(a: str, b: str) -> float | None:
+def _cjk_space(a: str, b: str, measured: bool = True) -> float | None:
     """The blank, in line heights, from which two neighbouring characters of a CJK line stand a space apart: two
-    CJK characters CJK_BLANK, a CJK character and a Latin letter or digit CJK_LATIN_BLANK; None for other pairs."""
+    CJK characters CJK_BLANK, a CJK character and a Latin letter or digit CJK_LATIN_BLANK, two Latin letters
+    LATIN_IN_CJK_BLANK where the line has two CJK characters side by side (measured: its usual blank is known;
+    a Latin line with one CJK character read in it keeps its own word spaces' tests); None for other pairs."""
     if is_cjk(a) and is_cjk(b):
         return CJK_BLANK
     if (is_cjk(a) and b.isascii() and b.isalnum()) or (a.isascii() and a.isalnum() and is_cjk(b)):
         return CJK_LATIN_BLANK
+    if measured and a.isascii() and a.isalpha() and b.isascii() and b.isalpha():
+        return LATIN_IN_CJK_BLANK
     return None
 
 
