@@ -1,4 +1,6 @@
 """Tiling + merging end to end on exact geometry (ThresholdSession), and on the real model."""
+import math
+
 import numpy as np
 import pytest
 from conftest import ThresholdSession, text_image
@@ -244,3 +246,25 @@ def test_max_scale_caps_the_overview_too():
     tiling = TilingParams(tile_size=1024, overlap=160, min_side=0, target_text_height=32.0, max_scale=0.5)
     out = TextDetector(ThresholdSession(), SPEC, tiling).detect(img)
     assert out.scale == 0.5 and len(out.lines) == len(range(100, 2900, 240))
+
+
+def box4(x0, y0, x1, y1):
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], float)
+
+
+def test_a_part_of_a_line_seen_across_its_tiles_cut_is_dropped_however_far_from_the_cut_it_stops():
+    """A slide's line, 49 px tall, crosses the top cut of the tile below (y = 440); that tile found the bottom
+    11 px of five of its characters, 4 px under its cut (so not marked cut), and they were read `广法口贝`. The
+    tile above saw the line whole: what the tile below found inside it is a part of it."""
+    line = Candidate(box4(138, 410, 760, 459), 0.845, tile=0, cut_vertical=False, cut_horizontal=False,
+                     rows=(-math.inf, 640))
+    part = Candidate(box4(505, 444, 711, 455), 0.522, tile=3, cut_vertical=False, cut_horizontal=False,
+                     rows=(440, math.inf))
+    (m,) = merge_candidates([line, part])
+    assert m.quad[:, 1].min() == pytest.approx(410) and m.quad[:, 1].max() == pytest.approx(459)
+    # a small line the tile below saw whole, the larger box from the other tile not crossing its cut: kept
+    inside = Candidate(box4(138, 500, 760, 549), 0.845, tile=0, cut_vertical=False, cut_horizontal=False,
+                       rows=(-math.inf, 640))
+    small = Candidate(box4(505, 520, 711, 531), 0.8, tile=3, cut_vertical=False, cut_horizontal=False,
+                      rows=(440, math.inf))
+    assert len(merge_candidates([inside, small])) == 2

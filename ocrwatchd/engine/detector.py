@@ -6,6 +6,8 @@ exist at a time; boxes, not maps, are what survive a batch.
 """
 from __future__ import annotations
 
+import math
+
 import time
 from dataclasses import dataclass, field
 
@@ -219,7 +221,8 @@ class TextDetector:
                 tile.cut_right and q[:, 0].max() >= tile.width - EDGE_MARGIN)
             offset = np.array([tile.x0, tile.y0], dtype=np.float64)
             poly = det.polygon + offset if det.polygon is not None else None
-            out.append(Candidate(q + offset, det.score, tile.index, bool(cut_v), bool(cut_h), poly))
+            rows = (tile.y0 if tile.cut_top else -math.inf, tile.y1 if tile.cut_bottom else math.inf)
+            out.append(Candidate(q + offset, det.score, tile.index, bool(cut_v), bool(cut_h), poly, rows))
         return out
 
 

@@ -6,7 +6,9 @@ What the overlap guarantees (overlap > tallest line): every line is seen *at ful
    height (dropped when a larger detection from another tile covers most of it), or the last letters of a line
    that ends just past a vertical seam (dropped when one covers nearly all of it: a longer piece of a line that
    only partly overlaps carries the line's extent and is joined instead). If nothing covers it (a line taller than the overlap) it is
-   kept and joined with its other fragments below.
+   kept and joined with its other fragments below. A detection that does not touch its tile's cut but lies
+   inside a line another tile saw whole across that cut is a fragment too (_partial_view): the model's region
+   may stop short of the cut.
 2. Detections from different tiles that lie on the same line — same direction, similar height, centres on one
    axis, overlapping — are the same line seen twice (a duplicate in the overlap) or two pieces of a line cut by a
    vertical seam. They are joined into ONE quad: the minimum-area rectangle of all their corners. A piece only a
@@ -35,6 +37,7 @@ MAX_OFFSET = 0.35        # …and their centres lie on one axis (offset across t
 MIN_OVERLAP = 0.05       # …and really overlap (intersection over the smaller area)
 FUSED_ROWS = 1.8         # a cut piece this many times taller than lines it stands across spans several rows
 SQUARE_ASPECT = 1.5      # a box this close to square (a letter or two) has no reliable direction
+EDGE_PAST = 3.0          # px a line must reach past a tile's cut to be one that tile saw only in part
 
 
 @dataclass
@@ -47,6 +50,7 @@ class Candidate:
     cut_vertical: bool     # touches a top or bottom cut of its tile: may be a partial-height sliver
     cut_horizontal: bool   # touches a left or right cut: may be a piece of a longer line
     polygon: np.ndarray | None = None
+    rows: tuple[float, float] = (-math.inf, math.inf)   # the rows its tile saw, between its top and bottom cuts
 
 
 def _axis(quad: np.ndarray) -> tuple[np.ndarray, float | None, float, float]:
@@ -141,6 +145,8 @@ def merge_candidates(cands: list[Candidate], polygons: bool = False) -> list[Det
                 keep[i] = False
             elif c.cut_horizontal and _rows_fused_at_seam(i, c, shapes, cands, overlaps):
                 keep[i] = False
+        elif area > 0 and _partial_view(c, area, [(cands[j], shapes[j].area, inter) for j, inter in overlaps[i]]):
+            keep[i] = False
 
     groups = _Groups(len(cands))
     for i in range(len(cands)):
@@ -158,6 +164,26 @@ def merge_candidates(cands: list[Candidate], polygons: bool = False) -> list[Det
     for idx in members.values():
         out.append(_join([cands[i] for i in idx], [shapes[i] for i in idx], polygons))
     return out
+
+
+def _partial_view(c: Candidate, area: float, others: list[tuple[Candidate, float, float]]) -> bool:
+    """A detection inside a line that another tile saw whole and that runs past a top or bottom cut of this one's
+    tile: this tile saw only the part of the line on its side of the cut, and what it found there is a part of
+    it, however far from the cut the model's region stopped (a slide's `在命令行中出现非法的选项。`, boxed 49 px
+    tall, crossing the top cut of the tile below 30 px under its own top: that tile found the bottom 11 px of five
+    of its characters, 4 px under the cut — one past EDGE_MARGIN, so not marked cut — and the recogniser read them
+    `广法口贝`). Asked: COVERED_PIECE of it inside the other, its height under MIN_HEIGHT_RATIO of the other's (a
+    sliver of the line, not a line of its own), the other not cut itself."""
+    top, bottom = c.rows
+    height = _axis(c.quad)[3]
+    for other, other_area, inter in others:
+        if other_area <= area or other.cut_vertical or inter < COVERED_PIECE * area:
+            continue
+        ys = other.quad[:, 1]
+        if (ys.min() < top - EDGE_PAST or ys.max() > bottom + EDGE_PAST) \
+                and height < MIN_HEIGHT_RATIO * _axis(other.quad)[3]:
+            return True
+    return False
 
 
 def _rows_fused_at_seam(i: int, c: Candidate, shapes: list, cands: list[Candidate],
