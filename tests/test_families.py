@@ -202,7 +202,7 @@ def test_book_page_reads_as_prose(engine, tmp_path):
 def test_a_justified_columns_stretched_lines_come_back_whole(engine, tmp_path):
     """A report's narrow column set justified: a line of a few long words has its spaces stretched to ~3 line
     heights, which the detector and the field split would part; its paragraph's lines, flush with it at both
-    ends, say it is one line (segment.JUSTIFIED_SPREAD, layout.justified_rows)."""
+    ends, say it is one line (segment.JUSTIFIED_SPREAD, justified.justified_rows)."""
     from PIL import Image, ImageDraw
 
     serif = font(DEJAVU / "DejaVuSerif.ttf", 22)

@@ -1,6 +1,9 @@
+import math
+
 import numpy as np
 
-from ocrwatchd.engine.layout import justified_rows, levelled, page_text, reading_order
+from ocrwatchd.engine.justified import justified_rows
+from ocrwatchd.engine.layout import levelled, page_text, reading_order
 
 
 def test_single_column_top_to_bottom():
@@ -285,3 +288,53 @@ def test_the_stage_joins_a_parted_justified_line_but_not_a_row_of_figures():
                                               _line([640, 80, 699, 110], "61.7")])
     join_justified_stage(figures)
     assert len(figures.lines) == 6
+
+
+def test_a_line_stretched_by_a_long_word_that_did_not_fit_is_one_run():
+    """Fresh mkbook page, seed 233: `type, see:` stretched across the column, its two words 38 line heights
+    apart, over a URL that did not fit at its end; the paragraph's indented first line above it is its one
+    flush line (the URL runs past the column). The URL's width says why the blank is that wide: one run. Without
+    the next line's first word, or under a short one, the blank is no space."""
+    first = [[221, 1662, 1453, 1692]]                                  # the paragraph's first line, indented
+    parted = [[177, 1709, 254, 1739], [1401, 1709, 1456, 1729]]        # `type,` … `see:` (boxed short)
+    url = [[178, 1744, 1636, 1771]]
+    boxes = first + parted + url
+    assert justified_rows(boxes, np.array([75.0, 66.0, 47.0, 1454.0])) == [[1, 2]]
+    assert justified_rows(boxes) == []
+    assert justified_rows(boxes, np.array([75.0, 66.0, 47.0, 120.0])) == []       # a short word would have fitted
+    # a stretched line's blanks are stretched alike: the gutter's narrow blank before the next column's line on
+    # its row is no part of it, though a line across both columns (a URL run over the gutter) is flush with both
+    right_column = [[1500, 1709, 2300, 1739]]
+    across = [[178, 1744, 2300, 1771]]
+    assert justified_rows(first + parted + across + right_column, np.array([75.0, 66.0, 47.0, 1454.0, 80.0])) \
+        == [[1, 2]]
+
+
+def test_the_stage_joins_a_stretched_line_of_a_skewed_page_by_its_levelled_boxes():
+    """The same paragraph on a page skewed 0.6°: `see:` stands 1150 px right of `type,`, 12 px higher on the page
+    for the skew alone — more than half a line's height with its own shorter box. The stage judges rows by the
+    lines' boxes levelled (layout.levelled), in which the two are one row; and the URL's first word says why
+    they stand so far apart."""
+    from types import SimpleNamespace
+
+    from ocrwatchd.pipeline.stages import join_justified_stage
+
+    a = math.radians(-0.6)
+    turn = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+
+    def line(box, text):
+        x0, y0, x1, y1 = box
+        quad = (np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], float) @ turn.T).round(1)
+        upright = [*quad.min(axis=0), *quad.max(axis=0)]
+        word = {"text": text.split()[0], "polygon": quad.tolist(), "box": upright, "score": 0.95}
+        if " " in text:       # a whole line: its first word 75 px wide
+            word["box"] = [upright[0], upright[1], upright[0] + 75, upright[3]]
+        return {"box": upright, "polygon": quad.tolist(), "score": 0.9, "text": text, "text_score": 0.95,
+                "words": [word]}
+
+    ctx = SimpleNamespace(lines=[line([221, 1662, 1453, 1692], "Each asset type has its own content, for the"),
+                                 line([177, 1709, 254, 1739], "type,"), line([1401, 1714, 1456, 1734], "see:"),
+                                 line([178, 1744, 1636, 1771], "https://cloud.google.com/deployment-manager")])
+    ctx.lines[3]["words"][0]["box"][2] = ctx.lines[3]["box"][2]     # the URL is one word
+    join_justified_stage(ctx)
+    assert [l["text"] for l in ctx.lines][1] == "type, see:" and len(ctx.lines) == 3

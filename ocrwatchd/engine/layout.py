@@ -9,8 +9,8 @@ gutter); a gutter that leans down a photographed page is followed a few lines at
 be cut is read row by row. The boxes it is given are levelled (levelled): each line's own length and height, in
 the page turned level, so a tilted page's rows stay apart.
 
-Also which runs of boxes on a row are one line of a justified paragraph, parted at its stretched spaces
-(justified_rows).
+Which runs of boxes on a row are one line of a justified paragraph, parted at its stretched spaces, is
+justified.py's.
 """
 from __future__ import annotations
 
@@ -32,17 +32,6 @@ INDENT = 3.0        # a paragraph's first line starts at most this many line hei
 DRIFT_SLAB = 4.0    # a leaning gutter is followed in slabs this many line heights tall (_drifting_gutter)
 ROW_ALIGNED = 0.6   # share of the smaller side's lines with a same-row partner that makes it a table, not columns
 PROSE = 8.0         # median line width, in line heights, from which a side is a column of running text
-ALIGNED = 0.35      # line ends this close (in line heights) are set flush with each other
-SPREAD = 4.0        # the widest space a justified line is stretched to, in line heights
-# A paragraph's lines around a parted one: FLUSH_LINES whole lines flush with it within FLUSH_REACH line heights
-# above or below. One such line beside a receipt's item row is chance (SROIE 305, `FG-Y00133 | 1 | 16.80` under
-# an item's name as wide: SROIE H-mean 0.9442 -> 0.9357 when one was enough). A run narrower than PROSE is a
-# form's or a receipt's row whatever lines it is flush with (`☐ Permitive | ☐ Mandatory`, `Tax Code | %`).
-FLUSH_LINES = 2
-FLUSH_REACH = 3.5
-# Two rows' blanks closer than this (line heights) line up: a table's cells set edge to edge leave blanks of no
-# width at the same place row after row (the Chinese tables, seed 3: their rows were joined as prose without it).
-ALIGNED_GAP = 0.1
 
 
 def reading_order(boxes: np.ndarray) -> list[int]:
@@ -251,7 +240,7 @@ def _rows(boxes: np.ndarray, idx: list[int]) -> list[int]:
     by_y = sorted(idx, key=lambda i: (boxes[i, 1] + boxes[i, 3]) / 2)
     rows: list[list[int]] = []
     for i in by_y:
-        if rows and _level(boxes[rows[-1][-1]], boxes[i]):
+        if rows and level(boxes[rows[-1][-1]], boxes[i]):
             rows[-1].append(i)
         else:
             rows.append([i])
@@ -267,7 +256,7 @@ def page_text(boxes: np.ndarray, texts: list[str]) -> str:
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     out: list[str] = []
     for k, text in enumerate(texts):
-        if k and _same_row(boxes[k - 1], boxes[k]):
+        if k and same_row(boxes[k - 1], boxes[k]):
             out.append("\t")
         elif k:
             out.append("\n")
@@ -275,92 +264,11 @@ def page_text(boxes: np.ndarray, texts: list[str]) -> str:
     return "".join(out)
 
 
-def _level(a: np.ndarray, b: np.ndarray) -> bool:
+def level(a: np.ndarray, b: np.ndarray) -> bool:
     """Two boxes on one row: their vertical centres within half the taller one's height."""
     return abs((a[1] + a[3]) - (b[1] + b[3])) / 2 < 0.5 * max(a[3] - a[1], b[3] - b[1])
 
 
-def _same_row(a: np.ndarray, b: np.ndarray) -> bool:
+def same_row(a: np.ndarray, b: np.ndarray) -> bool:
     """b continues a's row: b starts right of a (allowing slight overlap) and they are level."""
-    return b[0] >= a[2] - 0.25 * max(a[3] - a[1], b[3] - b[1]) and _level(a, b)
-
-
-def _flush_left(bx0, bmid, x0: float, mid: float, h: float):
-    """Lines starting at bx0 (their rows' middles at bmid) set flush at the left with a run starting at x0 (its
-    middle at mid, lines h tall): at the same x, or one of the two indented as a paragraph's first line is — the
-    run, or a line above it (fresh `mkbook.py` pages, seed 131: a line parted at its stretched spaces under its
-    paragraph's first line, with the paragraph's last line, short, under it)."""
-    return ((np.abs(bx0 - x0) <= ALIGNED * h) | ((bx0 < x0) & (x0 - bx0 <= INDENT * h))
-            | ((bx0 > x0) & (bx0 - x0 <= INDENT * h) & (bmid < mid)))
-
-
-def justified_rows(boxes: np.ndarray) -> list[list[int]]:
-    """Runs of boxes (N×4 [x0, y0, x1, y1]) on one row, left to right, that together are one line of a
-    justified paragraph: flush at both ends with FLUSH_LINES lines of the same height on the rows above and below
-    (within FLUSH_REACH line heights), and as wide as a column of running text (PROSE). Those lines are in one
-    box each, or parted themselves where none of their blanks lines up with one of the run's (within ALIGNED_GAP).
-
-    Justifying stretches a short line's spaces to the column's width, and the detector or the field split then
-    parts its words (a narrow column's line of a few long words); the paragraph's other lines, the column's
-    width in one box each, say what it is. In Chinese prose with Latin words in it, the blanks around them take
-    all the stretch, and most of a paragraph's lines can come back parted (fresh `mkzh.py` pages, seed 113: `如果
-    全局变量    $auto_path    存在的话`); they say it too, as their blanks fall wherever their words do. A
-    table's or a form's row has no such neighbour: the rows beside it are parted at the same columns (two
-    columns of prose at their gutter), or end elsewhere."""
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    heights, widths = boxes[:, 3] - boxes[:, 1], boxes[:, 2] - boxes[:, 0]
-    mids = (boxes[:, 1] + boxes[:, 3]) / 2
-    by_x = np.argsort(boxes[:, 0], kind="stable")
-
-    def row_from(i: int, skip: set[int]) -> list[int]:
-        # the boxes continuing i's row, left to right, each within SPREAD of the one before in heights of the
-        # row's tallest box so far (a word without ascenders, `or` beside `the`, is boxed shorter: `namespaced
-        # name` stood 123 px apart on a 35-px line, both boxed 25 px tall), taken from those near its row (one
-        # array test); a mark, no wider than the row is high, whatever its height (`GitRepositoryLink  resource
-        # -`: the dash that ends the stretched line is boxed 6 px high beside 53 px words)
-        mark = (widths <= heights[i]) & (heights < 0.5 * heights[i])
-        near = ((np.abs(mids - mids[i]) < 2 * heights[i]) & ((heights >= 0.5 * heights[i]) | mark)
-                & (heights <= 2.0 * heights[i]) & (boxes[:, 0] > boxes[i, 0]))
-        row, tallest = [int(i)], heights[i]
-        for j in by_x[near[by_x]]:
-            last = boxes[row[-1]]
-            if j not in skip and _same_row(last, boxes[j]) \
-                    and boxes[j, 0] - last[2] <= SPREAD * max(tallest, heights[j]):
-                row.append(int(j))
-                tallest = max(tallest, heights[j])
-        return row
-
-    def blanks(row: list[int]) -> list[tuple[float, float]]:
-        return [(boxes[a, 2], boxes[b, 0]) for a, b in zip(row, row[1:])]
-
-    parted, inside = [], set()          # every row of two boxes or more, as a possible neighbour
-    for i in by_x:
-        if int(i) not in inside and len(row := row_from(int(i), set())) > 1:
-            inside.update(row[1:])
-            parted.append((row, boxes[row, 0].min(), boxes[row, 2].max(), heights[row].max(), mids[row].mean()))
-    taken: set[int] = set()
-    runs = []
-    for i in by_x:
-        if i in taken:
-            continue
-        row = row_from(int(i), taken)
-        # the longest run from the row's start that a line beside it is flush with at both ends
-        for end in range(len(row), 1, -1):
-            part = row[:end]
-            x0, x1, h, mid = boxes[part, 0].min(), boxes[part, 2].max(), heights[part].max(), mids[part].mean()
-            step = np.abs(mids - mid)
-            flush = ((np.abs(heights - h) <= 0.25 * h) & (step >= 0.8 * h) & (step <= FLUSH_REACH * h)
-                     & _flush_left(boxes[:, 0], mids, x0, mid, h) & (np.abs(boxes[:, 2] - x1) <= ALIGNED * h))
-            own = blanks(part)
-            tol = ALIGNED_GAP * h
-            flush_parted = sum(
-                1 for other, ox0, ox1, oh, omid in parted
-                if not set(other) & set(part) and abs(oh - h) <= 0.25 * h
-                and 0.8 * h <= abs(omid - mid) <= FLUSH_REACH * h and abs(ox1 - x1) <= ALIGNED * h
-                and _flush_left(ox0, omid, x0, mid, h)
-                and not any(g0 - tol < o1 and o0 < g1 + tol for g0, g1 in own for o0, o1 in blanks(other)))
-            if flush.sum() + flush_parted >= FLUSH_LINES and x1 - x0 >= PROSE * h:
-                runs.append(part)
-                taken.update(part)
-                break
-    return runs
+    return b[0] >= a[2] - 0.25 * max(a[3] - a[1], b[3] - b[1]) and level(a, b)

@@ -14,7 +14,8 @@ import numpy as np
 from ..engine.dbpost import Detection, min_area_quad
 from ..engine.decode import DecodedImage
 from ..engine.detector import DetectionOutput
-from ..engine.layout import justified_rows, levelled, page_slant, reading_order
+from ..engine.justified import justified_rows
+from ..engine.layout import levelled, page_slant, reading_order
 from ..engine.orientation import VERTICAL_CELLS, VERTICAL_SAMPLE, set_vertically, turn, turn_back
 from ..engine.orphans import LEVEL_SLANT, LevelFrame, already_read, joined_with_neighbour, mark_box, orphan_candidates
 from ..engine.recognize import crop_quad, doubted_line_is_text, quad_size, spread_words
@@ -253,9 +254,13 @@ def _drop(ctx: PageContext, flagged: list[bool]) -> None:
 
 
 def join_justified_stage(ctx: PageContext) -> None:
-    """A justified line that its stretched spaces parted (engine/layout.py justified_rows) made one line again:
-    its text the parts' joined by a space, its box the smallest rectangle over theirs, its words theirs."""
-    runs = justified_rows(np.array([l["box"] for l in ctx.lines]).reshape(-1, 4)) if len(ctx.lines) > 2 else []
+    """A justified line that its stretched spaces parted (engine/justified.py justified_rows) made one line again:
+    its text the parts' joined by a space, its box the smallest rectangle over theirs, its words theirs. Rows
+    are judged in the page turned level (a skewed page's stretched line stands higher at one end than at the
+    other), with each line's first word's width (a word that did not fit at the end of the line above)."""
+    first_words = [l["words"][0]["box"][2] - l["words"][0]["box"][0] if l.get("words") else 0.0 for l in ctx.lines]
+    runs = justified_rows(levelled([l["polygon"] for l in ctx.lines]),
+                          np.array(first_words)) if len(ctx.lines) > 2 else []
     gone: set[int] = set()
     for run in runs:
         parts = [ctx.lines[i] for i in run]
