@@ -66,3 +66,18 @@ def test_a_mark_beside_another_or_at_the_lines_end_is_left_as_read():
     # CJK typesetting may squeeze a mark beside another mark, or at a line's end, into half an em
     assert read_as("金额)：50", "金额）：50") == "金额）：50"
     assert read_as("金额:", "金额：") == "金额："
+
+
+def test_ascii_marks_read_in_a_vertical_column_are_written_full_width_but_beside_a_latin_word():
+    """Vertical CJK type sets its marks full-width, upright in their em; read with the column turned, `？` lying
+    on its side comes out `?` (fresh mkzh.py --vertical pages, seed 233: 33 of 47). A Latin word set turned in the
+    column keeps its own brackets and commas; `.` has no full-width twin CJK type uses."""
+    from ocrwatchd.engine.textclean import fullwidth_in_column
+
+    def column(read: str) -> str:
+        return "".join(s.char for s in fullwidth_in_column([CharSpan(ch, k, k + 1, 0.9) for k, ch in enumerate(read)]))
+
+    assert column("如何购买商业版本的?如果发现要向何处报告?") == "如何购买商业版本的？如果发现要向何处报告？"
+    assert column("目录(选单);完成!") == "目录（选单）；完成！"
+    assert column("安装(make install)软件包,然后") == "安装(make install)软件包，然后"
+    assert column("版本 v2.0.") == "版本 v2.0."

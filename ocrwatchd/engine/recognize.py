@@ -21,7 +21,7 @@ from .textbox import field_rows, text_bounds
 from .ink import ink_columns, ink_in_middle, ink_mask, minority_ink, without_rules
 from .rulestub import without_rule_stubs
 from .segment import CharSpan, Piece, add_missed_spaces, halfwidth_marks, split_fields, sub_quad, word_pieces
-from .textclean import halfwidth_if_latin, has_cjk, latin_char_table, unsure_letters_in_numbers
+from .textclean import fullwidth_in_column, halfwidth_if_latin, has_cjk, latin_char_table, unsure_letters_in_numbers
 
 BLANK = ""
 
@@ -370,8 +370,8 @@ class TextRecognizer:
         t0, t1, v0, v1 = text_bounds(spans, px_per_frame, mask, ink, pad_px, h, ruled, borders)
         if spec.space_gap > 0:
             spans = add_missed_spaces(spans, px_per_frame, ink, h, spec.space_gap, cjk)
-        if cjk and not vertical:
-            spans = halfwidth_marks(spans, px_per_frame, ink, h)
+        if cjk:
+            spans = fullwidth_in_column(spans) if vertical else halfwidth_marks(spans, px_per_frame, ink, h)
         text = clean("".join(s.char for s in spans))
         fields = None
         if spec.field_gap > 0 and len(spans) > 2:

@@ -145,3 +145,22 @@ def halfwidth_if_latin(text: str, fold_quotes: bool = False) -> str:
         return text
     # quotes are no number characters, so folding them before zeros_in_numbers changes nothing it sees
     return zeros_in_numbers(text.translate(latin_char_table(fold_quotes)))
+
+
+# Vertical CJK type sets its punctuation full-width, upright in its em; read with its column turned, the recogniser
+# takes a `？` lying on its side for an ASCII `?` (fresh `mkzh.py --vertical` pages, seed 233: 33 of 47, and no
+# ASCII mark in the vertical pages' ground truth of seeds 3, 157 and 233; across the page it reads them upright:
+# 40 `？` for 39 printed on seed 157's pages). `.` has no full-width twin CJK type uses (`。` is a character).
+_COLUMN_MARKS = {ord(a): b for a, b in zip("?!,:;()", "？！，：；（）")}
+
+
+def fullwidth_in_column(spans: list[CharSpan]) -> list[CharSpan]:
+    """The path of a vertical CJK column with its ASCII punctuation marks written full-width, but for one beside a
+    Latin letter or digit (a Latin word set turned in the column keeps its own brackets and commas)."""
+    out = list(spans)
+    for k, s in enumerate(spans):
+        if ord(s.char) in _COLUMN_MARKS:
+            near = [spans[n].char for n in (k - 1, k + 1) if 0 <= n < len(spans)]
+            if not any(c.isascii() and c.isalnum() for c in near):
+                out[k] = CharSpan(s.char.translate(_COLUMN_MARKS), s.start, s.end, s.prob)
+    return out
