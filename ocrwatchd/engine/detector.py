@@ -7,7 +7,6 @@ exist at a time; boxes, not maps, are what survive a batch.
 from __future__ import annotations
 
 import math
-
 import time
 from dataclasses import dataclass, field
 
