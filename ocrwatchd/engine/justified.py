@@ -50,8 +50,7 @@ def _next_word_reach(boxes: np.ndarray, first_words: np.ndarray) -> np.ndarray:
         h = heights[i]
         step = mids - mids[i]
         under = ((step >= 0.8 * h) & (step <= 2.0 * h) & (np.abs(heights - h) <= 0.25 * h) & (first_words > 0)
-                 & ((np.abs(boxes[:, 0] - boxes[i, 0]) <= ALIGNED * h)
-                    | ((boxes[:, 0] < boxes[i, 0]) & (boxes[i, 0] - boxes[:, 0] <= INDENT * h))))
+                 & _flush_left(boxes[:, 0], mids, boxes[i, 0], mids[i], h))
         if under.any():
             k = int(np.flatnonzero(under)[np.argmin(step[under])])
             reach[i] = first_words[k] + NEXT_WORD_SLACK * h
@@ -74,7 +73,7 @@ def justified_rows(boxes: np.ndarray, first_words: np.ndarray | None = None) -> 
 
     A space is stretched to at most SPREAD line heights, but for a line whose next line starts with a word too
     long to have fitted at its end (first_words: each line's first word's width, where known): a URL under `type,
-    see:`, whose two words stand 30 line heights apart (fresh `mkbook.py` pages, seed 233)."""
+    see:`, whose two words stand 38 line heights apart (fresh `mkbook.py` pages, seed 233)."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     heights, widths = boxes[:, 3] - boxes[:, 1], boxes[:, 2] - boxes[:, 0]
     mids = (boxes[:, 1] + boxes[:, 3]) / 2
