@@ -115,7 +115,7 @@ class _Reads:
         self.readings = readings
         self.spec = SimpleNamespace(pad=0.1)       # the crop's margin, as the real recogniser's spec has it
 
-    def read_lines(self, image, quads, timings=None, precise=False, vertical=False):
+    def read_lines(self, image, quads, timings=None, precise=False, vertical=False, page_lines=False):
         return [LineReading(t, s) for t, s in self.readings[:len(quads)]]
 
 
@@ -151,7 +151,7 @@ def _receipt_rule_and_print(seed: int) -> tuple[np.ndarray, list[tuple]]:
 
 
 def test_a_rule_of_one_glyph_is_told_from_text_by_its_pixels():
-    from ocrwatchd.engine.recognize import crop_quad
+    from ocrwatchd.engine.linecrop import crop_quad
     from ocrwatchd.engine.ink import one_glyph_repeated
 
     for seed in range(3):

@@ -4,8 +4,9 @@ import pytest
 from conftest import text_image
 
 from ocrwatchd.engine.preprocess import get_profile
+from ocrwatchd.engine.linecrop import crop_quad
 from ocrwatchd.engine.recognize import (RecognizerSpec, TextRecognizer, batches_by_width, charset_from_metadata,
-                                        crop_quad, ctc_greedy_decode, to_line_tensor)
+                                        ctc_greedy_decode, to_line_tensor)
 
 CHARSET = ("", "a", "b", "c", " ")
 
@@ -210,7 +211,7 @@ def test_real_model_reads_rendered_text(engine):
 
 
 def test_pad_grows_a_rotated_quad_outward_on_every_side():
-    from ocrwatchd.engine.recognize import pad_quad
+    from ocrwatchd.engine.linecrop import pad_quad
 
     quad = cv2.boxPoints(((100, 100), (120, 20), 30.0))
     from ocrwatchd.engine.dbpost import order_quad

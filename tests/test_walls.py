@@ -14,7 +14,7 @@ def test_a_wall_runs_on_straight_past_the_line_and_a_seals_ring_does_not():
     which crosses the line as straight as a wall does, curves away outside it; a wall that stops under the line's
     box (a table's last row) still continues on one side."""
     from ocrwatchd.engine import walls
-    from ocrwatchd.engine.recognize import rectified
+    from ocrwatchd.engine.linecrop import rectified
     from ocrwatchd.engine.ink import minority_ink
 
     page = np.full((240, 420), 255, np.uint8)
@@ -38,7 +38,7 @@ def test_a_wall_is_found_where_a_tables_rules_meet_it_a_row_apart():
     line across its wall): the rule's row runs out of the wall's window on one side, and the stroke is at its
     other end, not in its middle."""
     from ocrwatchd.engine import walls
-    from ocrwatchd.engine.recognize import rectified
+    from ocrwatchd.engine.linecrop import rectified
     from ocrwatchd.engine.ink import minority_ink
 
     page = np.full((240, 420), 255, np.uint8)
@@ -61,7 +61,7 @@ def test_a_wall_is_found_where_the_soft_edge_of_a_crossing_rule_joins_it():
     Chinese table's two cells as one line). The rows beside a crossing rule are not held to the wall's column;
     a stroke that bends anywhere else is still not a wall."""
     from ocrwatchd.engine import walls
-    from ocrwatchd.engine.recognize import rectified
+    from ocrwatchd.engine.linecrop import rectified
     from ocrwatchd.engine.ink import minority_ink
 
     page = np.full((240, 420), 255, np.uint8)

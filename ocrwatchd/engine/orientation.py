@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .linecrop import crop_quad, quad_size
 from .preprocess import Profile
 
 
@@ -113,8 +114,6 @@ class PageOrientation:
         self.classifier, self.recognizer, self.params = classifier, recognizer, params
 
     def decide(self, image: np.ndarray, quads: list[np.ndarray]) -> int:
-        from .recognize import crop_quad   # recognize imports segment; keep this module light at import
-
         p = self.params
         axis, along = line_axis(quads, p.long_ratio)
         if axis is None or len(along) < p.min_lines:
@@ -158,7 +157,6 @@ def set_vertically(recognizer, image: np.ndarray, quads: list[np.ndarray], readi
     """Whether the lines of a page turned by `angle` (90 or 270, clockwise) are CJK type set in columns: their
     glyphs, each cut out in an em as wide as the line is high and turned back a quarter, read at least about as
     surely (VERTICAL_MARGIN) as the same cells as cut. quads and readings: the turned page's lines as read."""
-    from .recognize import crop_quad, quad_size   # recognize imports segment; keep this module light at import
     from .segment import is_cjk
     from .textclean import has_cjk
 

@@ -6,7 +6,6 @@ wastes little work, and results are returned in the caller's order.
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
@@ -14,6 +13,8 @@ import cv2
 import numpy as np
 
 from .checkbox import find_checkboxes, trimmed, with_checkboxes
+from .crowding import shown_rows
+from .linecrop import crop_quad, line_aspect, pad_quad, quad_size, rectified
 from .preprocess import Profile
 from .session import covered_seconds, in_parallel
 from . import walls
@@ -101,34 +102,6 @@ def ctc_greedy_decode(probs: np.ndarray, charset: tuple[str, ...]) -> list[tuple
     return [("".join(s.char for s in spans), path_score(spans)) for spans in ctc_best_paths(probs, charset)]
 
 
-def quad_size(quad: np.ndarray) -> tuple[int, int]:
-    """Width and height of the rectangle a quad is rectified to (before any turning)."""
-    # float32 corners, as the warp gets them; the four sides by math.hypot on Python floats (a tenth of what four
-    # np.linalg.norm calls cost: quad_size runs ~5000 times on the 16 real samples)
-    (ax, ay), (bx, by), (cx, cy), (dx, dy) = np.asarray(quad, dtype=np.float32).tolist()
-    w = int(round(max(math.hypot(ax - bx, ay - by), math.hypot(dx - cx, dy - cy))))
-    h = int(round(max(math.hypot(ax - dx, ay - dy), math.hypot(bx - cx, by - cy))))
-    return max(w, 1), max(h, 1)
-
-
-def line_aspect(quad: np.ndarray) -> float:
-    """Width over height of the crop as the recogniser will read it (tall crops are turned)."""
-    w, h = quad_size(quad)
-    return h / w if h >= 1.5 * w else w / h
-
-
-def pad_quad(quad: np.ndarray, pad: float) -> np.ndarray:
-    """Grow a quad outward on all sides by pad × its shorter side (the line height)."""
-    q = np.asarray(quad, dtype=np.float64)
-    if pad <= 0:
-        return q
-    margin = pad * min(quad_size(q))
-    top, left = q[1] - q[0], q[3] - q[0]            # the quad's two edge directions from its top-left corner
-    u = top / (np.linalg.norm(top) or 1.0) * margin
-    v = left / (np.linalg.norm(left) or 1.0) * margin
-    return q + np.array([-u - v, u - v, u + v, -u + v])
-
-
 # A reading the recogniser doubts (below min_text_score) is still a line of text when the box is shaped like one:
 # several characters read along a box many line heights long, clear of the image's edge. Specks, strokes,
 # handwritten ticks and logos read as one to three characters in a short box; a line cut by the scan's edge is
@@ -159,23 +132,6 @@ def spread_words(text: str, t0: float, t1: float, score: float) -> tuple[Piece, 
         out.append(Piece(t0 + a * (t1 - t0), t0 + b * (t1 - t0), token, score))
         pos += len(token) + 1
     return tuple(out)
-
-
-def crop_quad(image: np.ndarray, quad: np.ndarray, pad: float = 0.0) -> np.ndarray:
-    """The quad's pixels, perspective-rectified to an upright rectangle; tall crops are turned to lie flat."""
-    crop = rectified(image, pad_quad(quad, pad))
-    if crop.shape[0] >= 1.5 * crop.shape[1]:  # vertical line (or a rotated one): read it lying down
-        crop = cv2.rotate(crop, cv2.ROTATE_90_COUNTERCLOCKWISE)
-    return crop
-
-
-def rectified(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
-    """The quad's pixels warped to an upright rectangle of its size, as they lie (never turned)."""
-    q = np.asarray(quad, np.float32)
-    w, h = quad_size(q)
-    dst = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
-    m = cv2.getPerspectiveTransform(q, dst)
-    return cv2.warpPerspective(image, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
 
 def _past(image: np.ndarray, quad: np.ndarray, px: float, right: bool, turned: bool) -> np.ndarray:
@@ -262,7 +218,7 @@ class TextRecognizer:
 
     def read_lines(self, image: np.ndarray, quads: list[np.ndarray],
                    timings: dict[str, float] | None = None, precise: bool = False,
-                   vertical: bool = False) -> list[LineReading]:
+                   vertical: bool = False, page_lines: bool = False) -> list[LineReading]:
         """A LineReading for each quad (in image pixels), in the order given.
 
         timings, where given, gets the seconds spent in the recogniser's session.run added under "inference" (as
@@ -273,15 +229,19 @@ class TextRecognizer:
         orientation.set_vertically).
 
         vertical: the lines are columns of CJK set vertically, read turned: their marks are vertical forms, whose
-        cells along the column say nothing of their width (halfwidth_marks is not asked)."""
+        cells along the column say nothing of their width (halfwidth_marks is not asked).
+
+        page_lines: the quads are the page's lines; each is read from its own rows, without the letters of the
+        lines above and below it (engine/crowding.py)."""
         spec = self.spec
         results: list[LineReading] = [LineReading("", 0.0)] * len(quads)
+        rows = shown_rows(image, quads) if page_lines else None   # each quad's rows shown the model
         # Crops are cut per batch, so at most parallel_runs batches of line images exist at a time.
         aspects = [line_aspect(q) for q in quads]
         groups = batches_by_width(aspects, spec.max_batch, spec.max_batch_width / spec.height)
         spans: list = []
         session = self.recheck if precise and self.recheck is not None else self.session
-        done = in_parallel(lambda idx: self._read_batch(image, quads, idx, session, vertical), groups,
+        done = in_parallel(lambda idx: self._read_batch(image, quads, idx, session, vertical, rows), groups,
                            self.parallel_runs, spans)
         for idx, (readings, _) in zip(groups, done):
             for i, reading in zip(idx, readings):
@@ -293,15 +253,23 @@ class TextRecognizer:
         return results
 
     def _read_batch(self, image: np.ndarray, quads: list[np.ndarray], idx: list[int],
-                    session, vertical: bool = False) -> tuple[list[LineReading], float]:
+                    session, vertical: bool = False, rows: list[tuple[float, float]] | None = None
+                    ) -> tuple[list[LineReading], float]:
         """The readings of quads[i] for i in idx, read as one batch by `session` (where it is the recogniser's
-        own, its doubts then go to the recheck), and the seconds the sessions ran for them."""
+        own, its doubts then go to the recheck), and the seconds the sessions ran for them. rows[i], where given,
+        are the rows of quads[i] the model is shown (its own line's: crowding.own_rows), grown by the pad the
+        whole quad has, so the crop shown is as wide as the one everything after the model is measured in."""
         spec = self.spec
         outputs = [spec.output_name] if spec.output_name else None
         crops = [crop_quad(image, quads[i], spec.pad) for i in idx]
-        flipped = self.orientation.upside_down(crops) if self.orientation is not None else [False] * len(crops)
+        shown = [crops[n] if not rows or rows[i] == (0.0, 1.0) else
+                 rectified(image, pad_quad(sub_quad(quads[i], 0.0, 1.0, *rows[i]), 0.0,
+                                           spec.pad * min(quad_size(quads[i]))))
+                 for n, i in enumerate(idx)]
+        flipped = self.orientation.upside_down(shown) if self.orientation is not None else [False] * len(crops)
         crops = [cv2.rotate(c, cv2.ROTATE_180) if f else c for c, f in zip(crops, flipped)]
-        tensor = to_line_tensor(crops, spec)
+        shown = [cv2.rotate(c, cv2.ROTATE_180) if f else c for c, f in zip(shown, flipped)]
+        tensor = to_line_tensor(shown, spec)
         t0 = time.perf_counter()
         probs = session.run(outputs, {spec.input_name: tensor})[0]
         t1 = time.perf_counter()
@@ -315,8 +283,9 @@ class TextRecognizer:
             for n, spans in zip(doubted, ctc_best_paths(again, spec.charset)):
                 paths[n] = spans
         frame_px = tensor.shape[3] / probs.shape[1]      # model px per output frame
-        readings = [self._reading(quads[i], crop, spans, frame_px * crop.shape[1] / width, flip, image, vertical)
-                    for i, crop, flip, width, spans in zip(idx, crops, flipped, model_widths(crops, spec), paths)]
+        readings = [self._reading(quads[i], crop, spans, frame_px * seen.shape[1] / width, flip, image, vertical)
+                    for i, crop, seen, flip, width, spans in zip(idx, crops, shown, flipped, model_widths(shown, spec),
+                                                                  paths)]
         return readings, t1 - t0
 
     def read_crops(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:

@@ -18,7 +18,8 @@ from ..engine.justified import justified_rows
 from ..engine.layout import levelled, page_slant, reading_order
 from ..engine.orientation import VERTICAL_CELLS, VERTICAL_SAMPLE, set_vertically, turn, turn_back
 from ..engine.orphans import LEVEL_SLANT, LevelFrame, already_read, joined_with_neighbour, mark_box, orphan_candidates
-from ..engine.recognize import crop_quad, doubted_line_is_text, quad_size, spread_words
+from ..engine.linecrop import crop_quad, quad_size
+from ..engine.recognize import doubted_line_is_text, spread_words
 from ..engine.ink import one_glyph_repeated
 from ..engine.segment import Piece, mostly_words, sub_quad
 from ..engine.textclean import glyph_rule, repeated_cjk, stray_cjk
@@ -76,7 +77,7 @@ def recognize_stage(ctx: PageContext, engine: Engine) -> None:
     rec: dict[str, float] = {}
     ctx.vertical = _set_vertically(ctx, engine)
     readings = engine.recognizer.read_lines(ctx.image.pixels, [d.quad for d in dets], rec, precise=ctx.vertical,
-                                            vertical=ctx.vertical)
+                                            vertical=ctx.vertical, page_lines=True)
     # the recogniser's session.run seconds inside "recognize" (pages add up), beside the detector's detect_inference
     spent = ctx.timings.get("recognize_inference", 0.0) + rec.get("inference", 0.0)
     ctx.timings["recognize_inference"] = round(spent, 4)
