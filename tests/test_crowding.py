@@ -42,6 +42,16 @@ def test_a_box_is_cut_at_the_blank_row_between_its_ink_and_the_line_above():
     assert not ((shown[:2] < 128).mean(axis=1) > 0.15).any()   # none of the line above's strokes
 
 
+def test_a_row_blank_only_under_the_line_above_does_not_cut_the_lines_own_ascenders_beyond_it():
+    page = np.full((60, 320), 255, np.uint8)
+    strokes(page, 12, 22, 20, 190)                    # the line above, its box 10-24, ending at x 200
+    strokes(page, 24, 31)                             # the line's x-height …
+    strokes(page, 21, 31, 220, 290)                   # … and its capitals past the line above's end, from row 21
+    line, above = box(10, 20, 300, 34), box(10, 10, 200, 24)
+    assert len(overlaps(line, [above])) == 1
+    assert own_rows(rectified(page, line), overlaps(line, [above])) == (0.0, 1.0)
+
+
 def test_a_box_whose_letters_interleave_with_the_next_lines_is_left_whole():
     page = np.full((60, 320), 255, np.uint8)
     strokes(page, 12, 29, 20, 150)                    # the line above: a descender reaching to row 28 …

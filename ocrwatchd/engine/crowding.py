@@ -8,8 +8,8 @@ read `A meal tmg laer workor` at 0.50 from its crop (its box 323-337 px, the lin
 `ALL mmterial rectnering later work` at 0.86 shown from 326.5 px down, below the blank row that parts the two.
 
 So where the box of a line above or below overlaps this one's along at least half of the shorter of the two, the
-recogniser is shown the box cut at a blank row of the overlap (no more ink than BLANK_INK of the columns both
-span), the one nearest its middle (recognize.py grows the cut rows by the whole box's pad and measures everything
+recogniser is shown the box cut at a blank row of the overlap (no more ink than BLANK_INK of its columns), the
+one nearest its middle (recognize.py grows the cut rows by the whole box's pad and measures everything
 after the model in the whole box's crop). Where the two lines' letters interleave — a typewritten form's descenders reaching below the next
 line's capitals — no row of the overlap is blank and the box stays whole: a cut there would take the letters'
 tails off (FUNSD's `product samples. (Note:` read at 0.98 whole and at 0.62 cut through its `p` and brackets).
@@ -30,7 +30,7 @@ SAME_ROW = 0.5
 # A line above or below cuts the box only where the two run along each other for at least this share of the
 # shorter (a word reaching over one end of a long line does not take the line's top off).
 ALONG = 0.5
-# A row of the overlap is blank with ink in at most this share of the columns both lines span (a fax's specks;
+# A row of the overlap is blank with ink in at most this share of the box's columns (a fax's specks;
 # 0.05 read the faxes a little better and SROIE a little worse, docs/quality.md).
 BLANK_INK = 0.02
 
@@ -79,17 +79,19 @@ def overlaps(quad: np.ndarray, others: list[np.ndarray]) -> list[Overlap]:
 
 def own_rows(crop: np.ndarray, found: list[Overlap]) -> tuple[float, float]:
     """The rows [v0, v1] of the box (its crop, unpadded and not turned) left to its own line: cut at the blank row
-    nearest the middle of each overlap that holds one."""
+    nearest the middle of each overlap that holds one. Blank across the whole box, not only where the other line
+    runs: the cut takes the row off the whole line, and its own ascenders beyond the other line's end must keep
+    theirs."""
     if not found:
         return 0.0, 1.0
     mask = ink_mask(crop)
     h, w = mask.shape
+    inked = mask.sum(axis=1)
     v0, v1 = 0.0, 1.0
     for o in found:
-        c0, c1 = int(o.t0 * w), max(int(o.t0 * w) + 1, int(np.ceil(o.t1 * w)))
         depth = max(1, int(round(o.depth * h)))
         rows = np.arange(depth) if o.before else np.arange(h - depth, h)
-        blank = rows[mask[rows, c0:c1].sum(axis=1) <= BLANK_INK * (c1 - c0)]
+        blank = rows[inked[rows] <= BLANK_INK * w]
         if not len(blank):
             continue
         middle = (depth / 2) if o.before else h - depth / 2
