@@ -24,7 +24,7 @@ def quad_size(quad: np.ndarray) -> tuple[int, int]:
 def line_aspect(quad: np.ndarray) -> float:
     """Width over height of the crop as the recogniser will read it (tall crops are turned)."""
     w, h = quad_size(quad)
-    return h / w if h >= 1.5 * w else w / h
+    return h / w if is_turned(w, h) else w / h
 
 
 def pad_quad(quad: np.ndarray, pad: float, margin: float | None = None) -> np.ndarray:
@@ -48,7 +48,7 @@ def crop_quad(image: np.ndarray, quad: np.ndarray, pad: float = 0.0) -> np.ndarr
 
 
 def is_turned(width: float, height: float) -> bool:
-    """Is a crop this size (its pad included) a column, read turned?"""
+    """Is a line this size (its quad, or its crop with the pad) a column, read turned?"""
     return height >= 1.5 * width
 
 

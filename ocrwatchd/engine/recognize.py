@@ -14,7 +14,7 @@ import numpy as np
 
 from .checkbox import find_checkboxes, trimmed, with_checkboxes
 from .crowding import shown_rows
-from .linecrop import crop_quad, line_aspect, pad_quad, quad_size, rectified
+from .linecrop import crop_quad, is_turned, line_aspect, pad_quad, quad_size, rectified
 from .preprocess import Profile
 from .session import covered_seconds, in_parallel
 from . import walls
@@ -310,7 +310,7 @@ class TextRecognizer:
         if spec.latin_halfwidth and not cjk:
             spans = unsure_letters_in_numbers(spans)
         w, h = quad_size(quad)
-        if not spec.refit or h >= 1.5 * w or len(spans) < 1:   # turned crops keep their box whole
+        if not spec.refit or is_turned(w, h) or len(spans) < 1:   # turned crops keep their box whole
             text = clean("".join(s.char for s in spans))
             return LineReading(text, score, words=spread_words(text, 0.0, 1.0, score))
         pad_px = spec.pad * min(w, h)
