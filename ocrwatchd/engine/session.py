@@ -120,6 +120,11 @@ def create_session(path: Path, cfg: SessionConfig = SessionConfig()) -> tuple[Ti
     # one run alone, nothing else waiting, ~5-10 % slower (the threads are woken instead of found spinning).
     # Sessions of one thread (the daemon's default layout on 2 cores) have no pool to spin.
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # The int8 models' u8 x s8 products are summed in pairs into 16 bits on x86 CPUs without VNNI (AVX2, AVX-512
+    # before Cascade Lake), where they saturate: the same model reads differently there than where it was
+    # measured. This makes onnxruntime turn the weights to u8 and use its exact u8 x u8 kernels on those CPUs
+    # only (it changes nothing where VNNI sums in 32 bits).
+    opts.add_session_config_entry("session.x64quantprecision", "1")
 
     want_cuda = cfg.device in ("auto", "cuda") or cfg.require_gpu
     providers: list = []
