@@ -55,6 +55,30 @@ def test_a_wall_is_found_where_a_tables_rules_meet_it_a_row_apart():
     assert walls.confirmed(tall, candidates, pad, False)[int(200 - 30 + pad)]
 
 
+def test_a_thick_wall_is_found_where_rules_meet_it_from_one_side():
+    """A rule meeting a wall from one side ends at the wall's near edge, not at its centre: for a wall 4 px wide
+    or more that is 2 columns or more off the wall's centre on the rows beside, and the wall read as bent (a
+    scanned table's `Qty Total` read as one line across its 4-px wall, seed 577 of bench/mktable.py). Those rows
+    are a rule's, like a crossing's; the wall is found whatever its width."""
+    from ocrwatchd.engine.ink import minority_ink
+    from ocrwatchd.engine.linecrop import rectified
+
+    for width in (2, 4, 6):
+        page = np.full((240, 420), 255, np.uint8)
+        page[10:231, 200 - width // 2:200 - width // 2 + width] = 0       # the wall
+        page[92:94, 30:200] = 0                                           # the row's rules meet it from the left
+        page[95:97, 200:390] = 0                                          # … and from the right, three rows lower
+        page[126:128, 30:200] = 0
+        page[129:131, 200:390] = 0
+        quad = np.array([[30, 100], [390, 100], [390, 120], [30, 120]], np.float64)
+        pad = 2.0
+        at = int(200 - 30 + pad)
+        candidates = np.zeros(int(360 + 2 * pad), bool)
+        candidates[at - 3:at + 3] = True
+        tall = minority_ink(rectified(page, walls.tall_quad(quad)))
+        assert walls.confirmed(tall, candidates, pad, False)[at], width
+
+
 def test_a_wall_is_found_where_the_soft_edge_of_a_crossing_rule_joins_it():
     """A scanned rule crossing a wall has a soft edge: on the row beside it a short stub of grey joins the wall on
     one side, the run's centre moves by the stub's length, and the wall read as bent (`925.91数学位应该是`, a

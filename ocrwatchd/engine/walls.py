@@ -96,8 +96,8 @@ def confirmed(tall_ink: np.ndarray, candidates: np.ndarray, pad_px: float, flipp
 
 def _stroke_centres(ink: np.ndarray, k: int, reach: int) -> np.ndarray:
     """Per row, the centre column of the ink run through (or nearest to) column k within reach; NaN where there
-    is none, inf where the run fills the window (a rule crossing the wall, or the wall's own corner), the run's
-    inner end where it runs out of the window on one side (a rule meeting the wall)."""
+    is none, inf where the run fills the window (a rule crossing the wall, or the wall's own corner) or runs out
+    of it on one side (a rule meeting the wall)."""
     lo, hi = max(0, k - reach), min(ink.shape[1], k + reach + 1)
     window = ink[:, lo:hi]
     width = window.shape[1]
@@ -108,12 +108,12 @@ def _stroke_centres(ink: np.ndarray, k: int, reach: int) -> np.ndarray:
     inked = window.any(axis=1)
     out = np.where(inked, lo + (first + last) / 2, np.nan)
     # a run running out of the window on one side for longer than a wall is wide is a rule meeting the wall (a
-    # T-junction; its two arms need not be on one row of a scan): the stroke is at the run's other end
+    # T-junction; its two arms need not be on one row of a scan): the run's other end is the wall's edge, not its
+    # centre — half a thick wall's width off it (a scanned table's 4-px wall: 35 on the row where the next row's
+    # rule meets it, 37.5 on every other), so the row is taken as a rule's, like one crossing it
     long = last - first + 1 > reach
-    left, right = long & (first == 0) & (last < width - 1), long & (first > 0) & (last == width - 1)
-    out[left] = lo + last[left]
-    out[right] = lo + first[right]
-    out[(first == 0) & (last == width - 1) & inked] = np.inf
+    meets = long & ((first == 0) | (last == width - 1))
+    out[meets & inked] = np.inf
     return out
 
 
