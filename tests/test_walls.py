@@ -57,9 +57,9 @@ def test_a_wall_is_found_where_a_tables_rules_meet_it_a_row_apart():
 
 def test_a_thick_wall_is_found_where_rules_meet_it_from_one_side():
     """A rule meeting a wall from one side ends at the wall's near edge, not at its centre: for a wall 4 px wide
-    or more that is 2 columns or more off the wall's centre on the rows beside, and the wall read as bent (a
-    scanned table's `Qty Total` read as one line across its 4-px wall, seed 577 of bench/mktable.py). Those rows
-    are a rule's, like a crossing's; the wall is found whatever its width."""
+    or more that is 2 columns or more off the wall's centre, and the wall read as bent (a scanned table's `Qty
+    Total` read as one line across its 4-px wall, seed 577 of bench/mktable.py). The wall's centre is half its
+    width in from that edge; the wall is found whatever its width."""
     from ocrwatchd.engine.ink import minority_ink
     from ocrwatchd.engine.linecrop import rectified
 

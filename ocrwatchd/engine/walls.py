@@ -96,8 +96,8 @@ def confirmed(tall_ink: np.ndarray, candidates: np.ndarray, pad_px: float, flipp
 
 def _stroke_centres(ink: np.ndarray, k: int, reach: int) -> np.ndarray:
     """Per row, the centre column of the ink run through (or nearest to) column k within reach; NaN where there
-    is none, inf where the run fills the window (a rule crossing the wall, or the wall's own corner) or runs out
-    of it on one side (a rule meeting the wall)."""
+    is none, inf where the run fills the window (a rule crossing the wall, or the wall's own corner), the wall's
+    centre from the run's inner end where it runs out of the window on one side (a rule meeting the wall)."""
     lo, hi = max(0, k - reach), min(ink.shape[1], k + reach + 1)
     window = ink[:, lo:hi]
     width = window.shape[1]
@@ -108,12 +108,17 @@ def _stroke_centres(ink: np.ndarray, k: int, reach: int) -> np.ndarray:
     inked = window.any(axis=1)
     out = np.where(inked, lo + (first + last) / 2, np.nan)
     # a run running out of the window on one side for longer than a wall is wide is a rule meeting the wall (a
-    # T-junction; its two arms need not be on one row of a scan): the run's other end is the wall's edge, not its
-    # centre — half a thick wall's width off it (a scanned table's 4-px wall: 35 on the row where the next row's
-    # rule meets it, 37.5 on every other), so the row is taken as a rule's, like one crossing it
+    # T-junction; its two arms need not be on one row of a scan): the run's other end is the wall's edge, and the
+    # wall's centre is half the wall's width (its runs' median on the other rows) in from it — a scanned table's
+    # 4-px wall: its edge 35 where the next row's rule meets it, its centre 37.5 on every other row. A seal's ring
+    # curving away is placed by its edge as well, and drifts.
     long = last - first + 1 > reach
-    meets = long & ((first == 0) | (last == width - 1))
-    out[meets & inked] = np.inf
+    left, right = long & (first == 0) & (last < width - 1), long & (first > 0) & (last == width - 1)
+    plain = inked & ~long
+    half = (np.median(last[plain] - first[plain]) if plain.any() else 0.0) / 2
+    out[left] = lo + last[left] - half
+    out[right] = lo + first[right] + half
+    out[(first == 0) & (last == width - 1) & inked] = np.inf
     return out
 
 
