@@ -9,6 +9,20 @@ from ocrwatchd.engine.ink import ink_columns, without_rules
 from ocrwatchd.engine.segment import split_fields
 
 
+def confirmed_at(page, quad, pad, x, half=1):
+    """walls.confirmed on a page for one candidate wall: the columns x - half .. x + half of the page (the quad
+    runs level from its left end), asked of the crop's column under x."""
+    from ocrwatchd.engine.ink import minority_ink
+    from ocrwatchd.engine.linecrop import rectified
+
+    left, right = quad[0][0], quad[1][0]
+    at = int(x - left + pad)
+    candidates = np.zeros(int(right - left + 2 * pad), bool)
+    candidates[at - half:at + half + 1] = True
+    tall = minority_ink(rectified(page, walls.tall_quad(quad)))
+    return walls.confirmed(tall, candidates, pad, False)[at]
+
+
 def test_a_wall_runs_on_straight_past_the_line_and_a_seals_ring_does_not():
     """walls.confirmed: a table's wall continues above and below the line's box, in one column; a seal's ring,
     which crosses the line as straight as a wall does, curves away outside it; a wall that stops under the line's
@@ -37,10 +51,6 @@ def test_a_wall_is_found_where_a_tables_rules_meet_it_a_row_apart():
     """A scanned table's rules meet a wall from either side, not always on the same row (`121have` read as one
     line across its wall): the rule's row runs out of the wall's window on one side, and the stroke is at its
     other end, not in its middle."""
-    from ocrwatchd.engine import walls
-    from ocrwatchd.engine.linecrop import rectified
-    from ocrwatchd.engine.ink import minority_ink
-
     page = np.full((240, 420), 255, np.uint8)
     cv2.line(page, (200, 10), (200, 230), 0, 2)                       # the wall
     cv2.line(page, (30, 92), (200, 92), 0, 2)                         # the row's top rule, from the left …
@@ -48,11 +58,7 @@ def test_a_wall_is_found_where_a_tables_rules_meet_it_a_row_apart():
     cv2.line(page, (30, 126), (200, 126), 0, 2)                       # its bottom rule likewise
     cv2.line(page, (200, 128), (390, 128), 0, 2)
     quad = np.array([[30, 100], [390, 100], [390, 120], [30, 120]], np.float64)
-    pad = 2.0
-    candidates = np.zeros(int(360 + 2 * pad), bool)
-    candidates[int(200 - 30 + pad) - 1:int(200 - 30 + pad) + 2] = True
-    tall = minority_ink(rectified(page, walls.tall_quad(quad)))
-    assert walls.confirmed(tall, candidates, pad, False)[int(200 - 30 + pad)]
+    assert confirmed_at(page, quad, 2.0, 200)
 
 
 def test_a_thick_wall_is_found_where_rules_meet_it_from_one_side():
@@ -60,9 +66,6 @@ def test_a_thick_wall_is_found_where_rules_meet_it_from_one_side():
     or more that is 2 columns or more off the wall's centre, and the wall read as bent (a scanned table's `Qty
     Total` read as one line across its 4-px wall, seed 577 of bench/mktable.py). The wall's centre is half its
     width in from that edge; the wall is found whatever its width."""
-    from ocrwatchd.engine.ink import minority_ink
-    from ocrwatchd.engine.linecrop import rectified
-
     for width in (2, 4, 6):
         page = np.full((240, 420), 255, np.uint8)
         page[10:231, 200 - width // 2:200 - width // 2 + width] = 0       # the wall
@@ -71,12 +74,7 @@ def test_a_thick_wall_is_found_where_rules_meet_it_from_one_side():
         page[126:128, 30:200] = 0
         page[129:131, 200:390] = 0
         quad = np.array([[30, 100], [390, 100], [390, 120], [30, 120]], np.float64)
-        pad = 2.0
-        at = int(200 - 30 + pad)
-        candidates = np.zeros(int(360 + 2 * pad), bool)
-        candidates[at - 3:at + 3] = True
-        tall = minority_ink(rectified(page, walls.tall_quad(quad)))
-        assert walls.confirmed(tall, candidates, pad, False)[at], width
+        assert confirmed_at(page, quad, 2.0, 200, half=3), width
 
 
 def test_a_wall_is_found_where_the_soft_edge_of_a_crossing_rule_joins_it():
@@ -84,10 +82,6 @@ def test_a_wall_is_found_where_the_soft_edge_of_a_crossing_rule_joins_it():
     one side, the run's centre moves by the stub's length, and the wall read as bent (`925.91数学位应该是`, a
     Chinese table's two cells as one line). The rows beside a crossing rule are not held to the wall's column;
     a stroke that bends anywhere else is still not a wall."""
-    from ocrwatchd.engine import walls
-    from ocrwatchd.engine.linecrop import rectified
-    from ocrwatchd.engine.ink import minority_ink
-
     page = np.full((240, 420), 255, np.uint8)
     cv2.line(page, (200, 10), (200, 230), 0, 2)                       # the wall, columns 199-201
     for y in (90, 140):                                              # rules crossing it above and below the row …
@@ -96,16 +90,9 @@ def test_a_wall_is_found_where_the_soft_edge_of_a_crossing_rule_joins_it():
     page[143, 199:208] = 0                                            # joining the wall on one side
     quad = np.array([[30, 100], [390, 100], [390, 130], [30, 130]], np.float64)
     pad = 3.0                                                         # 0.1 of the 30-px line height
-    candidates = np.zeros(int(360 + 2 * pad), bool)
-    candidates[int(200 - 30 + pad) - 1:int(200 - 30 + pad) + 2] = True
-
-    def wall():
-        tall = minority_ink(rectified(page, walls.tall_quad(quad)))
-        return walls.confirmed(tall, candidates, pad, False)[int(200 - 30 + pad)]
-
-    assert wall()
+    assert confirmed_at(page, quad, pad, 200)
     page[110:113, 199:208] = 0                                        # a bend away from the rules is not a wall's
-    assert not wall()
+    assert not confirmed_at(page, quad, pad, 200)
 
 
 def test_only_a_rule_runs_across_the_whole_box_never_a_letter():
