@@ -202,6 +202,32 @@ def test_a_line_parted_under_its_paragraphs_indented_first_line_is_one_run():
     assert justified_rows(whole + parted + next_first) == []
 
 
+def test_a_line_led_by_a_dash_and_stretched_across_the_column_is_one_run():
+    """Fresh mkbook page, seed 683: `-     Name     of     the` stretched across a report's column (the next line
+    starts with `BackendAuthenticationConfig`, too long to fit), parted into four boxes, the dash boxed 7 px high
+    beside 48-px words, under the paragraph's indented first line and above two whole lines. The row is judged by
+    its words' height, not the dash's: one run. Without the lines flush with it, none."""
+    first = [[1341, 397, 2194, 445]]
+    parted = [[1269, 489, 1304, 496], [1506, 463, 1650, 510], [1857, 461, 1914, 511], [2117, 461, 2201, 509]]
+    below = [[1275, 529, 2198, 579], [1270, 597, 2196, 646]]
+    first_words = np.array([177, 35, 125, 42, 65, 640, 159], np.float64)
+    assert justified_rows(first + parted + below, first_words) == [[1, 2, 3, 4]]
+    assert justified_rows(parted + below[:1], first_words[1:6]) == []
+
+
+def test_a_line_stretched_above_a_taller_line_of_brackets_is_one_run():
+    """Fresh mkbook page, seed 683: `configuration          from` (48 px) over `${CMAKE_CONFIGURATION_TYPES} if`,
+    boxed 63 px tall from the brackets' tops to their tails: that line's first word, too long to have fitted,
+    explains the blank of 11 line heights, though the line is a third taller."""
+    above = [[240, 1922, 1194, 1973], [240, 1987, 1194, 2038]]
+    parted = [[244, 2049, 528, 2097], [1098, 2050, 1209, 2096]]
+    below = [[241, 2108, 1214, 2171]]
+    first_words = np.array([300, 280, 270, 92, 834], np.float64)
+    assert justified_rows(above + parted + below, first_words) == [[2, 3]]
+    first_words[-1] = 200                          # a first word that would have fitted: the blank is a gutter
+    assert justified_rows(above + parted + below, first_words) == []
+
+
 def test_words_without_ascenders_stretched_apart_stay_in_their_line():
     """Two words boxed short (`namespaced name`: no ascenders, 25 px on a 35-px line) stand 123 px apart, 4.9
     times their own height but 3.5 times the line's: the spread is measured in the line's height (its tallest

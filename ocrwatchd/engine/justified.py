@@ -18,6 +18,10 @@ SPREAD = 4.0        # the widest space a justified line is stretched to, in line
 FLUSH_LINES = 2
 FLUSH_REACH = 3.5
 NEXT_WORD_SLACK = 2.0   # line heights beyond the next line's first word a stretched line's blank may reach
+# The line under a stretched one is as tall within this part of its height: a line of `${`, `(` and `|` is boxed
+# from their tops to their tails (fresh `mkbook.py` pages, seed 683: `${CMAKE_CONFIGURATION_TYPES} if` 63 px under
+# `configuration   from`, 48 px, whose blank that first word explains).
+UNDER_HEIGHT = 0.35
 EVEN_STRETCH = 1.5      # … and its blanks, stretched alike, within this factor of each other
 # A blank explained so and wider than this (line heights) needs one flush line beside its run, not FLUSH_LINES: a
 # form's two fields on a row (FUNSD's `Wet Weight 99.2 gms.` 4.6 line heights from `Pump Press. …`, over
@@ -49,12 +53,29 @@ def _next_word_reach(boxes: np.ndarray, first_words: np.ndarray) -> np.ndarray:
     for i in range(len(boxes)):
         h = heights[i]
         step = mids - mids[i]
-        under = ((step >= 0.8 * h) & (step <= 2.0 * h) & (np.abs(heights - h) <= 0.25 * h) & (first_words > 0)
+        under = ((step >= 0.8 * h) & (step <= 2.0 * h) & (np.abs(heights - h) <= UNDER_HEIGHT * h) & (first_words > 0)
                  & _flush_left(boxes[:, 0], mids, boxes[i, 0], mids[i], h))
         if under.any():
             k = int(np.flatnonzero(under)[np.argmin(step[under])])
             reach[i] = first_words[k] + NEXT_WORD_SLACK * h
     return reach
+
+
+def _lead_marks_raised(boxes: np.ndarray) -> np.ndarray:
+    """boxes, with a mark that leads a row (a dash or a bullet: no wider than the row is high, under half as
+    high) boxed as tall as the row's next box: its row is judged by the words' height, not the mark's (fresh
+    `mkbook.py` pages, seed 683: `-     Name     of     the` stretched across a column, the dash boxed 7 px high
+    beside 48-px words, parted into four; a row started at the dash took no word into it)."""
+    out = boxes.copy()
+    heights, widths = boxes[:, 3] - boxes[:, 1], boxes[:, 2] - boxes[:, 0]
+    mids = (boxes[:, 1] + boxes[:, 3]) / 2
+    for m in np.flatnonzero(heights < 0.5 * heights.max()) if len(boxes) else []:
+        right = ((boxes[:, 0] >= boxes[m, 2]) & (boxes[:, 1] <= mids[m]) & (boxes[:, 3] >= mids[m])
+                 & (widths[m] <= heights) & (heights[m] < 0.5 * heights))
+        if right.any():
+            j = int(np.flatnonzero(right)[np.argmin(boxes[right, 0])])
+            out[m, 1], out[m, 3] = boxes[j, 1], boxes[j, 3]
+    return out
 
 
 def justified_rows(boxes: np.ndarray, first_words: np.ndarray | None = None) -> list[list[int]]:
@@ -74,7 +95,7 @@ def justified_rows(boxes: np.ndarray, first_words: np.ndarray | None = None) -> 
     A space is stretched to at most SPREAD line heights, but for a line whose next line starts with a word too
     long to have fitted at its end (first_words: each line's first word's width, where known): a URL under `type,
     see:`, whose two words stand 38 line heights apart (fresh `mkbook.py` pages, seed 233)."""
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    boxes = _lead_marks_raised(np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
     heights, widths = boxes[:, 3] - boxes[:, 1], boxes[:, 2] - boxes[:, 0]
     mids = (boxes[:, 1] + boxes[:, 3]) / 2
     by_x = np.argsort(boxes[:, 0], kind="stable")
