@@ -1,9 +1,10 @@
-"""Full-width or half-width punctuation in a CJK line, told by the cell the mark stands in (engine/segment.py
+"""Full-width or half-width punctuation in a CJK line, told by the cell the mark stands in (engine/spaces.py
 halfwidth_marks), on hand-made CTC paths and ink: in many CJK faces `:` and `：` are one glyph, and the recogniser
 writes the full-width one; CJK type sets that in a whole em, an ASCII mark in its own narrow advance."""
 import numpy as np
 
-from ocrwatchd.engine.segment import CharSpan, halfwidth_marks, is_cjk
+from ocrwatchd.engine.segment import CharSpan, is_cjk
+from ocrwatchd.engine.spaces import halfwidth_marks
 
 HEIGHT = 16   # line height, px; a CJK character's em
 PAD = 4

@@ -1,4 +1,4 @@
-"""Spaces the recogniser dropped, put back from the crop's ink (engine/segment.py add_missed_spaces): beside a
+"""Spaces the recogniser dropped, put back from the crop's ink (engine/spaces.py add_missed_spaces): beside a
 wide blank, around full-width marks and Latin words in CJK lines, and in proportional Latin faces, on hand-made CTC
 paths and ink."""
 import numpy as np
@@ -7,7 +7,7 @@ from handmade import HEIGHT, PAD, layout
 
 
 def test_a_space_the_recogniser_dropped_beside_a_wide_blank_is_put_back():
-    from ocrwatchd.engine.segment import add_missed_spaces
+    from ocrwatchd.engine.spaces import add_missed_spaces
 
     spans, ink = layout("TEL : 03-4021", read="TEL:03-4021")       # spaces printed, not read
     text = "".join(s.char for s in add_missed_spaces(spans, 5.0, ink, HEIGHT, 1.2))
@@ -21,7 +21,7 @@ def test_a_space_the_recogniser_dropped_beside_a_wide_blank_is_put_back():
 def test_the_blank_of_a_full_width_mark_is_its_own_not_a_space():
     """CJK type sets `：` in a whole em with its dots at one side: the blank after them is part of the mark (here
     13 px, 0.81 of the 16-px line), and only a wider one (a space typed after it: 23 px) is a space."""
-    from ocrwatchd.engine.segment import add_missed_spaces
+    from ocrwatchd.engine.spaces import add_missed_spaces
 
     def spaced(printed, read, cjk=True):
         spans, ink = layout(printed, read=read)
@@ -65,9 +65,9 @@ def _kept(printed: str, read: str) -> list[bool]:
 
 def test_spaces_typed_around_a_latin_word_in_a_cjk_line_are_put_back():
     """The recogniser drops them (its training text has none); the line's pitch, a whole em, is too coarse to
-    see a 7-px space, the blank beside the Latin word (0.3 line heights) or between two CJK characters (0.5) is
-    not."""
-    from ocrwatchd.engine.segment import add_missed_spaces
+    see a 7-px space, the blank beside the Latin word (0.25 line heights) or between two CJK characters (0.25,
+    the next one moved on as well) is not."""
+    from ocrwatchd.engine.spaces import add_missed_spaces
 
     def read(printed, read, cjk=True, track=0):
         spans, ink = _mixed_line(printed, read, track)
@@ -86,7 +86,8 @@ def test_a_narrow_glyph_set_in_a_whole_em_has_no_space_beside_it():
     """In a column of vertical type read turned, `一` lies across the line: 2 px of ink in the middle of its em,
     so the blank either side of it is as wide as a typed space's (0.5 line heights) — but the glyphs' middles
     stand the usual em apart, and only a typed space moves them further."""
-    from ocrwatchd.engine.segment import CharSpan, add_missed_spaces
+    from ocrwatchd.engine.segment import CharSpan
+    from ocrwatchd.engine.spaces import add_missed_spaces
 
     def read(printed: str) -> str:
         x, cells = PAD, []
@@ -106,6 +107,32 @@ def test_a_narrow_glyph_set_in_a_whole_em_has_no_space_beside_it():
     assert read("就假定是一个变量") == "就假定是一个变量"
     assert read("就假定是 一个变量") == "就假定是 一个变量"        # a space typed before it is still one
     assert read("事件 循环一个") == "事件 循环一个"
+
+
+def test_a_narrow_space_between_cjk_characters_is_put_back_in_a_line_set_across():
+    """A face whose space is narrow leaves 0.30-0.44 line heights of blank between two CJK characters (mkzh.py
+    seed 761: `文档标题 或 手册标题`, every typed space of its page dropped), under a usual face's 0.5; the
+    space still moves the next character on by its own width, which a narrow glyph's wide blank does not (above).
+    In a column read turned the characters' middles are no such guide, and the blank must be a usual space's."""
+    from ocrwatchd.engine.segment import CharSpan
+    from ocrwatchd.engine.spaces import add_missed_spaces
+
+    def read(printed, column=False):
+        x, cells = PAD, []                  # each character in a whole em, its ink 2 px short of it; a space 4 px
+        for ch in printed:
+            cells.append((ch, x))
+            x += 4 if ch == " " else HEIGHT
+        ink = np.zeros(x + PAD, bool)
+        for ch, x0 in cells:
+            if ch != " ":
+                ink[x0 + 1:x0 + HEIGHT - 1] = True     # a space leaves 6 px of blank, 0.375 line heights
+        spans = [CharSpan(ch, (x0 + HEIGHT // 2) // 5, (x0 + HEIGHT // 2) // 5 + 1, 0.9) for ch, x0 in cells
+                 if ch != " "]                          # read without its spaces, one frame at each middle
+        return "".join(s.char for s in add_missed_spaces(spans, 5.0, ink, HEIGHT, 1.2, cjk=True, column=column))
+
+    assert read("文档标题 或 手册标题 操作系统") == "文档标题 或 手册标题 操作系统"
+    assert read("文档标题或手册标题") == "文档标题或手册标题"
+    assert read("文档标题 或 手册标题", column=True) == "文档标题或手册标题"
 
 
 NARROW, WIDE = "ijl.,:;'()!1", "mwMW"
@@ -141,7 +168,7 @@ def proportional(text: str, read: str, word: int = 14, letter: int = 2) -> tuple
 def test_a_word_space_dropped_in_a_proportional_face_is_put_back(text, read):
     """Century Schoolbook's word blanks are 0.7-1.0 of its pitch, under the pitch test's 1.2: a blank as wide
     as the line's read spaces, far wider than its letters' and moving the next letter on, is one too."""
-    from ocrwatchd.engine.segment import add_missed_spaces
+    from ocrwatchd.engine.spaces import add_missed_spaces
 
     spans, ink = proportional(text, read)
     assert "".join(s.char for s in add_missed_spaces(spans, 1.0, ink, 30, 1.2)) == text
@@ -150,7 +177,7 @@ def test_a_word_space_dropped_in_a_proportional_face_is_put_back(text, read):
 def test_a_short_lines_dropped_spaces_are_put_back_where_the_next_letter_moves_on():
     """A narrow column's line shows 2 or 3 read spaces (`and $XDG_CONFIG_HOME tocreatea predictable`): enough,
     where the letters either side of the blank stand well over the line's usual advance apart."""
-    from ocrwatchd.engine.segment import add_missed_spaces
+    from ocrwatchd.engine.spaces import add_missed_spaces
 
     for read in ("Compact2013 is out now", "Compact2013 isout now"):                  # 3, then 2 spaces read
         spans, ink = proportional("Compact 2013 is out now", read)
@@ -158,7 +185,7 @@ def test_a_short_lines_dropped_spaces_are_put_back_where_the_next_letter_moves_o
 
 
 def test_no_space_is_put_where_the_line_shows_too_few_word_spaces_or_too_small_ones():
-    from ocrwatchd.engine.segment import add_missed_spaces
+    from ocrwatchd.engine.spaces import add_missed_spaces
 
     spans, ink = proportional("Compact 2013 is out", "Compact2013is out")           # 1 space read: too few
     assert "".join(s.char for s in add_missed_spaces(spans, 1.0, ink, 30, 1.2)) == "Compact2013is out"
@@ -170,7 +197,8 @@ def test_no_space_is_put_where_the_line_shows_too_few_word_spaces_or_too_small_o
 def test_a_typewriters_narrow_glyph_leaves_a_wide_blank_but_no_space():
     """In a monospaced face a narrow glyph stands in a whole cell: the blanks beside an I or a 1 are four times
     its letters', but under half a word space's (a whole cell's), so no space goes there (`SPECI FICATIONS`)."""
-    from ocrwatchd.engine.segment import CharSpan, add_missed_spaces
+    from ocrwatchd.engine.segment import CharSpan
+    from ocrwatchd.engine.spaces import add_missed_spaces
 
     text, cell = "THE SPECIFICATIONS IN 11 MG TAR IS", 16
     spans, ink = [], np.zeros(cell * len(text) + 20, bool)
@@ -186,7 +214,8 @@ def test_a_typewriters_narrow_glyph_leaves_a_wide_blank_but_no_space():
 def test_in_a_short_line_a_blank_inside_an_ordinary_advance_is_no_space():
     """`DETURNARLE`, `(1PAIR)` on receipts: two narrow glyphs leave a blank as wide as the line's 2 read word
     spaces, but their middles stand the line's usual advance apart — no space moved them."""
-    from ocrwatchd.engine.segment import CharSpan, add_missed_spaces
+    from ocrwatchd.engine.segment import CharSpan
+    from ocrwatchd.engine.spaces import add_missed_spaces
 
     layout = [("A", 0, 10), ("B", 12, 22), (" ", 22, 34), ("C", 34, 44), ("D", 46, 56), (" ", 56, 68),
               ("E", 68, 78), ("l", 80, 82), ("l", 92, 94), ("F", 96, 106), ("G", 108, 118)]
@@ -237,7 +266,7 @@ def test_word_spaces_of_latin_words_in_a_cjk_line_in_a_narrow_face_are_put_back(
     """mkzh.py seed 233: `带着 WITH HOLD 创建的游标` read `带着WITHHOLD创建的游标`. A typed space leaves 9 px of
     blank on a 33-px line beside a CJK character (0.27 line heights) and 11 px between two Latin words (0.33; the
     words' letters 2 px), while the line's pitch (a CJK em) asks a word gap of 0.9 line heights."""
-    from ocrwatchd.engine.segment import add_missed_spaces
+    from ocrwatchd.engine.spaces import add_missed_spaces
 
     spans, ink = _cells(_narrow_latin_line(["带着", "WITH", "HOLD", "创建的游标"]))
     assert "".join(s.char for s in add_missed_spaces(spans, 1.0, ink, 33, 1.2, cjk=True)) == "带着 WITH HOLD 创建的游标"
@@ -250,7 +279,7 @@ def test_narrow_letters_or_figures_in_cells_of_a_cjk_line_keep_their_blanks_with
     """`ll` in a CJK face's Latin stands 0.23 line heights apart with no space (AR PL UKai, mkzh.py seed 233), a
     monospaced face's `jr` up to 0.29 (WenQuanYi Micro Hei Mono); tabular figures put a narrow `1` in a wide cell
     (`11` 0.28 on Chinese receipts): none of them is a word space."""
-    from ocrwatchd.engine.segment import add_missed_spaces
+    from ocrwatchd.engine.spaces import add_missed_spaces
 
     def read(cells):
         spans, ink = _cells(cells)

@@ -21,7 +21,8 @@ from . import walls
 from .textbox import field_rows, text_bounds
 from .ink import ink_columns, ink_in_middle, ink_mask, minority_ink, without_rules
 from .rulestub import without_rule_stubs
-from .segment import CharSpan, Piece, add_missed_spaces, halfwidth_marks, split_fields, sub_quad, word_pieces
+from .segment import CharSpan, Piece, split_fields, sub_quad, word_pieces
+from .spaces import add_missed_spaces, halfwidth_marks
 from .textclean import fullwidth_in_column, halfwidth_if_latin, has_cjk, latin_char_table, unsure_letters_in_numbers
 
 BLANK = ""
@@ -338,7 +339,7 @@ class TextRecognizer:
         ink = ink_columns(mask, pad_px)
         t0, t1, v0, v1 = text_bounds(spans, px_per_frame, mask, ink, pad_px, h, ruled, borders)
         if spec.space_gap > 0:
-            spans = add_missed_spaces(spans, px_per_frame, ink, h, spec.space_gap, cjk)
+            spans = add_missed_spaces(spans, px_per_frame, ink, h, spec.space_gap, cjk, vertical)
         if cjk:
             spans = fullwidth_in_column(spans) if vertical else halfwidth_marks(spans, px_per_frame, ink, h)
         text = clean("".join(s.char for s in spans))
