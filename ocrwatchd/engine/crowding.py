@@ -10,7 +10,8 @@ read `A meal tmg laer workor` at 0.50 from its crop (its box 323-337 px, the lin
 So where the box of a line above or below overlaps this one's along at least half of the shorter of the two, the
 recogniser is shown the box cut at a blank row of the overlap (no more ink than BLANK_INK of its columns), the
 one nearest its middle (recognize.py grows the cut rows by the whole box's pad and measures everything
-after the model in the whole box's crop). Where the two lines' letters interleave — a typewritten form's descenders reaching below the next
+after the model in the whole box's crop; the box is fitted to the text's rows in it less the ink past the cut,
+without_others). Where the two lines' letters interleave — a typewritten form's descenders reaching below the next
 line's capitals — no row of the overlap is blank and the box stays whole: a cut there would take the letters'
 tails off (FUNSD's `product samples. (Note:` read at 0.98 whole and at 0.62 cut through its `p` and brackets).
 """
@@ -101,6 +102,25 @@ def own_rows(crop: np.ndarray, found: list[Overlap]) -> tuple[float, float]:
         else:
             v1 = min(v1, (row + 0.5) / h)
     return v0, v1
+
+
+def without_others(mask: np.ndarray, rows: tuple[float, float], pad_px: float, flipped: bool = False) -> np.ndarray:
+    """The ink of a line's padded crop less what lies beyond its own rows (own_rows, as fractions of the unpadded
+    box; flipped: the crop was turned by 180°): the other line's letters, past a blank row of the overlap, are
+    that line's, read with it. A box is fitted to its text by the rows the text's ink fills (textbox.py), and the
+    bottom of the letters above in the crop carried the box up to them (fax00 of `bench/mkfax.py --seed 829`:
+    8-px print on a 12-px pitch boxed 14 px tall, 2 rows of the line above 3 blank rows over it, and the box
+    matched no ground truth)."""
+    v0, v1 = (1 - rows[1], 1 - rows[0]) if flipped else rows
+    if v0 <= 0 and v1 >= 1:
+        return mask
+    quad_h = mask.shape[0] - 2 * pad_px
+    out = mask.copy()
+    if v0 > 0:
+        out[:max(0, int(pad_px + v0 * quad_h))] = False
+    if v1 < 1:
+        out[int(np.ceil(pad_px + v1 * quad_h)):] = False
+    return out
 
 
 def shown_rows(image: np.ndarray, quads: list[np.ndarray]) -> list[tuple[float, float]]:

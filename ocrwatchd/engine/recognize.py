@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from .checkbox import find_checkboxes, trimmed, with_checkboxes
-from .crowding import shown_rows
+from .crowding import shown_rows, without_others
 from .linecrop import crop_quad, is_turned, line_aspect, pad_quad, quad_size, rectified
 from .preprocess import Profile
 from .session import covered_seconds, in_parallel
@@ -284,7 +284,8 @@ class TextRecognizer:
             for n, spans in zip(doubted, ctc_best_paths(again, spec.charset)):
                 paths[n] = spans
         frame_px = tensor.shape[3] / probs.shape[1]      # model px per output frame
-        readings = [self._reading(quads[i], crop, spans, frame_px * seen.shape[1] / width, flip, image, vertical)
+        readings = [self._reading(quads[i], crop, spans, frame_px * seen.shape[1] / width, flip, image, vertical,
+                                  rows[i] if rows else (0.0, 1.0))
                     for i, crop, seen, flip, width, spans in zip(idx, crops, shown, flipped, model_widths(shown, spec),
                                                                   paths)]
         return readings, t1 - t0
@@ -303,7 +304,8 @@ class TextRecognizer:
         return results
 
     def _reading(self, quad: np.ndarray, crop: np.ndarray, spans: list[CharSpan], px_per_frame: float,
-                 flipped: bool, image: np.ndarray, vertical: bool = False) -> LineReading:
+                 flipped: bool, image: np.ndarray, vertical: bool = False,
+                 own: tuple[float, float] = (0.0, 1.0)) -> LineReading:
         spec = self.spec
         clean = (lambda t: halfwidth_if_latin(t, spec.ascii_quotes)) if spec.latin_halfwidth else (lambda t: t)
         score = path_score(spans)
@@ -337,7 +339,8 @@ class TextRecognizer:
         if not spans:
             return LineReading("", score)
         ink = ink_columns(mask, pad_px)
-        t0, t1, v0, v1 = text_bounds(spans, px_per_frame, mask, ink, pad_px, h, ruled, borders)
+        fitted = without_others(mask, own, pad_px, flipped)   # the box is fitted to its own line's ink
+        t0, t1, v0, v1 = text_bounds(spans, px_per_frame, fitted, ink, pad_px, h, ruled, borders)
         if spec.space_gap > 0:
             spans = add_missed_spaces(spans, px_per_frame, ink, h, spec.space_gap, cjk, vertical)
         if cjk:
@@ -349,7 +352,7 @@ class TextRecognizer:
         if fields:
             last = len(fields) - 1
             fields = [Piece(a, b, clean(f.text), f.score,
-                            field_rows(a, b, v0, v1, spans, px_per_frame, mask, ink, pad_px, h, ruled, borders))
+                            field_rows(a, b, v0, v1, spans, px_per_frame, fitted, ink, pad_px, h, ruled, borders))
                       for k, f in enumerate(fields)
                       for a, b in [(max(f.t0, t0) if k == 0 else f.t0, min(f.t1, t1) if k == last else f.t1)]]
         quad_px = crop.shape[1] - 2 * pad_px
