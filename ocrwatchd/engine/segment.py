@@ -56,7 +56,7 @@ class Piece:
 
 
 def letter_gaps(spans: list[CharSpan], px_per_frame: float, ink: np.ndarray,
-                 line_height: float) -> tuple[list[tuple[int, int, int, bool]], float] | None:
+                line_height: float) -> tuple[list[tuple[int, int, int, bool]], float] | None:
     """The blank stretch before each letter but the first, and the line's character pitch; None for a line of
     fewer than two letters or no ink.
 

@@ -179,9 +179,10 @@ def _cjk_advances(spans: list[CharSpan], gaps: list[tuple[int, int, int, bool]],
 
 def _cjk_space(a: str, b: str, measured: bool = True, column: bool = False) -> float | None:
     """The blank, in line heights, from which two neighbouring characters of a CJK line stand a space apart: two
-    CJK characters CJK_BLANK (CJK_BLANK_IN_COLUMN in a column read turned), a CJK character and a Latin letter or digit CJK_LATIN_BLANK, two Latin letters
-    LATIN_IN_CJK_BLANK where the line has two CJK characters side by side (measured: its usual blank is known;
-    a Latin line with one CJK character read in it keeps its own word spaces' tests); None for other pairs."""
+    CJK characters CJK_BLANK (CJK_BLANK_IN_COLUMN in a column read turned), a CJK character and a Latin letter or
+    digit CJK_LATIN_BLANK, two Latin letters LATIN_IN_CJK_BLANK where the line has two CJK characters side by side
+    (measured: its usual blank is known; a Latin line with one CJK character read in it keeps its own word spaces'
+    tests); None for other pairs."""
     if is_cjk(a) and is_cjk(b):
         return CJK_BLANK_IN_COLUMN if column else CJK_BLANK
     if (is_cjk(a) and b.isascii() and b.isalnum()) or (a.isascii() and a.isalnum() and is_cjk(b)):
