@@ -276,3 +276,22 @@ def test_a_number_beside_a_cjk_word_on_one_line_is_boxed_to_its_own_height(engin
     assert y0 - 3 <= number[0] <= y0 and y1 <= number[1] <= y1 + 3     # the digits' rows and a margin
     cjk = [quad[0, 1] + v * height for v in reading.fields[0].rows]
     assert cjk[0] <= word[1] + 1 and cjk[1] >= word[3] - 1
+
+
+def test_a_rules_remnant_and_the_letters_beyond_it_are_left_out_together(engine):
+    """A table cell's `Public` whose box reached the thick rule above it, the crop (the box padded) to the bottom
+    row of the letters of the row above, one blank row beyond the rule's ragged edge: that row of letters alone is
+    no run apart from the rule, but the two together stand apart from the cell's text, and the box is fitted to
+    `Public` (a synthetic table's cell: boxed from that row down, 25 px for 14 px of letters, it matched no ground
+    truth)."""
+    img, d, (x0, y0, x1, y1) = digits_on_a_page("Public", 40)
+    d.line([(10, y0 - 6), (190, y0 - 6)], fill=0, width=3)           # the cell's top rule: rows y0-7..y0-5
+    for x in range(x0 - 3, x1 + 3, 10):                              # its ragged edge
+        d.line([(x, y0 - 8), (x + 6, y0 - 8)], fill=0, width=1)
+    for x in range(x0, x1, 7):                                       # the feet of the row above's letters,
+        d.line([(x, y0 - 11), (x + 2, y0 - 11)], fill=0, width=1)    # in the crop's top row
+    quad = np.array([[x0 - 3, y0 - 8], [x1 + 3, y0 - 8], [x1 + 3, y1 + 11], [x0 - 3, y1 + 11]], np.float64)
+    reading = engine.recognizer.read_lines(np.asarray(img), [quad])[0]
+    assert reading.text == "Public"
+    top, _ = fitted_rows(reading, quad)
+    assert y0 - 3 <= top <= y0                                       # the letters' rows and a margin only

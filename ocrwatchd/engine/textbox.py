@@ -141,18 +141,24 @@ def _text_rows(dense: np.ndarray, rows: np.ndarray, mask: np.ndarray, ruled: np.
             below = np.flatnonzero(dense[starts[k + 1]:ends[k + 1]])[0] + starts[k + 1]
             return int(below - above - 1)
 
-        def apart(k: int, other: int) -> bool:           # run k's ink stands apart from its neighbour's
-            # by EDGE_GAP line heights, or, holding a rule taken out (the rule says what it is), by 2 blank rows
-            blank = blank_between(min(k, other))
-            return blank >= (2 if ruled[starts[k]:ends[k]].any() else gap)
+        def apart(a: int, b: int, k: int) -> bool:      # the runs in rows [a, b) stand apart from their
+            # neighbour (across the blank after run k) by EDGE_GAP line heights, or, holding a rule taken out (the
+            # rule says what they are), by 2 blank rows
+            return blank_between(k) >= (2 if ruled[a:b].any() else gap)
 
+        # The runs from the crop's edge up to each blank, taken together: a rule's remnant may come with the
+        # last row of the letters beyond it, one blank row apart, which alone is no run apart from the rule (a
+        # table cell's `Public`, its box reaching over the thick rule above to the baseline of the row above:
+        # 1 row of their letters, 1 blank, the rule, 4 blank rows, then the cell's text, boxed from the letters
+        # above and matched no ground truth). The widest such group is left out.
         first, last = 0, len(starts) - 1
-        if (first < heaviest and at_edge_or_rule(starts[0], ends[0]) and apart(0, 1)
-                and remnant(starts[0], ends[0])):
-            first = 1
-        if (last > heaviest and at_edge_or_rule(starts[-1], ends[-1]) and apart(last, last - 1)
-                and remnant(starts[-1], ends[-1])):
-            last -= 1
+        for k in range(heaviest):
+            if at_edge_or_rule(starts[0], ends[k]) and apart(starts[0], ends[k], k) and remnant(starts[0], ends[k]):
+                first = k + 1
+        for k in range(len(starts) - 1, heaviest, -1):
+            if (at_edge_or_rule(starts[k], ends[-1]) and apart(starts[k], ends[-1], k - 1)
+                    and remnant(starts[k], ends[-1])):
+                last = k - 1
         starts, ends = starts[first:last + 1], ends[first:last + 1]
     kept = np.flatnonzero(dense[starts[0]:ends[-1]]) + starts[0]    # the text's own rows, not the rules' beside
     return int(kept[0]), int(kept[-1]) + 1
