@@ -228,6 +228,24 @@ def test_a_line_stretched_above_a_taller_line_of_brackets_is_one_run():
     assert justified_rows(above + parted + below, first_words) == []
 
 
+def test_a_stretched_line_is_one_run_beside_lines_boxed_shorter_or_taller_by_their_letters():
+    """Fresh mkbook page, seed 971 (levelled boxes as the stage takes them): a paragraph's indented first line
+    `With   this   option,   git   will   replace   all` read in five fields, each boxed 53 px from its capitals'
+    tops to its descenders' tails, over two whole lines boxed 38 and 36 px; and `--reference-excluded-parents
+    option   is` (38 px) between lines of 36 and 50 px. Each box is fitted to its own letters' ink: the lines are
+    one paragraph's, and both parted lines are one run. Lines twice as tall are no neighbours of theirs."""
+    above = [[1265, 1624, 2026, 1674]]                                # the paragraph before's short last line
+    parted = [[1335, 1700, 1449, 1753], [1464, 1701, 1565, 1754], [1579, 1714, 1745, 1755],
+              [1762, 1704, 2139, 1757], [2154, 1706, 2219, 1759]]
+    below = [[1269, 1782, 2218, 1819], [1266, 1850, 2219, 1886]]
+    assert justified_rows(above + parted + below) == [[1, 2, 3, 4, 5]]
+    around = [[1266, 800, 2218, 836], [1265, 926, 2216, 976]]
+    long_word = [[1266, 868, 1888, 906], [1951, 868, 2103, 906], [2167, 868, 2219, 906]]
+    assert justified_rows(around[:1] + long_word + around[1:]) == [[1, 2, 3]]
+    doubled = [[x0, y0 - (y1 - y0), x1, y1] for x0, y0, x1, y1 in below]
+    assert justified_rows(above + parted + doubled) == []
+
+
 def test_words_without_ascenders_stretched_apart_stay_in_their_line():
     """Two words boxed short (`namespaced name`: no ascenders, 25 px on a 35-px line) stand 123 px apart, 4.9
     times their own height but 3.5 times the line's: the spread is measured in the line's height (its tallest
@@ -314,6 +332,31 @@ def test_the_stage_joins_a_parted_justified_line_but_not_a_row_of_figures():
                                               _line([640, 80, 699, 110], "61.7")])
     join_justified_stage(figures)
     assert len(figures.lines) == 6
+
+
+def test_the_stage_keeps_a_forms_options_led_by_checkboxes_apart():
+    """FUNSD-train photographed (bench/mkphoto.py, seed 3), form 13149651, boxes levelled as the stage takes them:
+    a column of options, each led by a checkbox, beside the heading `Local :`; `☐ Permissive` and `☑ Mandatory`
+    5 px apart on one row, flush at both ends with the options above and below. The geometry is a justified
+    line's; the checkbox found in the pixels says each field is an option of a form: they stay apart. The same
+    row of words without checkboxes is joined."""
+    from types import SimpleNamespace
+
+    from ocrwatchd.pipeline.stages import join_justified_stage
+
+    def page(first, second):
+        return SimpleNamespace(lines=[
+            _line([140, 365, 265, 376], "☐ Create New Appropriation"), _line([101, 387, 132, 395], "Local :"),
+            _line([139, 386, 264, 396], "☐ No local government cost"),
+            _line([139, 414, 198, 427], first), _line([203, 413, 265, 426], second),
+            _line([139, 438, 198, 451], first), _line([203, 437, 265, 451], second)])
+
+    options = page("☐ Permissive", "☑ Mandatory")
+    join_justified_stage(options)
+    assert [l["text"] for l in options.lines][3:] == ["☐ Permissive", "☑ Mandatory"] * 2
+    words = page("Permissive", "Mandatory")
+    join_justified_stage(words)
+    assert "Permissive Mandatory" in [l["text"] for l in words.lines]
 
 
 def test_a_line_stretched_by_a_long_word_that_did_not_fit_is_one_run():

@@ -18,10 +18,12 @@ SPREAD = 4.0        # the widest space a justified line is stretched to, in line
 FLUSH_LINES = 2
 FLUSH_REACH = 3.5
 NEXT_WORD_SLACK = 2.0   # line heights beyond the next line's first word a stretched line's blank may reach
-# The line under a stretched one is as tall within this part of its height: a line of `${`, `(` and `|` is boxed
-# from their tops to their tails (fresh `mkbook.py` pages, seed 683: `${CMAKE_CONFIGURATION_TYPES} if` 63 px under
-# `configuration   from`, 48 px, whose blank that first word explains).
-UNDER_HEIGHT = 0.35
+# A paragraph's lines around a stretched one are as tall within this part of its height: each box is fitted to its
+# own letters' ink, and a line of `${`, `(` and `|` is boxed from their tops to their tails (fresh `mkbook.py`
+# pages, seed 683: `${CMAKE_CONFIGURATION_TYPES} if` 63 px under `configuration   from`, 48 px, whose blank that
+# first word explains), a line of capitals and descenders taller than one of x-height letters and ascenders (seed
+# 971: `With   this   option,   git   will   replace   all` boxed 53 px, both lines under it 38 and 36).
+AS_TALL = 0.35
 EVEN_STRETCH = 1.5      # … and its blanks, stretched alike, within this factor of each other
 # A blank explained so and wider than this (line heights) needs one flush line beside its run, not FLUSH_LINES: a
 # form's two fields on a row (FUNSD's `Wet Weight 99.2 gms.` 4.6 line heights from `Pump Press. …`, over
@@ -53,7 +55,7 @@ def _next_word_reach(boxes: np.ndarray, first_words: np.ndarray) -> np.ndarray:
     for i in range(len(boxes)):
         h = heights[i]
         step = mids - mids[i]
-        under = ((step >= 0.8 * h) & (step <= 2.0 * h) & (np.abs(heights - h) <= UNDER_HEIGHT * h) & (first_words > 0)
+        under = ((step >= 0.8 * h) & (step <= 2.0 * h) & (np.abs(heights - h) <= AS_TALL * h) & (first_words > 0)
                  & _flush_left(boxes[:, 0], mids, boxes[i, 0], mids[i], h))
         if under.any():
             k = int(np.flatnonzero(under)[np.argmin(step[under])])
@@ -139,13 +141,13 @@ def justified_rows(boxes: np.ndarray, first_words: np.ndarray | None = None) -> 
             part = row[:end]
             x0, x1, h, mid = boxes[part, 0].min(), boxes[part, 2].max(), heights[part].max(), mids[part].mean()
             step = np.abs(mids - mid)
-            flush = ((np.abs(heights - h) <= 0.25 * h) & (step >= 0.8 * h) & (step <= FLUSH_REACH * h)
+            flush = ((np.abs(heights - h) <= AS_TALL * h) & (step >= 0.8 * h) & (step <= FLUSH_REACH * h)
                      & _flush_left(boxes[:, 0], mids, x0, mid, h) & (np.abs(boxes[:, 2] - x1) <= ALIGNED * h))
             own = blanks(part)
             tol = ALIGNED_GAP * h
             flush_parted = sum(
                 1 for other, ox0, ox1, oh, omid in parted
-                if not set(other) & set(part) and abs(oh - h) <= 0.25 * h
+                if not set(other) & set(part) and abs(oh - h) <= AS_TALL * h
                 and 0.8 * h <= abs(omid - mid) <= FLUSH_REACH * h and abs(ox1 - x1) <= ALIGNED * h
                 and _flush_left(ox0, omid, x0, mid, h)
                 and not any(g0 - tol < o1 and o0 < g1 + tol for g0, g1 in own for o0, o1 in blanks(other)))
