@@ -139,6 +139,25 @@ def test_a_wall_that_starts_at_the_rule_crossing_the_box_is_a_wall_too():
     assert not walls.borders(letters, walls.crossing_rows(letters, PAD)).any()
 
 
+def test_a_rule_at_a_slant_across_the_box_ends_the_walls_that_meet_it():
+    """Fresh seed 1049 of bench/mktable.py, a table's last row: its bottom rule, at a slant on the scan, steps
+    from one row of the crop at the left to the one above at the right, so neither row is inked across the box
+    alone; the crop runs two rows past it, and the wall between `44` and `PG-88480` ends at it. Both rows are the
+    rule's, and the wall is found from it up; two rows of letters together are not inked across."""
+    spans, plain = ruled("Code", 0, 0)
+    rows, width = plain.shape
+    half = width // 2
+    mask = plain.copy()
+    mask[rows - 4, :half] = True                             # the rule's left half, one row lower …
+    mask[rows - 5, half:] = True                             # … than its right half
+    mask[:rows - 3, width // 3] = True                       # a wall down to the rule, none below it
+    crossing = walls.crossing_rows(mask, PAD)
+    assert np.flatnonzero(crossing).tolist() == [rows - 5, rows - 4]
+    assert walls.borders(mask, crossing)[width // 3]
+    assert not walls.borders(mask, np.zeros(rows, bool)).any()          # to the crop's bottom, nothing is
+    assert not walls.crossing_rows(plain | np.roll(plain, 1, axis=0), PAD).any()
+
+
 def test_a_cells_wall_is_told_from_letters_and_parts_the_cells_it_stands_between():
     """`921.90` and `BS-66395` in two cells, one cell pitch apart with the wall between them: no gap of 2.1
     pitches, yet two fields. The wall is inked through the whole crop (its margin too), no letter is."""
@@ -153,6 +172,33 @@ def test_a_cells_wall_is_told_from_letters_and_parts_the_cells_it_stands_between
     assert split_fields(spans, 5.0, ink, PAD, HEIGHT, 2.1) is None          # a one-pitch gap: one field …
     pieces = split_fields(spans, 5.0, ink, PAD, HEIGHT, 2.1, borders)
     assert [p.text for p in pieces] == ["921.90", "BS-66395"]              # … but a wall between them: two
+
+
+def test_a_glyph_of_the_next_cell_cut_by_the_box_past_a_wall_is_left_to_that_cell():
+    """Fresh seed 1049 of bench/mktable.py: `14`'s box ran across the wall into the T of `TP-39…` in the next
+    cell, and its stem read as a field `1`; that cell's own box reads the T whole. One character past a wall
+    whose ink runs on out of the crop is dropped, at either end; a cell of one character inside the crop is
+    read, and so is a cut field of two."""
+    def fields(text, cut_at_end):
+        spans, mask = ruled(text, 0, 0)
+        wall = PAD + text.index(" ") * PITCH + 4
+        mask[:, wall:wall + 2] = True
+        if cut_at_end:
+            mask[PAD + 2:PAD + HEIGHT - 3, -3:] = True           # the glyph's stem, on out of the crop
+        else:
+            mask[PAD + 2:PAD + HEIGHT - 3, :3] = True
+        borders = walls.borders(mask)
+        ink = ink_columns(without_rules(mask & ~borders, HEIGHT), PAD)
+        return [p.text for p in split_fields(spans, 5.0, ink, PAD, HEIGHT, 2.1, borders)]
+
+    assert fields("14 T", True) == ["14"]
+    assert fields("T 14", False) == ["14"]
+    assert fields("14 TP", True) == ["14", "TP"]
+    spans, mask = ruled("14 T", 0, 0)
+    mask[:, PAD + 2 * PITCH + 4:PAD + 2 * PITCH + 6] = True
+    borders = walls.borders(mask)
+    ink = ink_columns(without_rules(mask & ~borders, HEIGHT), PAD)
+    assert [p.text for p in split_fields(spans, 5.0, ink, PAD, HEIGHT, 2.1, borders)] == ["14", "T"]
 
 
 def test_a_tables_cells_read_apart_however_close_they_come_to_their_walls(engine, tmp_path):
