@@ -206,13 +206,16 @@ def test_a_line_led_by_a_dash_and_stretched_across_the_column_is_one_run():
     """Fresh mkbook page, seed 683: `-     Name     of     the` stretched across a report's column (the next line
     starts with `BackendAuthenticationConfig`, too long to fit), parted into four boxes, the dash boxed 7 px high
     beside 48-px words, under the paragraph's indented first line and above two whole lines. The row is judged by
-    its words' height, not the dash's: one run. Without the lines flush with it, none."""
+    its words' height, not the dash's: one run. With one line flush with it, the next line's first word explaining
+    all its 12.8 line heights of stretch (wider than FAR_SPREAD) is evidence enough; with none, none."""
     first = [[1341, 397, 2194, 445]]
     parted = [[1269, 489, 1304, 496], [1506, 463, 1650, 510], [1857, 461, 1914, 511], [2117, 461, 2201, 509]]
     below = [[1275, 529, 2198, 579], [1270, 597, 2196, 646]]
     first_words = np.array([177, 35, 125, 42, 65, 640, 159], np.float64)
     assert justified_rows(first + parted + below, first_words) == [[1, 2, 3, 4]]
-    assert justified_rows(parted + below[:1], first_words[1:6]) == []
+    assert justified_rows(parted + below[:1], first_words[1:6]) == [[0, 1, 2, 3]]
+    ragged = [[1275, 529, 1760, 579]]                              # the next line, ending short of the column
+    assert justified_rows(parted + ragged, first_words[1:6]) == []
 
 
 def test_a_line_stretched_above_a_taller_line_of_brackets_is_one_run():
@@ -244,6 +247,23 @@ def test_a_stretched_line_is_one_run_beside_lines_boxed_shorter_or_taller_by_the
     assert justified_rows(around[:1] + long_word + around[1:]) == [[1, 2, 3]]
     doubled = [[x0, y0 - (y1 - y0), x1, y1] for x0, y0, x1, y1 in below]
     assert justified_rows(above + parted + doubled) == []
+
+
+def test_a_line_stretched_by_a_url_under_it_is_one_run_beside_one_flush_line():
+    """Fresh mkbook page, seed 1153 (levelled boxes as the stage takes them): `this   API   can   be   found   at:`
+    stretched across the column in six fields, blanks of 5.6 line heights each, under the paragraph's indented
+    first line; under it a URL wider than the column (not flush: it runs past the margin), then the next
+    paragraph's indented first line. One flush line is all there is; the URL, which did not fit at its end,
+    explains all 27 line heights of stretch together: one run. Where the next line's first word would have fitted
+    in the room the blanks took together, nothing explains them: none."""
+    above = [[239, 399, 1466, 430]]
+    parted = [[188, 439, 250, 471], [433, 439, 498, 472], [681, 446, 737, 470], [922, 439, 965, 471],
+              [1149, 438, 1241, 470], [1426, 443, 1469, 470]]
+    below = [[192, 481, 1625, 513], [239, 531, 1465, 563]]
+    first_words = np.array([60, 62, 65, 56, 43, 92, 43, 1433, 60], np.float64)
+    assert justified_rows(above + parted + below, first_words) == [[1, 2, 3, 4, 5, 6]]
+    first_words[7] = 300
+    assert justified_rows(above + parted + below, first_words) == []
 
 
 def test_words_without_ascenders_stretched_apart_stay_in_their_line():

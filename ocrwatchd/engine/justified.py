@@ -25,9 +25,12 @@ NEXT_WORD_SLACK = 2.0   # line heights beyond the next line's first word a stret
 # 971: `With   this   option,   git   will   replace   all` boxed 53 px, both lines under it 38 and 36).
 AS_TALL = 0.35
 EVEN_STRETCH = 1.5      # … and its blanks, stretched alike, within this factor of each other
-# A blank explained so and wider than this (line heights) needs one flush line beside its run, not FLUSH_LINES: a
-# form's two fields on a row (FUNSD's `Wet Weight 99.2 gms.` 4.6 line heights from `Pump Press. …`, over
-# `Complete Weight`) stand nearer; a line stretched by a URL that did not fit, further (`type, see:`: 38).
+# A line stretched by more than this (line heights, its blanks together) by the next line's first word, which
+# alone explains it all, needs one flush line beside its run, not FLUSH_LINES: a form's two fields on a row
+# (FUNSD's `Wet Weight 99.2 gms.` 4.6 line heights from `Pump Press. …`, over `Complete Weight`) stand nearer; a
+# line stretched by a URL that did not fit, further (`type, see:`: 38 in one blank; fresh seed 1153, `this   API
+# can   be   found   at:` over a URL wider than the column, 27 in five blanks of 5.6, under the paragraph's
+# first line, the URL's line not flush and the next paragraph's indented: one flush line is all there is).
 FAR_SPREAD = 8.0
 # Two rows' blanks closer than this (line heights) line up: a table's cells set edge to edge leave blanks of no
 # width at the same place row after row (the Chinese tables, seed 3: their rows were joined as prose without it).
@@ -153,12 +156,13 @@ def justified_rows(boxes: np.ndarray, first_words: np.ndarray | None = None) -> 
                 and not any(g0 - tol < o1 and o0 < g1 + tol for g0, g1 in own for o0, o1 in blanks(other)))
             # a blank wider than SPREAD is one the next line's first word explains (row_from let it in) and must be
             # stretched alike with the line's others, as justifying stretches them (a column's gutter after it is
-            # no part of it); one wider than FAR_SPREAD is evidence of its own: one flush line beside it is
-            # enough (`type, see:` over a URL, the paragraph's first line above it)
+            # no part of it); a stretch wider than FAR_SPREAD in all that that word alone explains (it did not fit
+            # in the room the blanks took together) is evidence of its own: one flush line beside it is enough
+            # (`type, see:` over a URL, the paragraph's first line above it)
             blank_widths = [b0 - a1 for a1, b0 in own]
             if max(blank_widths) > SPREAD * h and min(blank_widths) * EVEN_STRETCH < max(blank_widths):
                 continue
-            explained = max(blank_widths) > FAR_SPREAD * h
+            explained = FAR_SPREAD * h < sum(blank_widths) <= max(reach[part[0]], max(blank_widths))
             if flush.sum() + flush_parted >= FLUSH_LINES - explained and x1 - x0 >= PROSE * h:
                 runs.append(part)
                 taken.update(part)
