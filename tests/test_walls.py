@@ -220,3 +220,19 @@ def test_a_tables_cells_read_apart_however_close_they_come_to_their_walls(engine
         d.line([(x, 40), (x, 40 + len(cells) * row)], fill=0, width=2)
     page = cv2.GaussianBlur(np.asarray(img).astype(np.float32), (0, 0), 0.6).astype(np.uint8)
     assert [l["text"] for l in read(engine, tmp_path, page)] == [t for texts in cells for t in texts]
+
+
+def test_a_rules_soft_edge_on_the_boxs_first_row_is_beside_the_rule_above_the_box():
+    """Fresh seed 1153 of bench/mktable.py: a cell's rule crosses the wall on the last row above the line's box and
+    its soft edge joins the wall on the box's first row (the stroke's centre 119.5 there, 123.5 on every other row:
+    `2015-05-04779.95` read as one line). That row is beside a crossing rule though the rule is outside the box's
+    rows: the rows beside one are found on the whole column, not on the box's part of it alone."""
+    page = np.full((240, 420), 255, np.uint8)
+    cv2.line(page, (200, 10), (200, 230), 0, 2)                       # the wall, columns 199-201
+    page[98:100, 30:390] = 0                                          # the rule above the row, its last rows …
+    page[100, 192:201] = 0                                            # … its soft edge on the box's first row
+    page[131:133, 30:390] = 0                                         # the rule under the row
+    quad = np.array([[30, 100], [390, 100], [390, 130], [30, 130]], np.float64)
+    assert confirmed_at(page, quad, 3.0, 200)
+    page[115, 192:201] = 0                                            # the same stub inside the box is a bend
+    assert not confirmed_at(page, quad, 3.0, 200)

@@ -103,7 +103,9 @@ def confirmed(tall_ink: np.ndarray, candidates: np.ndarray, pad_px: float, flipp
         if not 0 <= k < width:
             continue
         centre = _stroke_centres(tall_ink, k, max(2, int(0.3 * line)))
-        if _straight(centre[above:below]) and (_straight(centre[:above]) or _straight(centre[below:])):
+        near = _beside_crossing(centre)
+        parts = [(centre[s], near[s]) for s in (slice(above, below), slice(None, above), slice(below, None))]
+        if _straight(*parts[0]) and (_straight(*parts[1]) or _straight(*parts[2])):
             out[a:b] = True
     return out
 
@@ -136,14 +138,20 @@ def _stroke_centres(ink: np.ndarray, k: int, reach: int) -> np.ndarray:
     return out
 
 
-def _straight(centres: np.ndarray) -> bool:
-    """A stroke inked in WALL_ROWS of these rows whose centre stays within WALL_DRIFT columns, the rows beside a
-    rule crossing it (inf) aside: there the rule's soft edge joins the wall in a stub too short to be told from
-    the wall's own ink (`_stroke_centres`), and the run's centre moves by its length (a Chinese table's wall: 61 px
-    on every row but 64 and 67 next to the two rules it meets)."""
-    found = centres[~np.isnan(centres)]
+def _beside_crossing(centres: np.ndarray) -> np.ndarray:
+    """Per row, whether a rule crosses the stroke there (inf) or on a row next to it: there the rule's soft edge
+    joins the wall in a stub too short to be told from the wall's own ink (`_stroke_centres`), and the run's centre
+    moves by its length (a Chinese table's wall: 61 px on every row but 64 and 67 next to the two rules it meets).
+    Found on the whole column, not per part of it: a rule crossing on the last row above a line's box moves the
+    centre on the box's first (fresh seed 1153 of bench/mktable.py: 119.5 beside 123.5, `2015-05-04779.95`)."""
     crossed = np.isinf(centres)
-    beside = crossed | np.r_[crossed[1:], False] | np.r_[False, crossed[:-1]]
+    return crossed | np.r_[crossed[1:], False] | np.r_[False, crossed[:-1]]
+
+
+def _straight(centres: np.ndarray, beside: np.ndarray) -> bool:
+    """A stroke inked in WALL_ROWS of these rows whose centre stays within WALL_DRIFT columns, the rows beside a
+    rule crossing it (beside: _beside_crossing) aside."""
+    found = centres[~np.isnan(centres)]
     placed = centres[np.isfinite(centres) & ~beside]
     return (len(centres) > 0 and len(found) >= WALL_ROWS * len(centres) and len(placed) >= len(found) / 2
             and np.ptp(placed) <= WALL_DRIFT)
