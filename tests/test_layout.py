@@ -266,6 +266,20 @@ def test_a_line_stretched_by_a_url_under_it_is_one_run_beside_one_flush_line():
     assert justified_rows(above + parted + below, first_words) == []
 
 
+def test_a_paragraphs_indented_first_line_over_one_whole_line_is_one_run():
+    """Fresh mkbook page, seed 1201: `Additionally,   Workforce   Identity   Federation`, a paragraph's first line
+    indented 1.4 line heights and stretched to the column, over the paragraph's one whole line and a short one
+    (`parameters]`: the URL after it did not fit), under the paragraph before's short last lines. The whole line
+    under it is the only line flush with it at both ends, and it starts an indent to the left: the run opens a
+    paragraph, and is one. The same row not indented has one flush line and nothing else: none."""
+    above = [[163, 1323, 619, 1347], [164, 1354, 424, 1380]]
+    parted = [[201, 1395, 346, 1422], [378, 1396, 506, 1422], [539, 1395, 632, 1422], [664, 1395, 796, 1421]]
+    below = [[161, 1427, 796, 1457], [162, 1468, 307, 1489]]
+    assert justified_rows(above + parted + below) == [[2, 3, 4, 5]]
+    flush = [[161, 1395, 346, 1422]] + parted[1:]
+    assert justified_rows(above + flush + below) == []
+
+
 def test_words_without_ascenders_stretched_apart_stay_in_their_line():
     """Two words boxed short (`namespaced name`: no ascenders, 25 px on a 35-px line) stand 123 px apart, 4.9
     times their own height but 3.5 times the line's: the spread is measured in the line's height (its tallest

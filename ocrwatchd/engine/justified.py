@@ -32,6 +32,10 @@ EVEN_STRETCH = 1.5      # … and its blanks, stretched alike, within this facto
 # can   be   found   at:` over a URL wider than the column, 27 in five blanks of 5.6, under the paragraph's
 # first line, the URL's line not flush and the next paragraph's indented: one flush line is all there is).
 FAR_SPREAD = 8.0
+# A run indented by this much (line heights) or more from a whole line under it that it is flush with at the right
+# opens a paragraph: that line alone is flush line enough (fresh seed 1201: `Additionally,   Workforce   Identity
+# Federation`, a paragraph's first line over one whole line and a short one, its URL too long to follow).
+OPENING_INDENT = 0.5
 # Two rows' blanks closer than this (line heights) line up: a table's cells set edge to edge leave blanks of no
 # width at the same place row after row (the Chinese tables, seed 3: their rows were joined as prose without it).
 ALIGNED_GAP = 0.1
@@ -163,7 +167,8 @@ def justified_rows(boxes: np.ndarray, first_words: np.ndarray | None = None) -> 
             if max(blank_widths) > SPREAD * h and min(blank_widths) * EVEN_STRETCH < max(blank_widths):
                 continue
             explained = FAR_SPREAD * h < sum(blank_widths) <= max(reach[part[0]], max(blank_widths))
-            if flush.sum() + flush_parted >= FLUSH_LINES - explained and x1 - x0 >= PROSE * h:
+            opens = (flush & (mids > mid) & (x0 - boxes[:, 0] >= OPENING_INDENT * h)).any()
+            if flush.sum() + flush_parted >= FLUSH_LINES - (explained or opens) and x1 - x0 >= PROSE * h:
                 runs.append(part)
                 taken.update(part)
                 break
