@@ -280,6 +280,21 @@ def test_a_paragraphs_indented_first_line_over_one_whole_line_is_one_run():
     assert justified_rows(above + flush + below) == []
 
 
+def test_a_stretched_line_led_by_a_word_boxed_short_reaches_the_url_under_it():
+    """Fresh mkbook page, seed 1303: `overview                 guide:` stretched across the column, 15 line heights
+    apart, over a URL's line that did not fit at its end. `overview` (x-height letters alone) is boxed 28 px,
+    the URL's line 39, `guide:` 44: the line under a stretched one is as tall within AS_TALL of the taller of the
+    two, and the URL's first word explains the blank: one run, beside the whole line above it. A line under it
+    twice as tall is no line of its paragraph: none."""
+    above = [[1273, 812, 2191, 851]]
+    parted = [[1276, 872, 1428, 900], [2087, 863, 2193, 908]]
+    below = [[1276, 915, 2170, 954], [1337, 980, 2192, 1018]]
+    first_words = np.array([80, 150, 106, 894, 60], np.float64)
+    assert justified_rows(above + parted + below, first_words) == [[1, 2]]
+    doubled = [[1276, 895, 2170, 975]] + below[1:]                # its middle where the URL's line is
+    assert justified_rows(above + parted + doubled, first_words) == []
+
+
 def test_words_without_ascenders_stretched_apart_stay_in_their_line():
     """Two words boxed short (`namespaced name`: no ascenders, 25 px on a 35-px line) stand 123 px apart, 4.9
     times their own height but 3.5 times the line's: the spread is measured in the line's height (its tallest
