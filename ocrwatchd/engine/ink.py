@@ -23,7 +23,7 @@ GLYPH_ALIKE = 0.7
 # … or, where blur joins the glyphs into pieces of two or three (so the pieces are not of one width), the band is
 # like itself moved one pitch along (correlation ≥ PITCH_ALIKE), unlike itself at some shorter shift (by
 # PITCH_DIP: a smooth stroke is like itself at every shift), and its ink spans PITCH_REPEATS pitches or more. On the
-# 180 lines asked in 70 sets' dumps (seeds 947, 971, 1049, 1153 and the README's), the eight rules reach 0.92-0.99
+# 184 lines asked in 70 sets' dumps (seeds 947, 971, 1049, 1153 and the README's), the eight rules reach 0.92-0.99
 # at their pitch, dips 0.46-1.43, 3.5-9.7 pitches; no text line more than 0.75 (a `---` at a 2-px shift, no dip).
 # SROIE's ground truth holds `***` as text: 2.6 pitches.
 PITCH_ALIKE = 0.85

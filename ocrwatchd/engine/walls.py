@@ -104,8 +104,11 @@ def confirmed(tall_ink: np.ndarray, candidates: np.ndarray, pad_px: float, flipp
             continue
         centre = _stroke_centres(tall_ink, k, max(2, int(0.3 * line)))
         near = _beside_crossing(centre)
-        parts = [(centre[s], near[s]) for s in (slice(above, below), slice(None, above), slice(below, None))]
-        if _straight(*parts[0]) and (_straight(*parts[1]) or _straight(*parts[2])):
+
+        def straight(rows: slice) -> bool:
+            return _straight(centre[rows], near[rows])
+
+        if straight(slice(above, below)) and (straight(slice(None, above)) or straight(slice(below, None))):
             out[a:b] = True
     return out
 
