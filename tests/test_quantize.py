@@ -7,7 +7,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from conftest import text_image
-from ocrwatchd.engine.session import SessionConfig, create_session
+from ocrwatchd.engine import session as session_module
+from ocrwatchd.engine.session import SessionConfig, create_session, fast_int8_is_exact
 from ocrwatchd.modelstore import ModelError, load_manifest, sha256_file
 from ocrwatchd.pipeline import Engine, EngineSettings, process
 from ocrwatchd.quantize import encoder_nodes, head_nodes, quantize_int8, ranges_path, upsampling_head
@@ -286,3 +287,50 @@ def test_every_derived_model_of_the_manifest_has_its_ranges_in_the_checkout():
     for entry in derived:
         data = json.loads(ranges_path(entry).read_text())["data"]
         assert len(data) > 20 and all(t["lowest"]["data"][0] <= t["highest"]["data"][0] for t in data.values())
+
+
+# /proc/cpuinfo flags of the CPUs that matter (only those fast_int8_is_exact reads, and one it must not be fooled by)
+AVX2_ONLY = frozenset({"sse4_2", "avx", "avx2", "fma"})                      # Zen 3, Haswell to Skylake client
+AVX512_VNNI = AVX2_ONLY | {"avx512f", "avx512bw", "avx512_vnni"}          # Cascade Lake on, Zen 4
+AVX_VNNI = AVX2_ONLY | {"avx_vnni"}                                        # Alder Lake: VNNI without AVX-512
+AVX512_WITHOUT_ITS_VNNI = AVX2_ONLY | {"avx512f", "avx512bw", "avx_vnni"}   # MLAS's AVX-512 core kernel, in pairs
+
+
+def test_the_exact_int8_kernels_are_asked_only_where_the_fast_one_sums_in_pairs(tmp_path, monkeypatch):
+    assert not fast_int8_is_exact(AVX2_ONLY)
+    assert fast_int8_is_exact(AVX512_VNNI)
+    assert fast_int8_is_exact(AVX_VNNI)
+    assert not fast_int8_is_exact(AVX512_WITHOUT_ITS_VNNI)
+    monkeypatch.setattr(session_module, "cpu_flags", lambda: None)
+    assert not fast_int8_is_exact()                      # flags unknown (not Linux): exact, if slower
+
+    path = tmp_path / "net.onnx"
+    small_net(path)
+    for flags, asked in ((AVX2_ONLY, True), (AVX512_VNNI, False), (None, True)):
+        monkeypatch.setattr(session_module, "cpu_flags", lambda flags=flags: flags)
+        session, _ = create_session(path, SessionConfig(device="cpu", intra_op_threads=1))
+        options = session.get_session_options()
+        if asked:
+            assert options.get_session_config_entry("session.x64quantprecision") == "1"
+        else:
+            with pytest.raises(RuntimeError):                # the option is not set at all
+                options.get_session_config_entry("session.x64quantprecision")
+
+
+def test_where_vnni_sums_in_32_bits_a_page_reads_to_the_bit_as_with_the_exact_kernels(tmp_path, monkeypatch):
+    """Why the option may be left off there: the same boxes, texts and scores, not merely the same text."""
+    if not fast_int8_is_exact():
+        pytest.skip("this CPU's fast int8 kernel sums in pairs into 16 bits (no VNNI): the exact one is always used")
+    import cv2
+    image = tmp_path / "page.png"
+    cv2.imwrite(str(image), text_image(900, 200, [(40, 60, "Invoice 2026-118 total 1,234.56 EUR", 1.0),
+                                                  (40, 140, "paid by card, thank you", 0.7)]))
+    pages = {}
+    for flags in (None, AVX2_ONLY):                     # this CPU's own flags, then the exact kernels forced
+        if flags is not None:
+            monkeypatch.setattr(session_module, "cpu_flags", lambda: flags)
+        engine = Engine(EngineSettings(device="cpu", precision="int8", threads=1))
+        assert engine.model_info["precision"] == "int8"
+        pages[flags] = process(image, engine).result["pages"]
+    assert pages[None][0]["text"] == "Invoice 2026-118 total 1,234.56 EUR\npaid by card, thank you"
+    assert json.dumps(pages[None]) == json.dumps(pages[AVX2_ONLY])
