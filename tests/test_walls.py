@@ -197,6 +197,39 @@ def test_a_glyph_of_the_next_cell_cut_by_the_box_past_a_wall_is_left_to_that_cel
     assert fields("14 T") == ["14", "T"]
 
 
+def test_a_letter_read_on_the_wall_it_touches_stays_in_its_cell():
+    """Fresh seed 1361 of bench/mktable.py: a header `Unit` whose `t` touches the cell's right wall, the box
+    ending at the wall. The recogniser put the `t`'s frames on the wall, so the blank before the wall was taken
+    for the gap before the `t`, and a walled one: `Uni | t`. No ink lies past that gap: no field is there. The
+    cell before the inner wall, ink on both sides of it, is still read apart, and so is a wall read as a letter
+    further from the text than a letter's width."""
+    def fields(text, late=True):
+        spans, mask = ruled(text, 0, 0)
+        inner = PAD + text.index(" ") * PITCH + 4                # the wall between the two cells
+        mask[:, inner:inner + 2] = True
+        right = PAD + (len(text) - 1) * PITCH + 8                  # 1 px past the last letter's ink
+        mask = np.pad(mask, ((0, 0), (0, 4)))
+        mask[:, right:right + 2] = True                            # the cell's right wall, the box's end
+        if late:                                                   # the last letter read on the wall
+            last = spans[-1]
+            spans[-1] = type(last)(last.char, (right + 2) // 5, (right + 2) // 5 + 2, last.prob)
+        borders = walls.borders(mask)
+        ink = ink_columns(without_rules(mask & ~borders, HEIGHT), PAD)
+        return [p.text for p in split_fields(spans, 5.0, ink, PAD, HEIGHT, 2.1, borders)]
+
+    assert fields("Description Unit") == ["Description", "Unit"]
+    assert fields("Description Unit", late=False) == ["Description", "Unit"]
+    # a speck at a form's margin boxed with the line, its only ink a wall, read `l` four cells from the text: a
+    # gap that wide is no letter read late, and the speck stays apart from the line's letters
+    spans, mask = ruled("l    Unit", 0, 0)
+    mask[:, PAD:PAD + 7] = False
+    mask[:, PAD + 2:PAD + 4] = True
+    borders = walls.borders(mask)
+    ink = ink_columns(without_rules(mask & ~borders, HEIGHT), PAD)
+    assert not ink[:PAD + PITCH].any()
+    assert [p.text for p in split_fields(spans, 5.0, ink, PAD, HEIGHT, 2.1, borders)] == ["l", "Unit"]
+
+
 def test_a_tables_cells_read_apart_however_close_they_come_to_their_walls(engine, tmp_path):
     """Cells 2 px from their walls at 13 px: the detector boxes two neighbours as one, and with the wall read
     as no ink the gap between them is one pitch: `Freedom specifyAB-20417`, `XX-80873212`. A wall between two
