@@ -383,6 +383,37 @@ def test_the_stage_joins_a_parted_justified_line_but_not_a_row_of_figures():
     assert len(figures.lines) == 6
 
 
+def test_a_rule_read_in_parts_is_dropped_once_the_page_has_made_it_one_line(monkeypatch):
+    """Fresh seed 1409 of bench/mkreceipt.py photographed: an asterisk rule read as CJK in two parts, seven and
+    two glyphs, each too short to call a rule (textclean.RULE_MIN_GLYPHS 8) when the strays are dropped; the
+    justified lines' join then made them one line of nine. The page's stages ask for rules again at the end."""
+    from types import SimpleNamespace
+
+    from ocrwatchd.engine.decode import DecodedImage
+    from ocrwatchd.pipeline import stages
+
+    column = [_line([100, y, 700, y + 30], "the paragraph's other lines fill the column") for y in (0, 40, 120)]
+    parts = [_line([101, 80, 300, 110], "水冰水冰水水水"), _line([640, 80, 699, 110], "水水")]
+
+    def read(ctx, engine):                     # the page's lines as the recogniser left them
+        ctx.lines = [dict(line) for line in column + parts]
+
+    monkeypatch.setattr(stages, "detect_stage", lambda ctx, engine: None)
+    monkeypatch.setattr(stages, "recognize_stage", read)
+    monkeypatch.setattr(stages, "marks_stage", lambda ctx, engine: None)
+    engine = SimpleNamespace(page_orientation=None, recognizer=object(), settings=SimpleNamespace(min_mark_score=0.5))
+    ctx = stages.PageContext(DecodedImage(np.full((200, 800), 255, np.uint8), None), {})
+    stages.page_stages(ctx, engine)
+    assert [l["text"] for l in ctx.lines] == ["the paragraph's other lines fill the column"] * 3
+
+    # each part alone is no rule, and the join makes the two one line
+    alone = SimpleNamespace(lines=[dict(line) for line in column + parts], dropped_lines=0)
+    stages.drop_stray_stage(alone)
+    assert len(alone.lines) == 5
+    stages.join_justified_stage(alone)
+    assert "水冰水冰水水水 水水" in [l["text"] for l in alone.lines]
+
+
 def test_the_stage_keeps_a_forms_options_led_by_checkboxes_apart():
     """FUNSD-train photographed (bench/mkphoto.py, seed 3), form 13149651, boxes levelled as the stage takes them:
     a column of options, each led by a checkbox, beside the heading `Local :`; `☐ Permissive` and `☑ Mandatory`

@@ -245,8 +245,16 @@ def drop_stray_stage(ctx: PageContext) -> None:
     """Rules of repeated glyphs (`=====`), and doubted lines repeating a few CJK characters (a faded rule misread),
     are drawn, not text; then lone one- or two-character CJK readings on a page without CJK text are specks and
     strokes. Rules go first: a rule misread as CJK must not make the page look like a CJK one."""
-    _drop(ctx, [glyph_rule(l["text"]) or repeated_cjk(l["text"], l["text_score"]) for l in ctx.lines])
+    drop_rules_stage(ctx)
     _drop(ctx, stray_cjk([l["text"] for l in ctx.lines]))
+
+
+def drop_rules_stage(ctx: PageContext) -> None:
+    """Rules of repeated glyphs and doubted lines repeating a few CJK characters (drop_stray_stage). Asked again
+    of the lines as the page's last stage left them: a rule read in parts too short to call a rule (seven and
+    two glyphs, RULE_MIN_GLYPHS 8) is one when the marks search and the justified lines' join have made it one
+    line (fresh seed 1409 of bench/mkreceipt.py photographed: `水冰水冰水水水 水水`, an asterisk rule)."""
+    _drop(ctx, [glyph_rule(l["text"]) or repeated_cjk(l["text"], l["text_score"]) for l in ctx.lines])
 
 
 def _drop(ctx: PageContext, flagged: list[bool]) -> None:
@@ -297,8 +305,8 @@ def _timed(ctx: PageContext, name: str, fn, *args) -> None:
 
 
 def page_stages(ctx: PageContext, engine: Engine) -> None:
-    """detect → orientation → recognize → strays → justified lines → marks → justified lines → order on one
-    page's pixels."""
+    """detect → orientation → recognize → strays → justified lines → marks → justified lines → rules → order on
+    one page's pixels."""
     width, height = ctx.image.width, ctx.image.height
     _timed(ctx, "detect", detect_stage, engine)
     if engine.page_orientation is not None:
@@ -310,6 +318,7 @@ def page_stages(ctx: PageContext, engine: Engine) -> None:
         if engine.settings.min_mark_score < 1:
             _timed(ctx, "marks", marks_stage, engine)
             join_justified_stage(ctx)     # again: a mark the search found may end a stretched line (`resource  -`)
+        drop_rules_stage(ctx)
     order_stage(ctx)
     if ctx.orientation:
         turn_back_stage(ctx, width, height)
