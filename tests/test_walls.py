@@ -174,6 +174,23 @@ def test_a_cells_wall_is_told_from_letters_and_parts_the_cells_it_stands_between
     assert [p.text for p in pieces] == ["921.90", "BS-66395"]              # … but a wall between them: two
 
 
+def test_a_thin_wall_at_a_slant_stepping_one_column_parts_the_cells_it_stands_between():
+    """Fresh seed 1409 of bench/mktable.py --lang zh: a 1-px wall in one column of the crop's upper rows and the
+    next column in its lower ones (the page's tilt), so no column is inked through the crop: `66 | 调用` read as
+    one line. Two adjacent columns inked through it together are a wall, as two adjacent rows are a rule
+    (crossing_rows); two letters side by side never reach the crop's margins."""
+    spans, mask = ruled("921.90 BS-66395", 0, 0)
+    wall = PAD + 6 * PITCH + 4
+    half = mask.shape[0] // 2
+    mask[:half, wall] = True
+    mask[half:, wall + 1] = True
+    borders = walls.borders(mask)
+    assert borders[wall] and borders[wall + 1]
+    ink = ink_columns(without_rules(mask & ~borders, HEIGHT), PAD)
+    assert [p.text for p in split_fields(spans, 5.0, ink, PAD, HEIGHT, 2.1, borders)] == ["921.90", "BS-66395"]
+    assert not walls.borders(ruled("921.90 BS-66395", 0, 0)[1]).any()   # letters alone: still no border
+
+
 def test_a_glyph_of_the_next_cell_cut_by_the_box_past_a_wall_is_left_to_that_cell():
     """Fresh seed 1049 of bench/mktable.py: `14`'s box ran across the wall into the T of `TP-39…` in the next
     cell, and its stem read as a field `1`; that cell's own box reads the T whole. One character past a wall
