@@ -44,14 +44,21 @@ def borders(mask: np.ndarray, crossing: np.ndarray | None = None) -> np.ndarray:
         return np.zeros(width, bool)
     band = mask[top:bottom]
     enough = BORDER_ROWS * (bottom - top)
-    full = band.sum(axis=0) >= enough
-    # a thin wall at a slant steps from one column to the next: two adjacent columns are inked through the crop
-    # together and neither alone (fresh seed 1409 of bench/mktable.py --lang zh: a 1-px wall in column 33 of the
-    # crop's upper 24 rows and 34 of its lower 22, of 34; `66 | 调用` read as one line). As crossing_rows' rows.
-    stepped = ((band[:, :-1] | band[:, 1:]).sum(axis=0) >= enough) & ~full[:-1] & ~full[1:]
-    full[:-1] |= stepped
-    full[1:] |= stepped
+    # a thin wall at a slant steps from one column to the next (fresh seed 1409 of bench/mktable.py --lang zh: a
+    # 1-px wall in column 33 of the crop's upper 24 rows and 34 of its lower 22, of 34; `66 | 调用` read as one
+    # line), as a rule at a slant steps from one row to the next in crossing_rows
+    full = _with_steps(band.sum(axis=0) >= enough, (band[:, :-1] | band[:, 1:]).sum(axis=0) >= enough)
     return cv2.dilate(full.astype(np.uint8)[None, :], np.ones((1, 3), np.uint8))[0] > 0
+
+
+def _with_steps(single: np.ndarray, paired: np.ndarray) -> np.ndarray:
+    """single (per row or column: inked through on its own) with both members of each adjacent pair that is
+    inked through together (paired[i]: i and i + 1) while neither is alone — a stroke at a slant stepping from
+    one to the next. single is set in place and returned."""
+    stepped = paired & ~single[:-1] & ~single[1:]
+    single[:-1] |= stepped
+    single[1:] |= stepped
+    return single
 
 
 def crossing_rows(mask: np.ndarray, pad_px: float) -> np.ndarray:
@@ -70,11 +77,7 @@ def crossing_rows(mask: np.ndarray, pad_px: float) -> np.ndarray:
     inner = width - 2 * int(round(pad_px))
     if height < 8 or inner < 3:
         return np.zeros(height, bool)
-    out = _unbroken(mask, inner)
-    stepped = _unbroken(mask[:-1] | mask[1:], inner) & ~out[:-1] & ~out[1:]
-    out[:-1] |= stepped
-    out[1:] |= stepped
-    return out
+    return _with_steps(_unbroken(mask, inner), _unbroken(mask[:-1] | mask[1:], inner))
 
 
 def _unbroken(mask: np.ndarray, inner: int) -> np.ndarray:
